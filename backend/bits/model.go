@@ -1,0 +1,275 @@
+package bits
+
+import "time"
+
+// SizeUnknown is BG_SIZE_UNKNOWN as the JSON surface prints it.
+const SizeUnknown int64 = -1
+
+// Defaults and limits of bits-reference §3.
+const (
+	DefaultMinRetryDelay     = 600     // seconds
+	MinMinRetryDelay         = 5       // smaller values are raised to this
+	DefaultNoProgressTimeout = 1209600 // 14 days
+	DefaultMaxDownloadTime   = 7776000 // 90 days
+	DefaultNotifyFlags       = NotifyJobTransferred | NotifyJobError
+	MaxDisplayName           = 256
+	MaxDescription           = 1024
+	MaxRemoteURL             = 2200
+	MaxLocalPath             = 4096 // PATH_MAX on unix; BITS' 260 is a Windows limit
+	MaxProxyList             = 4000
+	MaxNotifyProgram         = 4096
+	MaxNotifyParameters      = 4000
+	MaxCustomHeaders         = 16384
+	MaxUserName              = 300
+	MaxPassword              = 65536
+	MaxReplyData             = 1 << 20
+)
+
+// Validator identifies one version of a remote file: a resumed transfer may
+// only continue while it still matches.
+type Validator struct {
+	Size         int64  `json:"size"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+}
+
+// Zero reports an empty validator.
+func (v Validator) Zero() bool { return v == Validator{} }
+
+// File is one remote ↔ local pair of a job, with its durable progress.
+type File struct {
+	RemoteName       string    `json:"remoteName"`
+	LocalName        string    `json:"localName"`
+	BytesTotal       int64     `json:"bytesTotal"`
+	BytesTransferred int64     `json:"bytesTransferred"`
+	Transferred      bool      `json:"transferred"` // every byte is in the temp file (and verified)
+	Committed        bool      `json:"committed"`   // renamed onto LocalName by Complete
+	TempName         string    `json:"tempName,omitempty"`
+	SHA256           string    `json:"sha256,omitempty"`
+	Validator        Validator `json:"validator"`
+	ModTime          time.Time `json:"modTime,omitempty"` // server's Last-Modified, applied on Complete
+}
+
+// NotifyCmdLine is Job2's command line: run with argv, never a shell.
+type NotifyCmdLine struct {
+	Program    string `json:"program"`
+	Parameters string `json:"parameters"`
+}
+
+// ProxySettings is SetProxySettings' triple.
+type ProxySettings struct {
+	Usage  ProxyUsage `json:"usage"`
+	List   string     `json:"list"`
+	Bypass string     `json:"bypass"`
+}
+
+// Credential is one (target, scheme) credential; the password is kept
+// sealed by the store and never leaves the engine.
+type Credential struct {
+	Target   AuthTarget `json:"target"`
+	Scheme   AuthScheme `json:"scheme"`
+	UserName string     `json:"userName"`
+	Password string     `json:"-"`
+}
+
+// JobError is the IBackgroundCopyError snapshot.
+type JobError struct {
+	Context     ErrorContext `json:"context"`
+	Code        HRESULT      `json:"code"`
+	Protocol    string       `json:"protocol,omitempty"`
+	FileIndex   int          `json:"fileIndex"` // -1 when the error concerns no file
+	Description string       `json:"description,omitempty"`
+}
+
+// Job is the engine's full record of one job, as persisted.
+type Job struct {
+	ID                string         `json:"id"`
+	DisplayName       string         `json:"displayName"`
+	Description       string         `json:"description"`
+	Type              JobType        `json:"type"`
+	State             JobState       `json:"state"`
+	Priority          JobPriority    `json:"priority"`
+	Owner             string         `json:"owner"`
+	CreationTime      time.Time      `json:"creationTime"`
+	ModificationTime  time.Time      `json:"modificationTime"`
+	CompletionTime    time.Time      `json:"completionTime,omitempty"`
+	ErrorCount        int            `json:"errorCount"`
+	Error             *JobError      `json:"error,omitempty"`
+	MinRetryDelay     int64          `json:"minRetryDelay"`
+	NoProgressTimeout int64          `json:"noProgressTimeout"`
+	MaxDownloadTime   int64          `json:"maxDownloadTime"`
+	NotifyFlags       NotifyFlags    `json:"notifyFlags"`
+	NotifyCmdLine     *NotifyCmdLine `json:"notifyCmdLine,omitempty"`
+	Proxy             ProxySettings  `json:"proxy"`
+	Dynamic           bool           `json:"dynamic"`
+	CustomHeaders     string         `json:"customHeaders,omitempty"`
+	HTTPMethod        string         `json:"httpMethod,omitempty"`
+	ReplyFileName     string         `json:"replyFileName,omitempty"`
+	Credentials       []Credential   `json:"credentials,omitempty"`
+	Files             []File         `json:"files"`
+
+	// Scheduling bookkeeping, persisted so that timers survive restarts.
+	EverResumed     bool          `json:"everResumed"`
+	RetryAt         time.Time     `json:"retryAt,omitempty"`         // TRANSIENT_ERROR: when to re-queue
+	NoProgressSince time.Time     `json:"noProgressSince,omitempty"` // first transient error with no bytes since
+	ActiveTime      time.Duration `json:"activeTime"`                // CONNECTING+TRANSFERRING since last Resume
+	NotifyEpoch     int           `json:"notifyEpoch"`               // bumped on entering TRANSFERRED or ERROR
+	NotifyDoneEpoch int           `json:"notifyDoneEpoch"`           // epoch whose command line exited 0
+	NotifyAttemptAt time.Time     `json:"notifyAttemptAt,omitempty"` // earliest next command line attempt
+	FinalTime       time.Time     `json:"finalTime,omitempty"`       // when it became ACKNOWLEDGED/CANCELLED
+}
+
+// Clone returns a deep copy, so that snapshots never alias engine state.
+func (j *Job) Clone() *Job {
+	c := *j
+	c.Files = append([]File(nil), j.Files...)
+	c.Credentials = append([]Credential(nil), j.Credentials...)
+	if j.Error != nil {
+		e := *j.Error
+		c.Error = &e
+	}
+	if j.NotifyCmdLine != nil {
+		n := *j.NotifyCmdLine
+		c.NotifyCmdLine = &n
+	}
+	return &c
+}
+
+// Progress is BG_JOB_PROGRESS. BytesTotal stays unknown while any file is unsized.
+func (j *Job) Progress() JobProgress {
+	p := JobProgress{FilesTotal: len(j.Files)}
+	for _, f := range j.Files {
+		p.BytesTransferred += f.BytesTransferred
+		if f.BytesTotal < 0 || p.BytesTotal < 0 {
+			p.BytesTotal = SizeUnknown
+		} else {
+			p.BytesTotal += f.BytesTotal
+		}
+		if f.Transferred {
+			p.FilesTransferred++
+		}
+	}
+	return p
+}
+
+// JobProgress is the "progress" object of cli.md.
+type JobProgress struct {
+	BytesTotal       int64 `json:"bytesTotal"`
+	BytesTransferred int64 `json:"bytesTransferred"`
+	FilesTotal       int   `json:"filesTotal"`
+	FilesTransferred int   `json:"filesTransferred"`
+}
+
+// JobTimes is the "times" object of cli.md (null for a time not reached).
+type JobTimes struct {
+	CreationTime           *time.Time `json:"creationTime"`
+	ModificationTime       *time.Time `json:"modificationTime"`
+	TransferCompletionTime *time.Time `json:"transferCompletionTime"`
+}
+
+// FileInfo is one entry of cli.md's "files" array.
+type FileInfo struct {
+	RemoteName       string `json:"remoteName"`
+	LocalName        string `json:"localName"`
+	BytesTotal       int64  `json:"bytesTotal"`
+	BytesTransferred int64  `json:"bytesTransferred"`
+	Completed        bool   `json:"completed"`
+}
+
+// ErrorFile names the file an error concerns.
+type ErrorFile struct {
+	RemoteName string `json:"remoteName"`
+	LocalName  string `json:"localName"`
+}
+
+// ErrorInfo is cli.md's "error" object.
+type ErrorInfo struct {
+	Context     ErrorContext `json:"context"`
+	Code        HRESULT      `json:"code"`
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Protocol    *string      `json:"protocol"`
+	File        *ErrorFile   `json:"file"`
+}
+
+// JobInfo is the public shape of a job: exactly cli.md's JSON.
+type JobInfo struct {
+	ID                string         `json:"id"`
+	DisplayName       string         `json:"displayName"`
+	Description       string         `json:"description"`
+	Type              JobType        `json:"type"`
+	State             JobState       `json:"state"`
+	Priority          JobPriority    `json:"priority"`
+	Owner             string         `json:"owner"`
+	Progress          JobProgress    `json:"progress"`
+	Times             JobTimes       `json:"times"`
+	ErrorCount        int            `json:"errorCount"`
+	Error             *ErrorInfo     `json:"error"`
+	MinRetryDelay     int64          `json:"minRetryDelay"`
+	NoProgressTimeout int64          `json:"noProgressTimeout"`
+	MaxDownloadTime   int64          `json:"maxDownloadTime"`
+	NotifyFlags       NotifyFlags    `json:"notifyFlags"`
+	NotifyCmdLine     *NotifyCmdLine `json:"notifyCmdLine"`
+	Proxy             ProxySettings  `json:"proxy"`
+	Dynamic           bool           `json:"dynamic"`
+	Files             []FileInfo     `json:"files,omitzero"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Second)
+	return &u
+}
+
+// Info renders the public view; files are included when withFiles is set.
+func (j *Job) Info(withFiles bool) JobInfo {
+	in := JobInfo{
+		ID: j.ID, DisplayName: j.DisplayName, Description: j.Description,
+		Type: j.Type, State: j.State, Priority: j.Priority, Owner: j.Owner,
+		Progress: j.Progress(),
+		Times: JobTimes{
+			CreationTime:           timePtr(j.CreationTime),
+			ModificationTime:       timePtr(j.ModificationTime),
+			TransferCompletionTime: timePtr(j.CompletionTime),
+		},
+		ErrorCount: j.ErrorCount, MinRetryDelay: j.MinRetryDelay,
+		NoProgressTimeout: j.NoProgressTimeout, MaxDownloadTime: j.MaxDownloadTime,
+		NotifyFlags: j.NotifyFlags, Proxy: j.Proxy, Dynamic: j.Dynamic,
+	}
+	if j.NotifyCmdLine != nil {
+		n := *j.NotifyCmdLine
+		in.NotifyCmdLine = &n
+	}
+	if j.Error != nil && (j.State == StateError || j.State == StateTransientError) {
+		e := j.Error
+		ei := &ErrorInfo{Context: e.Context, Code: e.Code, Name: e.Code.Name(), Description: e.Description}
+		if ei.Description == "" {
+			ei.Description = e.Code.Description()
+		}
+		if e.Protocol != "" {
+			p := e.Protocol
+			ei.Protocol = &p
+		}
+		if e.FileIndex >= 0 && e.FileIndex < len(j.Files) {
+			f := j.Files[e.FileIndex]
+			ei.File = &ErrorFile{RemoteName: f.RemoteName, LocalName: f.LocalName}
+		}
+		in.Error = ei
+	}
+	if withFiles {
+		in.Files = j.FileInfos()
+	}
+	return in
+}
+
+// FileInfos renders the files array (never nil, so JSON prints []).
+func (j *Job) FileInfos() []FileInfo {
+	out := make([]FileInfo, 0, len(j.Files))
+	for _, f := range j.Files {
+		out = append(out, FileInfo{RemoteName: f.RemoteName, LocalName: f.LocalName,
+			BytesTotal: f.BytesTotal, BytesTransferred: f.BytesTransferred, Completed: f.Transferred})
+	}
+	return out
+}
