@@ -1,0 +1,202 @@
+package testsrv
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// chunk is the write size of bodies, so cuts and stalls land mid-stream.
+const chunk = 32 << 10
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	cw := &countingWriter{ResponseWriter: w}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"),
+		IfRange: r.Header.Get("If-Range"), Host: r.Host, Proxied: r.URL.Host != "", Header: r.Header.Clone()}
+	s.mu.Lock()
+	entry := &logEntry{}
+	s.log = append(s.log, entry)
+	// Deferred so that cut bodies (which panic out of the handler) are logged too.
+	defer func() {
+		rec.Status, rec.Sent = cw.status, cw.n
+		s.mu.Lock()
+		entry.Request, entry.done = rec, true
+		s.mu.Unlock()
+	}()
+	e, ok := s.files[r.URL.Path]
+	if !ok {
+		s.mu.Unlock()
+		http.NotFound(cw, r)
+		return
+	}
+	e.requests++
+	if e.ChangeAfter > 0 && e.requests == e.ChangeAfter+1 {
+		e.version++
+	}
+	f, version := e.File, e.version
+	body, etag := e.body(r.URL.Path, version), e.etag(r.URL.Path, version)
+	fail := e.requests <= f.FailTimes
+	cut := r.Method == http.MethodGet && f.CutAfter > 0 && (!f.CutOnce || e.cuts == 0)
+	if cut {
+		e.cuts++
+	}
+	s.mu.Unlock()
+	rec.Version = version
+
+	switch {
+	case f.Status != 0:
+		http.Error(cw, http.StatusText(f.Status), f.Status)
+		return
+	case fail:
+		st := f.FailStatus
+		if st == 0 {
+			st = http.StatusServiceUnavailable
+		}
+		http.Error(cw, http.StatusText(st), st)
+		return
+	case f.RedirectLoop:
+		http.Redirect(cw, r, r.URL.Path, http.StatusFound)
+		return
+	case f.RedirectTo != "":
+		http.Redirect(cw, r, f.RedirectTo, http.StatusFound)
+		return
+	case r.Method == http.MethodHead && f.NoHead, r.Method != http.MethodHead && r.Method != http.MethodGet:
+		cw.Header().Set("Allow", "GET")
+		http.Error(cw, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+
+	lm := lastModified(version)
+	hdr := cw.Header()
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("ETag", etag)
+	hdr.Set("Last-Modified", lm)
+	size := int64(len(body))
+	start, end, status := int64(0), size-1, http.StatusOK
+	if !f.NoRange {
+		hdr.Set("Accept-Ranges", "bytes")
+	}
+	if !f.NoRange && r.Method == http.MethodGet && r.Header.Get("Range") != "" {
+		if ir := r.Header.Get("If-Range"); ir == "" || ir == etag || ir == lm {
+			start, end, status = parseRange(r.Header.Get("Range"), size)
+		}
+	}
+	switch status {
+	case http.StatusRequestedRangeNotSatisfiable:
+		hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+		http.Error(cw, "range not satisfiable", status)
+		return
+	case http.StatusPartialContent:
+		crStart := start
+		if f.WrongRange {
+			crStart++
+		}
+		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", crStart, end, size))
+	}
+	if !f.NoLength {
+		hdr.Set("Content-Length", strconv.FormatInt(end-start+1, 10))
+	}
+	cw.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if f.NoLength {
+		cw.Flush() // forces chunked encoding even for small bodies
+	}
+	s.writeBody(cw, r, body[start:end+1], f, cut)
+}
+
+// writeBody sends data, cutting or stalling it as f says.
+func (s *Server) writeBody(w *countingWriter, r *http.Request, data []byte, f File, cut bool) {
+	limit, stall := int64(len(data)), false
+	if cut && f.CutAfter < limit {
+		limit = f.CutAfter
+	}
+	if f.StallAfter > 0 && f.StallAfter < limit {
+		limit, stall, cut = f.StallAfter, true, false
+	}
+	for off := int64(0); off < limit; {
+		n := min(limit-off, chunk)
+		if _, err := w.Write(data[off : off+n]); err != nil {
+			return
+		}
+		off += n
+	}
+	w.Flush()
+	switch {
+	case stall:
+		select {
+		case <-r.Context().Done():
+		case <-s.quit:
+		}
+	case cut && limit < int64(len(data)):
+		panic(http.ErrAbortHandler) // drops the connection mid-body
+	}
+}
+
+// parseRange reads one "bytes=a-b", "bytes=a-" or "bytes=-n" range. A range
+// it does not understand (or several) is ignored, as RFC 9110 allows.
+func parseRange(h string, size int64) (start, end int64, status int) {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	a, b, ok2 := strings.Cut(spec, "-")
+	if !ok || !ok2 || strings.Contains(spec, ",") {
+		return 0, size - 1, http.StatusOK
+	}
+	if a == "" { // suffix range
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, size - 1, http.StatusOK
+		}
+		if size == 0 {
+			return 0, 0, http.StatusRequestedRangeNotSatisfiable
+		}
+		return max(size-n, 0), size - 1, http.StatusPartialContent
+	}
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || start < 0 {
+		return 0, size - 1, http.StatusOK
+	}
+	end = size - 1
+	if b != "" {
+		if end, err = strconv.ParseInt(b, 10, 64); err != nil || end < start {
+			return 0, size - 1, http.StatusOK
+		}
+		end = min(end, size-1)
+	}
+	if start >= size {
+		return 0, 0, http.StatusRequestedRangeNotSatisfiable
+	}
+	return start, end, http.StatusPartialContent
+}
+
+// countingWriter records the status and the body bytes sent.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *countingWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *countingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

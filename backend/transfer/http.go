@@ -1,0 +1,256 @@
+package transfer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"ferry/backend/bits"
+)
+
+// HTTPConfig tunes the HTTP(S) driver. Zero fields take the defaults.
+type HTTPConfig struct {
+	// StallTimeout: a response that sends no byte for this long fails with a
+	// transient ERROR_WINHTTP_TIMEOUT (default 60 s).
+	StallTimeout time.Duration
+	// ConnectTimeout bounds the TCP connect and the TLS handshake (default 30 s).
+	ConnectTimeout time.Duration
+	// TLSConfig is cloned for every HTTPS connection; nil means the system roots.
+	TLSConfig *tls.Config
+	// UserAgent is sent on every request (default "Ferry/1.0").
+	UserAgent string
+	// MaxRedirects followed silently before ERROR_WINHTTP_REDIRECT_FAILED (default 10).
+	MaxRedirects int
+	// BufferSize is the size of each Target.Write (default 256 KiB).
+	BufferSize int
+}
+
+// Defaults of HTTPConfig.
+const (
+	DefaultStallTimeout   = 60 * time.Second
+	DefaultConnectTimeout = 30 * time.Second
+	DefaultUserAgent      = "Ferry/1.0"
+	DefaultMaxRedirects   = 10
+	DefaultBufferSize     = 256 << 10
+)
+
+// HTTPDriver downloads http:// and https:// URLs the way BITS does (§13):
+// HEAD for size and validators, then ranged GETs guarded by If-Range.
+type HTTPDriver struct {
+	cfg    HTTPConfig
+	client *http.Client
+}
+
+var _ Driver = (*HTTPDriver)(nil)
+
+type proxyKey struct{}
+
+var (
+	errTooManyRedirects = errors.New("too many redirects")
+	errRedirectScheme   = errors.New("redirect to a non-HTTP URL")
+)
+
+// NewHTTP builds the driver. One transport serves every job: the per-job
+// proxy travels in the request context, and connections are pooled per proxy.
+func NewHTTP(cfg HTTPConfig) *HTTPDriver {
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	if cfg.MaxRedirects <= 0 {
+		cfg.MaxRedirects = DefaultMaxRedirects
+	}
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = DefaultBufferSize
+	}
+	var tlsCfg *tls.Config
+	if cfg.TLSConfig != nil {
+		tlsCfg = cfg.TLSConfig.Clone()
+	}
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			if sel, ok := r.Context().Value(proxyKey{}).(ProxySelector); ok {
+				return sel(r)
+			}
+			return nil, nil
+		},
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     tlsCfg,
+		TLSHandshakeTimeout: cfg.ConnectTimeout,
+		// Offsets count raw bytes: a transparently gunzipped body would
+		// break every resume.
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		ReadBufferSize:      64 << 10,
+		WriteBufferSize:     16 << 10,
+		// HTTP/1.1 only, as BITS: one stream per connection keeps ranged
+		// transfers simple and fast on loopback (no h2 flow-control windows).
+		ForceAttemptHTTP2: false,
+	}
+	maxRedirects := cfg.MaxRedirects
+	client := &http.Client{
+		Transport: tr,
+		CheckRedirect: func(r *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return errTooManyRedirects
+			}
+			if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
+				return errRedirectScheme
+			}
+			return nil
+		},
+	}
+	return &HTTPDriver{cfg: cfg, client: client}
+}
+
+// Schemes implements Driver.
+func (d *HTTPDriver) Schemes() []string { return []string{"http", "https"} }
+
+// CloseIdleConnections drops pooled connections (e.g. after a network change).
+func (d *HTTPDriver) CloseIdleConnections() { d.client.CloseIdleConnections() }
+
+// Download implements Driver.
+func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error {
+	u, err := url.Parse(req.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{Code: bits.E_INVALIDARG, Context: bits.ContextRemoteFile, Protocol: "http",
+			Err: fmt.Errorf("not an http(s) URL: %q", req.URL)}
+	}
+	sel, err := ProxyFunc(req.Options.Proxy)
+	if err != nil {
+		return err
+	}
+	sel = withProxyCredentials(sel, req.Options.Credentials)
+	sctx, cancel := context.WithCancelCause(context.WithValue(ctx, proxyKey{}, sel))
+	defer cancel(nil)
+	s := &session{
+		d: d, parent: ctx, ctx: sctx, url: u.String(), req: req, t: t,
+		offset: req.Offset, want: req.Validator,
+		headers: parseHeaderLines(req.Options.CustomHeaders),
+		wd:      newWatchdog(d.cfg.StallTimeout, cancel),
+	}
+	defer s.wd.stop()
+	if req.Offset <= 0 {
+		s.offset, s.want = 0, bits.Validator{}
+	}
+	if req.Options.Dynamic {
+		err = s.dynamic()
+	} else {
+		err = s.static()
+	}
+	if err != nil {
+		return s.classify(err)
+	}
+	return nil
+}
+
+// session is one Download call.
+type session struct {
+	d       *HTTPDriver
+	parent  context.Context // the caller's: its cancellation is not a failure
+	ctx     context.Context // parent + watchdog
+	url     string
+	req     Request
+	t       Target
+	headers http.Header
+	wd      *watchdog
+
+	offset int64          // bytes in t
+	want   bits.Validator // version of the bytes in t (zero if none yet)
+}
+
+// newRequest builds a request with the job's headers and server credentials.
+func (s *session) newRequest(method string) (*http.Request, error) {
+	r, err := http.NewRequestWithContext(s.ctx, method, s.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range s.headers {
+		if k == "Host" {
+			r.Host = vs[0]
+			continue
+		}
+		r.Header[k] = append([]string(nil), vs...)
+	}
+	if r.Header.Get("User-Agent") == "" {
+		r.Header.Set("User-Agent", s.d.cfg.UserAgent)
+	}
+	if c, ok := findBasic(s.req.Options.Credentials, bits.AuthTargetServer); ok {
+		r.SetBasicAuth(c.UserName, c.Password)
+	}
+	return r, nil
+}
+
+// do sends r with the stall watchdog armed until the headers arrive.
+func (s *session) do(r *http.Request) (*http.Response, error) {
+	s.wd.arm()
+	resp, err := s.d.client.Do(r)
+	s.wd.disarm()
+	return resp, err
+}
+
+// drain discards a small error body so the connection can be reused.
+func drain(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	resp.Body.Close()
+}
+
+// parseHeaderLines reads CustomHeaders ("Name: value" per CRLF or LF line).
+// Range and If-Range are the driver's own and are never overridden.
+func parseHeaderLines(s string) http.Header {
+	h := http.Header{}
+	for _, line := range strings.Split(s, "\n") {
+		name, value, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			continue
+		}
+		k := http.CanonicalHeaderKey(name)
+		if k == "Range" || k == "If-Range" {
+			continue
+		}
+		h.Add(k, strings.TrimSpace(value))
+	}
+	return h
+}
+
+func findBasic(creds []bits.Credential, target bits.AuthTarget) (bits.Credential, bool) {
+	for _, c := range creds {
+		if c.Target == target && c.Scheme == bits.AuthBasic {
+			return c, true
+		}
+	}
+	return bits.Credential{}, false
+}
+
+// withProxyCredentials puts basic proxy credentials in the proxy URL: the
+// transport turns them into Proxy-Authorization (plain and CONNECT).
+func withProxyCredentials(sel ProxySelector, creds []bits.Credential) ProxySelector {
+	c, ok := findBasic(creds, bits.AuthTargetProxy)
+	if !ok {
+		return sel
+	}
+	return func(r *http.Request) (*url.URL, error) {
+		u, err := sel(r)
+		if u == nil || err != nil {
+			return u, err
+		}
+		cp := *u
+		cp.User = url.UserPassword(c.UserName, c.Password)
+		return &cp, nil
+	}
+}

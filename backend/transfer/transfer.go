@@ -1,0 +1,86 @@
+// Package transfer holds the drivers that move bytes: HTTP(S) and local files.
+// Drivers only move bytes and classify failures; retry timing, scheduling,
+// bandwidth and persistence belong to the engine.
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"ferry/backend/bits"
+)
+
+// Target receives one file's bytes. The engine implements it over the
+// temporary file and checkpoints durable offsets between writes.
+type Target interface {
+	// Write appends at the current offset.
+	io.Writer
+	// Reset discards every byte written so far (offset back to 0). Drivers call
+	// it before writing a whole body that replaces what was there, e.g. when
+	// the remote file changed: two versions are never spliced.
+	Reset() error
+	// Sized reports the remote size (bits.SizeUnknown when unknown) and the
+	// validator of the version being written. It is called before the first
+	// Write of every response, and again whenever they change.
+	Sized(v bits.Validator) error
+}
+
+// Options are a job's per-request settings.
+type Options struct {
+	Proxy         bits.ProxySettings
+	CustomHeaders string // CRLF- or LF-separated "Name: value" lines
+	Credentials   []bits.Credential
+	// Dynamic is DYNAMIC_CONTENT: no size or range requirement; every
+	// interruption restarts the file from byte 0.
+	Dynamic bool
+}
+
+// Request asks for one file from Offset onwards.
+type Request struct {
+	URL string
+	// Offset is the number of bytes already durable in the target; Validator
+	// is the version they belong to (zero when Offset is 0).
+	Offset    int64
+	Validator bits.Validator
+	Options   Options
+}
+
+// Driver transfers one remote file into a Target.
+type Driver interface {
+	// Schemes lists the URL schemes handled ("http", "https", "file").
+	Schemes() []string
+	// Download writes the bytes of req.URL from req.Offset into t until the
+	// end of the file. It returns nil when the whole file is in t, or an
+	// *Error that says what failed and whether a retry can help.
+	Download(ctx context.Context, req Request, t Target) error
+}
+
+// Error is a classified transfer failure.
+type Error struct {
+	Code      bits.HRESULT
+	Context   bits.ErrorContext
+	Protocol  string // "http" or "file"
+	Transient bool   // BITS retries it after the minimum retry delay
+	Err       error  // underlying cause, for logs
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s (%s): %v", e.Code.Name(), e.Code.Hex(), e.Err)
+	}
+	return fmt.Sprintf("%s (%s): %s", e.Code.Name(), e.Code.Hex(), e.Code.Description())
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// AsError returns err as a classified *Error; unclassified errors become a
+// transient GENERAL_TRANSPORT failure.
+func AsError(err error) *Error {
+	var te *Error
+	if errors.As(err, &te) {
+		return te
+	}
+	return &Error{Code: bits.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
+}
