@@ -1,0 +1,299 @@
+// Package store persists Ferry's queue in SQLite: one row per job, one row per
+// file (with its durable offset), and the engine's settings.
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+
+	_ "github.com/mattn/go-sqlite3" // the design card's SQLite driver (cgo)
+
+	"ferry/backend/bits"
+)
+
+// Store is the SQLite database of one FERRY_HOME.
+type Store struct {
+	db *sql.DB
+}
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+var migrations = []string{
+	`CREATE TABLE jobs (
+		id   TEXT PRIMARY KEY,
+		seq  INTEGER NOT NULL,
+		data TEXT NOT NULL
+	);
+	CREATE TABLE files (
+		job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+		idx    INTEGER NOT NULL,
+		data   TEXT NOT NULL,
+		PRIMARY KEY (job_id, idx)
+	);
+	CREATE TABLE settings (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
+	`CREATE TABLE secrets (
+		job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+		name   TEXT NOT NULL,
+		sealed BLOB NOT NULL,
+		PRIMARY KEY (job_id, name)
+	);`,
+}
+
+// Open opens (creating and migrating) the database at path.
+func Open(path string) (*Store, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL") // a recorded offset must survive power loss
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
+	s := &Store{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate() error {
+	var v int
+	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema %d is newer than this Ferry (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.db.Begin()
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// jobRow is the job record without its files, which live in their own rows.
+func jobRow(j *bits.Job) ([]byte, error) {
+	c := *j
+	c.Files = nil
+	c.Credentials = nil // user names are stored with the sealed secrets
+	return json.Marshal(&c)
+}
+
+// SaveJob writes a job and all its files in one transaction.
+func (s *Store) SaveJob(seq int64, j *bits.Job) error {
+	data, err := jobRow(j)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("save job %s: %w", j.ID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO jobs(id, seq, data) VALUES(?,?,?)
+		ON CONFLICT(id) DO UPDATE SET data = excluded.data`, j.ID, seq, string(data)); err != nil {
+		return fmt.Errorf("save job %s: %w", j.ID, err)
+	}
+	if _, err := tx.Exec(`DELETE FROM files WHERE job_id = ? AND idx >= ?`, j.ID, len(j.Files)); err != nil {
+		return fmt.Errorf("save job %s files: %w", j.ID, err)
+	}
+	for i := range j.Files {
+		if err := saveFile(tx, j.ID, i, &j.Files[i]); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// SaveJobOnly writes the job's own row (not its files): cheap for property changes.
+func (s *Store) SaveJobOnly(j *bits.Job) error {
+	data, err := jobRow(j)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	if _, err := s.db.Exec(`UPDATE jobs SET data = ? WHERE id = ?`, string(data), j.ID); err != nil {
+		return fmt.Errorf("save job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+type execer interface {
+	Exec(query string, args ...any) (sql.Result, error)
+}
+
+func saveFile(x execer, jobID string, idx int, f *bits.File) error {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode file %d of job %s: %w", idx, jobID, err)
+	}
+	if _, err := x.Exec(`INSERT INTO files(job_id, idx, data) VALUES(?,?,?)
+		ON CONFLICT(job_id, idx) DO UPDATE SET data = excluded.data`, jobID, idx, string(data)); err != nil {
+		return fmt.Errorf("save file %d of job %s: %w", idx, jobID, err)
+	}
+	return nil
+}
+
+// SaveFile records one file's row: its durable offset, validator and flags.
+// Callers fsync the data before recording the offset that covers it.
+func (s *Store) SaveFile(jobID string, idx int, f *bits.File) error {
+	return saveFile(s.db, jobID, idx, f)
+}
+
+// DeleteJob removes a job and its files and secrets.
+func (s *Store) DeleteJob(id string) error {
+	if _, err := s.db.Exec(`DELETE FROM jobs WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete job %s: %w", id, err)
+	}
+	return nil
+}
+
+// StoredJob is a job as loaded, with its insertion sequence.
+type StoredJob struct {
+	Seq int64
+	Job *bits.Job
+}
+
+// LoadJobs returns every job with its files, in creation order.
+func (s *Store) LoadJobs() ([]StoredJob, error) {
+	rows, err := s.db.Query(`SELECT id, seq, data FROM jobs ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("load jobs: %w", err)
+	}
+	var out []StoredJob
+	byID := map[string]*bits.Job{}
+	for rows.Next() {
+		var id, data string
+		var seq int64
+		if err := rows.Scan(&id, &seq, &data); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load jobs: %w", err)
+		}
+		j := &bits.Job{}
+		if err := json.Unmarshal([]byte(data), j); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("decode job %s: %w", id, err)
+		}
+		j.Files = []bits.File{}
+		byID[id] = j
+		out = append(out, StoredJob{Seq: seq, Job: j})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load jobs: %w", err)
+	}
+	frows, err := s.db.Query(`SELECT job_id, idx, data FROM files ORDER BY job_id, idx`)
+	if err != nil {
+		return nil, fmt.Errorf("load files: %w", err)
+	}
+	defer frows.Close()
+	for frows.Next() {
+		var id, data string
+		var idx int
+		if err := frows.Scan(&id, &idx, &data); err != nil {
+			return nil, fmt.Errorf("load files: %w", err)
+		}
+		j := byID[id]
+		if j == nil {
+			continue
+		}
+		if idx != len(j.Files) {
+			return nil, fmt.Errorf("job %s: file rows out of order at %d", id, idx)
+		}
+		var f bits.File
+		if err := json.Unmarshal([]byte(data), &f); err != nil {
+			return nil, fmt.Errorf("decode file %d of job %s: %w", idx, id, err)
+		}
+		j.Files = append(j.Files, f)
+	}
+	return out, frows.Err()
+}
+
+// SaveSecret stores an already sealed secret for a job.
+func (s *Store) SaveSecret(jobID, name string, sealed []byte) error {
+	if _, err := s.db.Exec(`INSERT INTO secrets(job_id, name, sealed) VALUES(?,?,?)
+		ON CONFLICT(job_id, name) DO UPDATE SET sealed = excluded.sealed`, jobID, name, sealed); err != nil {
+		return fmt.Errorf("save secret of job %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// DeleteSecrets removes a job's secrets whose names start with prefix ("" = all).
+func (s *Store) DeleteSecrets(jobID, prefix string) error {
+	if _, err := s.db.Exec(`DELETE FROM secrets WHERE job_id = ? AND substr(name, 1, ?) = ?`, jobID, len(prefix), prefix); err != nil {
+		return fmt.Errorf("delete secrets of job %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// Secrets returns a job's sealed secrets by name.
+func (s *Store) Secrets(jobID string) (map[string][]byte, error) {
+	rows, err := s.db.Query(`SELECT name, sealed FROM secrets WHERE job_id = ?`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("load secrets of job %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var n string
+		var b []byte
+		if err := rows.Scan(&n, &b); err != nil {
+			return nil, fmt.Errorf("load secrets of job %s: %w", jobID, err)
+		}
+		out[n] = b
+	}
+	return out, rows.Err()
+}
+
+// Settings returns every stored setting.
+func (s *Store) Settings() (map[string]string, error) {
+	rows, err := s.db.Query(`SELECT key, value FROM settings`)
+	if err != nil {
+		return nil, fmt.Errorf("load settings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("load settings: %w", err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// SetSetting stores one setting.
+func (s *Store) SetSetting(key, value string) error {
+	if _, err := s.db.Exec(`INSERT INTO settings(key, value) VALUES(?,?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("save setting %s: %w", key, err)
+	}
+	return nil
+}
