@@ -1,0 +1,92 @@
+# Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
+# a target named like a directory would otherwise be "up to date" and do nothing.
+.PHONY: all deps apt-deps tools node-deps frontend build run test lint fmt-check vet staticcheck frontend-test go-test clean distclean
+
+SHELL := /bin/bash
+# Steps depend on each other's order (test ends with go test); keep it under -j too.
+.NOTPARALLEL:
+GO ?= go
+# Debian 12 ships WebKitGTK 4.1 only; Wails needs the tag to link against it
+# (wails.json's "build:tags" says the same for `wails build`).
+TAGS := webkit2_41
+# mattn/go-sqlite3 builds without cgo and then fails at run time.
+export CGO_ENABLED := 1
+
+WAILS_VERSION := v2.16.0
+STATICCHECK_VERSION := v0.8.2
+# Tools go to versioned directories, so a version bump installs the new one.
+TOOLS := $(CURDIR)/.tools
+WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
+	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium
+
+NODE_STAMP := frontend/node_modules/.package-lock.json
+
+all: build
+
+## deps: install what is missing (apt packages, pinned Go tools, node_modules); quick when all is there
+deps: apt-deps tools node-deps
+
+apt-deps:
+	@scripts/apt-deps.sh $(APT_PACKAGES)
+
+tools: $(WAILS) $(STATICCHECK)
+
+$(WAILS):
+	GOBIN=$(@D) $(GO) install github.com/wailsapp/wails/v2/cmd/wails@$(WAILS_VERSION)
+
+$(STATICCHECK):
+	GOBIN=$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+node-deps: $(NODE_STAMP)
+
+# npm ci rewrites node_modules/.package-lock.json, so it runs again only when
+# package.json or the lock file is newer than the installed tree.
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+frontend: node-deps
+	cd frontend && npm run build
+
+## build: the desktop binary build/bin/ferry (JS bindings regenerated in frontend/wailsjs)
+# -s: the frontend was just built above; -m: never `go mod tidy`, which
+# would drop requirements of packages that are being written.
+build: deps frontend
+	$(WAILS) build -m -s
+	@ls -l build/bin/ferry
+
+## run: build, then open the window
+run: build
+	build/bin/ferry
+
+## test: formatting, vet, staticcheck, frontend tests, then the Go tests (last, so their summary ends the output)
+test: deps frontend lint frontend-test go-test
+
+## lint: gofmt, go vet and staticcheck
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(find . -path ./frontend -prune -o -path ./.tools -prune -o -path ./.git -prune -o -name '*.go' -print | xargs gofmt -l); \
+	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet -tags $(TAGS) ./...
+
+staticcheck: tools
+	$(STATICCHECK) -tags $(TAGS) ./...
+
+frontend-test: node-deps
+	cd frontend && npm test
+
+go-test:
+	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
+
+## clean: remove build outputs; distclean also removes tools and node_modules
+clean:
+	rm -rf build/bin
+	find frontend/dist -mindepth 1 ! -name .gitkeep -delete
+
+distclean: clean
+	rm -rf .tools frontend/node_modules frontend/package.json.md5

@@ -1,0 +1,155 @@
+// Pure logic of the job list: no DOM and no transport, so vitest covers it.
+import type { JobInfo, JobPriority, JobProgress, JobState } from './types';
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** formatBytes renders a byte count; a negative count is BITS' "size unknown". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '?';
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  if (i === 0) return `${v} B`;
+  // Three significant digits at most: 1.23 MiB, 12.3 MiB, 123 MiB.
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${v.toFixed(digits)} ${UNITS[i]}`;
+}
+
+/** formatRate renders bytes per second, or '' when there is no rate to show. */
+export function formatRate(bytesPerSecond: number | null): string {
+  if (bytesPerSecond === null || !Number.isFinite(bytesPerSecond) || bytesPerSecond < 0) return '';
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+/** progressFraction is 0..1, or null when the total is unknown (an indeterminate bar). */
+export function progressFraction(p: JobProgress): number | null {
+  if (p.bytesTotal < 0) return null;
+  if (p.bytesTotal === 0) {
+    return p.filesTotal > 0 && p.filesTransferred === p.filesTotal ? 1 : null;
+  }
+  return Math.min(1, Math.max(0, p.bytesTransferred / p.bytesTotal));
+}
+
+/** progressLabel is "transferred of total". */
+export function progressLabel(p: JobProgress): string {
+  return `${formatBytes(p.bytesTransferred)} of ${formatBytes(p.bytesTotal)}`;
+}
+
+/** filesLabel is "n/m" files transferred. */
+export function filesLabel(p: JobProgress): string {
+  return `${p.filesTransferred}/${p.filesTotal}`;
+}
+
+const STATE_LABELS: Record<JobState, string> = {
+  QUEUED: 'Queued',
+  CONNECTING: 'Connecting',
+  TRANSFERRING: 'Transferring',
+  SUSPENDED: 'Suspended',
+  ERROR: 'Error',
+  TRANSIENT_ERROR: 'Retrying',
+  TRANSFERRED: 'Transferred',
+  ACKNOWLEDGED: 'Completed',
+  CANCELLED: 'Cancelled',
+};
+
+export function stateLabel(s: JobState): string {
+  return STATE_LABELS[s] ?? s;
+}
+
+const PRIORITY_LABELS: Record<JobPriority, string> = {
+  FOREGROUND: 'Foreground',
+  HIGH: 'High',
+  NORMAL: 'Normal',
+  LOW: 'Low',
+};
+
+export function priorityLabel(p: JobPriority): string {
+  return PRIORITY_LABELS[p] ?? p;
+}
+
+/** isFinal: ACKNOWLEDGED and CANCELLED jobs leave the list, as they leave `ferry list`. */
+export function isFinal(s: JobState): boolean {
+  return s === 'ACKNOWLEDGED' || s === 'CANCELLED';
+}
+
+/**
+ * mergeJob applies one pushed job to the list: it replaces the job with the
+ * same id, adds a new one, or drops one that reached a final state. The list
+ * is not modified; a new one is returned.
+ */
+export function mergeJob(jobs: readonly JobInfo[], job: JobInfo): JobInfo[] {
+  const rest = jobs.filter((j) => j.id !== job.id);
+  if (isFinal(job.state)) return rest;
+  if (rest.length === jobs.length) return [...jobs, job];
+  return jobs.map((j) => (j.id === job.id ? job : j));
+}
+
+const PRIORITY_RANK: Record<JobPriority, number> = { FOREGROUND: 0, HIGH: 1, NORMAL: 2, LOW: 3 };
+
+/**
+ * sortJobs orders jobs the way the engine serves them: by priority, then
+ * first created first (BITS is FIFO within a priority), then by id so the
+ * order is total and rows never swap at random.
+ */
+export function sortJobs(jobs: readonly JobInfo[]): JobInfo[] {
+  return [...jobs].sort((a, b) => {
+    const p = (PRIORITY_RANK[a.priority] ?? 9) - (PRIORITY_RANK[b.priority] ?? 9);
+    if (p !== 0) return p;
+    const ta = a.times.creationTime ?? '';
+    const tb = b.times.creationTime ?? '';
+    if (ta !== tb) return ta < tb ? -1 : 1; // RFC 3339 UTC sorts as text
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+}
+
+interface Sample {
+  bytes: number;
+  at: number; // ms
+  rate: number | null; // bytes/s, smoothed
+}
+
+/**
+ * RateMeter turns successive byte counts of each job into a smoothed
+ * transfer rate. Updates are pushed only on change, so a rate whose last
+ * sample is older than staleMs means the transfer stalled: it reads null.
+ */
+export class RateMeter {
+  private samples = new Map<string, Sample>();
+
+  constructor(
+    private readonly staleMs = 3000,
+    private readonly smoothing = 0.3, // weight of the newest measurement
+  ) {}
+
+  /** update records bytes for id at time `at` (ms). */
+  update(id: string, bytes: number, at: number): void {
+    const prev = this.samples.get(id);
+    if (!prev || bytes < prev.bytes) {
+      // First sample, or the transfer restarted from a lower offset.
+      this.samples.set(id, { bytes, at, rate: null });
+      return;
+    }
+    const dt = at - prev.at;
+    if (dt <= 0) {
+      prev.bytes = bytes;
+      return;
+    }
+    const now = ((bytes - prev.bytes) * 1000) / dt;
+    const rate = prev.rate === null ? now : this.smoothing * now + (1 - this.smoothing) * prev.rate;
+    this.samples.set(id, { bytes, at, rate });
+  }
+
+  /** rate is the smoothed bytes/s of id at time now (ms), or null if unknown or stalled. */
+  rate(id: string, now: number): number | null {
+    const s = this.samples.get(id);
+    if (!s || s.rate === null || now - s.at > this.staleMs) return null;
+    return s.rate;
+  }
+
+  forget(id: string): void {
+    this.samples.delete(id);
+  }
+}
