@@ -42,17 +42,20 @@ type Config struct {
 
 // Manager is the one engine of a FERRY_HOME.
 type Manager struct {
-	cfg    Config
-	clk    clock.Clock
-	log    *slog.Logger
-	st     *store.Store
-	bus    *bus
-	kick   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	bw     *bandwidth
-	wg     sync.WaitGroup // workers and notify runs
-	drvMap map[string]transfer.Driver
+	cfg  Config
+	clk  clock.Clock
+	log  *slog.Logger
+	st   *store.Store
+	bus  *bus
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	bw   *bandwidth
+	wg   sync.WaitGroup // workers and notify runs
+	// life ends notify command lines still running when the engine stops.
+	life    context.Context
+	endLife context.CancelFunc
+	drvMap  map[string]transfer.Driver
 
 	mu       sync.Mutex
 	jobs     map[string]*entry
@@ -121,6 +124,7 @@ func New(cfg Config) (*Manager, error) {
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		jobs: map[string]*entry{}, settings: DefaultSettings(), drvMap: map[string]transfer.Driver{},
 	}
+	m.life, m.endLife = context.WithCancel(context.Background())
 	for _, d := range cfg.Drivers {
 		for _, s := range d.Schemes() {
 			m.drvMap[s] = d
@@ -229,6 +233,7 @@ func (m *Manager) Close() error {
 	for _, w := range ws {
 		w.wait()
 	}
+	m.endLife()
 	m.wg.Wait()
 	return nil
 }
@@ -373,7 +378,6 @@ func (m *Manager) stopAndHold(e *entry) {
 
 func execNotify(ctx context.Context, program string, args []string) error {
 	cmd := exec.CommandContext(ctx, program, args...)
-	cmd.Env = nil // inherit the engine's environment
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("notify command %s: %w", program, err)
 	}

@@ -52,7 +52,7 @@ func (m *Manager) maybeNotify(e *entry) time.Time {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+		ctx, cancel := context.WithTimeout(m.life, notifyTimeout)
 		err := m.cfg.RunNotify(ctx, program, args)
 		cancel()
 		m.mu.Lock()
