@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: all deps apt-deps tools node-deps frontend build run test lint fmt-check vet staticcheck frontend-test go-test clean distclean
+.PHONY: bench all deps apt-deps tools node-deps frontend build run test lint fmt-check vet staticcheck frontend-test go-test clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with go test); keep it under -j too.
@@ -56,6 +56,10 @@ frontend: node-deps
 build: deps frontend
 	$(WAILS) build -m -s
 	@ls -l build/bin/ferry
+
+## bench: a 1 GiB loopback download from nginx by curl, aria2c and ferry, in one run (BENCH_SIZE_MIB, BENCH_RUNS)
+bench: build
+	scripts/bench.sh
 
 ## run: build, then open the window
 run: build

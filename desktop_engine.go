@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"ferry/backend/api"
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+	"ferry/backend/home"
+	"ferry/backend/ops"
+	"ferry/backend/service"
+)
+
+func init() { newDesktopSource = openDesktopEngine }
+
+// takeoverTimeout bounds how long the window waits for a headless engine it
+// asked to stop.
+const takeoverTimeout = 15 * time.Second
+
+// openDesktopEngine runs FERRY_HOME's engine inside the desktop app. A
+// headless `ferry service` already running is asked to stop cleanly first
+// (its transfers pause at a saved offset), then this process takes over.
+func openDesktopEngine() (JobSource, func(), error) {
+	h, err := home.Resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := service.Start(h)
+	var locked *home.LockedError
+	if errors.As(err, &locked) {
+		if err := stopHeadless(h); err != nil {
+			return nil, nil, err
+		}
+		r, err = startWhenFree(h)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return managerSource{r.Manager()}, func() { _ = r.Stop() }, nil
+}
+
+// stopHeadless asks the engine that holds the lock to shut down.
+func stopHeadless(h home.Home) error {
+	c := api.NewClient(h.Socket())
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Call(ctx, "shutdown", ops.Request{}); err != nil {
+		return fmt.Errorf("another Ferry engine runs for %s and did not stop: %w", h.Dir, err)
+	}
+	return nil
+}
+
+func startWhenFree(h home.Home) (*service.Running, error) {
+	deadline := time.Now().Add(takeoverTimeout)
+	for {
+		r, err := service.Start(h)
+		var locked *home.LockedError
+		if err == nil || !errors.As(err, &locked) || time.Now().After(deadline) {
+			return r, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// managerSource adapts the engine to the window's JobSource.
+type managerSource struct{ m *engine.Manager }
+
+func (s managerSource) Jobs() []bits.JobInfo { return s.m.List(false, false) }
+
+func (s managerSource) Changes() (<-chan bits.JobInfo, func()) {
+	evs, stop := s.m.Subscribe()
+	out := make(chan bits.JobInfo)
+	done := make(chan struct{})
+	go func() {
+		for e := range evs {
+			select {
+			case out <- e.Job:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		stop()
+		close(done)
+	}
+}
