@@ -3,6 +3,7 @@ module ferry
 go 1.26.8
 
 require (
+	fyne.io/systray v1.12.1 // indirect
 	git.sr.ht/~jackmordaunt/go-toast/v2 v2.0.3 // indirect
 	github.com/VividCortex/ewma v1.2.0 // indirect
 	github.com/acarl005/stripansi v0.0.0-20180116102854-5a71ef0e047d // indirect

@@ -1,0 +1,403 @@
+package desktop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+
+	"fyne.io/systray"
+	"github.com/godbus/dbus/v5"
+)
+
+const (
+	watcherName = "org.kde.StatusNotifierWatcher"
+	watcherPath = "/StatusNotifierWatcher"
+)
+
+// trayRefresh bounds tray updates to about one a second: progress events
+// come much faster, and every update is a round of D-Bus signals to the
+// panel.
+const trayRefresh = time.Second
+
+// trayClaimed guards fyne.io/systray, which keeps its item, menu and quit
+// channel in package variables: it can run once per process, and a second
+// run after a stop would find its quit channel already closed.
+var trayClaimed atomic.Bool
+
+// Tray is the StatusNotifierItem of the desktop app: a title and tooltip
+// with the number of active transfers and the total rate, an icon per state,
+// and a menu. It redraws from engine events, at most about once a second.
+type Tray struct {
+	actions Actions
+	watch   *dbus.Conn // our own connection, to follow the watcher's presence
+	end     func()     // systray's end: drops the item from the bus
+
+	available atomic.Bool
+
+	show, suspend, resume, quit *systray.MenuItem
+	slots                       [recentJobs]*systray.MenuItem
+
+	mu       sync.Mutex
+	slotJobs [recentJobs]string // the job behind each recent-job item
+
+	// What the panel shows now; only the run goroutine reads or writes it
+	// after start, so unchanged items cost no D-Bus signals.
+	shown struct {
+		text    string
+		icon    iconState
+		label   [recentJobs]string
+		enabled [recentJobs]bool
+		visible [recentJobs]bool
+	}
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// StartTray shows the tray icon and keeps it up to date from events (the
+// caller subscribes before calling, so nothing is missed between the jobs
+// snapshot and the first event). It fails, without touching the process'
+// tray state, when there is no session bus or no tray host: the app then
+// quits on window close instead of hiding into a tray nobody can see.
+//
+// fyne.io/systray's external-loop mode is used: on Linux it speaks D-Bus
+// from its own goroutines and needs neither GTK nor Wails' main loop, and
+// unlike getlantern/systray its Quit does not end Wails' GTK loop. It is
+// pinned at v1.12.1: v1.12.2's first GetLayout starts a goroutine that
+// bumps the menu revision under a different lock than GetLayout reads it
+// with, a data race that `go test -race` reports.
+// Only one tray can be started per process.
+func StartTray(actions Actions, jobs func() []bits.JobInfo, events <-chan engine.Event) (*Tray, error) {
+	conn, err := sessionBus()
+	if err != nil {
+		return nil, fmt.Errorf("tray: %w", err)
+	}
+	if err := checkTrayHost(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("tray: %w", err)
+	}
+	// Follow the watcher from before registration on, so that a panel
+	// that goes away in between is not missed.
+	if err := conn.AddMatchSignal(
+		dbus.WithMatchSender("org.freedesktop.DBus"),
+		dbus.WithMatchInterface("org.freedesktop.DBus"),
+		dbus.WithMatchMember("NameOwnerChanged"),
+		dbus.WithMatchArg(0, watcherName),
+	); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("tray: following %s: %w", watcherName, err)
+	}
+	if !trayClaimed.CompareAndSwap(false, true) {
+		conn.Close()
+		return nil, errors.New("tray: already started once in this process")
+	}
+	t := &Tray{actions: actions, watch: conn, stop: make(chan struct{})}
+	sigs := make(chan *dbus.Signal, 8)
+	conn.Signal(sigs)
+
+	ready := make(chan struct{})
+	start, end := systray.RunWithExternalLoop(func() { t.buildMenu(); close(ready) }, nil)
+	if actions.Show != nil {
+		// A left click on the icon shows the window, as in every tray app;
+		// the menu stays on the right click. systray calls this on its D-Bus
+		// goroutine, which must not wait for the window.
+		systray.SetOnTapped(func() { go actions.Show() })
+	}
+	idle := newTrayModel().summary(time.Now())
+	systray.SetIcon(iconPNG(idle.icon))
+	systray.SetTitle(idle.text())
+	systray.SetTooltip(idle.text())
+	t.shown.text, t.shown.icon = idle.text(), idle.icon
+	start()
+	<-ready
+
+	// systray only logs a failure to export its item; the bus name it
+	// takes after exporting the item and menu tells whether that worked.
+	item := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", os.Getpid())
+	if has, err := nameHasOwner(conn, item); err != nil || !has {
+		endSystray(end)
+		conn.Close()
+		return nil, fmt.Errorf("tray: the status notifier item %s was not exported (see the systray log line)", item)
+	}
+	t.end = end
+	t.available.Store(true)
+
+	t.wg.Add(1)
+	go t.follow(sigs)
+	t.listen(t.show, actions.Show)
+	t.listen(t.suspend, actions.SuspendAll)
+	t.listen(t.resume, actions.ResumeAll)
+	t.listen(t.quit, actions.Quit)
+	for i, it := range t.slots {
+		t.listen(it, func() { t.openSlot(i) })
+	}
+	t.wg.Add(1)
+	go t.run(jobs, events)
+	return t, nil
+}
+
+// Available reports whether a tray host shows the icon now, so that closing
+// the window may hide it. It turns false if the panel goes away and true
+// again when one comes back (systray then registers again by itself).
+func (t *Tray) Available() bool { return t != nil && t.available.Load() }
+
+// Stop removes the icon; it does not call any action. Safe on a nil Tray
+// and more than once.
+func (t *Tray) Stop() {
+	if t == nil {
+		return
+	}
+	t.stopOnce.Do(func() {
+		t.available.Store(false)
+		close(t.stop)
+		t.wg.Wait()
+		t.watch.Close()
+		endSystray(t.end)
+	})
+}
+
+// endSystray runs systray's end func, which closes systray's connection
+// and so drops the item from every host. systray dereferences that
+// connection without a check, and it is nil if its start failed half-way
+// (it only logs such failures): there is nothing to drop then.
+func endSystray(end func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Warn("tray: stopping a half-started systray", "panic", r)
+		}
+	}()
+	end()
+}
+
+// checkTrayHost makes sure a StatusNotifierWatcher runs, and that it has a
+// host (a panel that draws items) behind it. A watcher that cannot answer
+// the property is given the benefit of the doubt: the name is what the
+// item needs to register.
+func checkTrayHost(conn *dbus.Conn) error {
+	has, err := nameHasOwner(conn, watcherName)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoTrayHost, err)
+	}
+	if !has {
+		return ErrNoTrayHost
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	var v dbus.Variant
+	err = conn.Object(watcherName, watcherPath).CallWithContext(ctx,
+		"org.freedesktop.DBus.Properties.Get", 0, watcherName, "IsStatusNotifierHostRegistered").Store(&v)
+	if err == nil {
+		if hosted, ok := v.Value().(bool); ok && !hosted {
+			return fmt.Errorf("%w: the watcher has no host registered", ErrNoTrayHost)
+		}
+	}
+	return nil
+}
+
+// buildMenu runs in systray's onReady callback, where every platform of
+// systray accepts new items.
+func (t *Tray) buildMenu() {
+	t.show = systray.AddMenuItem("Show Ferry", "Open the Ferry window")
+	t.suspend = systray.AddMenuItem("Suspend all", "Suspend every job")
+	t.resume = systray.AddMenuItem("Resume all", "Resume every suspended job")
+	systray.AddSeparator()
+	for i := range t.slots {
+		t.slots[i] = systray.AddMenuItem("", "")
+	}
+	systray.AddSeparator()
+	t.quit = systray.AddMenuItem("Quit", "Quit Ferry; transfers pause until it runs again")
+	for item, f := range map[*systray.MenuItem]func(){
+		t.show: t.actions.Show, t.suspend: t.actions.SuspendAll, t.resume: t.actions.ResumeAll, t.quit: t.actions.Quit,
+	} {
+		if f == nil {
+			item.Disable()
+		}
+	}
+	// Slot 0 says "No transfers" until there are jobs; the others hide, so
+	// the two separators never meet.
+	for i, it := range t.slots {
+		t.shown.enabled[i] = true
+		t.shown.visible[i] = true
+		t.setSlot(i, it, "", false, i == 0)
+	}
+	t.setSlot(0, t.slots[0], "No transfers", false, true)
+}
+
+// listen runs f on its own goroutine for each click of item, so that a
+// slow action (or Quit, which stops this tray) never blocks the menu.
+// systray drops a click when nobody is receiving, hence a receiver per item.
+func (t *Tray) listen(item *systray.MenuItem, f func()) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		for {
+			select {
+			case <-t.stop:
+				return
+			case _, ok := <-item.ClickedCh:
+				if !ok {
+					return
+				}
+				if f != nil {
+					go f()
+				}
+			}
+		}
+	}()
+}
+
+func (t *Tray) openSlot(i int) {
+	t.mu.Lock()
+	id := t.slotJobs[i]
+	t.mu.Unlock()
+	if id != "" && t.actions.OpenJob != nil {
+		t.actions.OpenJob(id)
+	}
+}
+
+// follow tracks the watcher's owner: gone means no panel shows the icon.
+func (t *Tray) follow(sigs <-chan *dbus.Signal) {
+	defer t.wg.Done()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case sig, ok := <-sigs:
+			if !ok || sig == nil {
+				return
+			}
+			if sig.Name != "org.freedesktop.DBus.NameOwnerChanged" || len(sig.Body) != 3 {
+				continue
+			}
+			if name, _ := sig.Body[0].(string); name != watcherName {
+				continue
+			}
+			owner, _ := sig.Body[2].(string)
+			t.available.Store(owner != "")
+		}
+	}
+}
+
+// run applies events and redraws at most once per trayRefresh; while bytes
+// move it also redraws once per trayRefresh without events, from its own
+// arithmetic, so that the shown rate falls when a transfer stalls. It never
+// asks the engine for anything after the first snapshot.
+func (t *Tray) run(jobs func() []bits.JobInfo, events <-chan engine.Event) {
+	defer t.wg.Done()
+	m := newTrayModel()
+	now := time.Now()
+	if jobs != nil {
+		for _, j := range jobs() {
+			m.set(j, now)
+		}
+	}
+	s := m.summary(now)
+	t.render(s)
+	last := now
+
+	timer := time.NewTimer(trayRefresh)
+	defer timer.Stop()
+	armed := s.busy()
+	if !armed {
+		timer.Stop()
+	}
+	for {
+		select {
+		case <-t.stop:
+			return
+		case ev, ok := <-events:
+			if !ok {
+				events = nil // the engine is gone; keep serving the menu
+				continue
+			}
+			now := time.Now()
+			m.apply(ev, now)
+			if !armed {
+				timer.Reset(max(0, last.Add(trayRefresh).Sub(now)))
+				armed = true
+			}
+		case <-timer.C:
+			now := time.Now()
+			s := m.summary(now)
+			t.render(s)
+			last = now
+			armed = s.busy()
+			if armed {
+				timer.Reset(trayRefresh)
+			}
+		}
+	}
+}
+
+// render sends to the panel what changed since the last render.
+//
+// The order is deliberate. fyne.io/systray's SetIcon stores the new pixmap
+// into the same array that earlier IconPixmap property replies still
+// reference (godbus' prop package copies slices shallowly). Setting the
+// title first sends a signal on systray's connection, which orders every
+// reply already sent before that overwrite; and every state change of the
+// icon also changes the text, so a watcher that sees the new tooltip knows
+// the icon is final.
+func (t *Tray) render(s traySummary) {
+	text := s.text()
+	if text != t.shown.text {
+		systray.SetTitle(text)
+	}
+	if s.icon != t.shown.icon {
+		systray.SetIcon(iconPNG(s.icon))
+		t.shown.icon = s.icon
+	}
+	if text != t.shown.text {
+		systray.SetTooltip(text)
+		t.shown.text = text
+	}
+	var ids [recentJobs]string
+	for i := range s.recent {
+		ids[i] = s.recent[i].ID
+	}
+	t.mu.Lock()
+	t.slotJobs = ids
+	t.mu.Unlock()
+	for i, it := range t.slots {
+		switch {
+		case i < len(s.recent):
+			t.setSlot(i, it, menuLabel(jobLabel(s.recent[i])), t.actions.OpenJob != nil, true)
+		case i == 0:
+			t.setSlot(i, it, "No transfers", false, true)
+		default:
+			t.setSlot(i, it, t.shown.label[i], false, false)
+		}
+	}
+}
+
+func (t *Tray) setSlot(i int, it *systray.MenuItem, label string, enabled, visible bool) {
+	if label != t.shown.label[i] {
+		it.SetTitle(label)
+		t.shown.label[i] = label
+	}
+	if enabled != t.shown.enabled[i] {
+		if enabled {
+			it.Enable()
+		} else {
+			it.Disable()
+		}
+		t.shown.enabled[i] = enabled
+	}
+	if visible != t.shown.visible[i] {
+		if visible {
+			it.Show()
+		} else {
+			it.Hide()
+		}
+		t.shown.visible[i] = visible
+	}
+}

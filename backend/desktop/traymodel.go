@@ -1,0 +1,250 @@
+package desktop
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+)
+
+// Actions are what the tray's menu does. A nil func leaves its item
+// disabled (a nil OpenJob makes the recent-job items informational only).
+// Each runs on its own goroutine, so it may block or stop the tray.
+type Actions struct {
+	Show       func()
+	SuspendAll func()
+	ResumeAll  func()
+	OpenJob    func(id string)
+	Quit       func()
+}
+
+const (
+	// recentJobs is how many jobs the menu lists.
+	recentJobs = 5
+	// rateWindow is how far back the shown rate looks: long enough to
+	// smooth the bursts of coalesced progress events, short enough that
+	// the rate falls to zero soon after bytes stop.
+	rateWindow = 3 * time.Second
+	// maxLabel keeps a long display name from widening the menu.
+	maxLabel = 40
+)
+
+// iconState picks the tray icon.
+type iconState int
+
+const (
+	iconIdle iconState = iota
+	iconTransferring
+	iconError
+)
+
+// trayModel is the tray's picture of the jobs, built from a snapshot and
+// then from events alone. It does no I/O and takes the time as an argument,
+// so that counts and rates are testable without a clock or a bus.
+type trayModel struct {
+	jobs    map[string]bits.JobInfo
+	seen    map[string]int64 // last BytesTransferred of each job
+	moved   int64            // bytes moved since the tray started, all jobs
+	samples []rateSample     // moved over time, the last rateWindow and one before
+}
+
+type rateSample struct {
+	at    time.Time
+	moved int64
+}
+
+func newTrayModel() *trayModel {
+	return &trayModel{jobs: map[string]bits.JobInfo{}, seen: map[string]int64{}}
+}
+
+// apply records one event: every event carries its job's new state.
+func (m *trayModel) apply(ev engine.Event, now time.Time) { m.set(ev.Job, now) }
+
+// set records a job's new state; a job in a final state leaves the tray.
+func (m *trayModel) set(j bits.JobInfo, now time.Time) {
+	if j.State.Final() {
+		delete(m.jobs, j.ID)
+		delete(m.seen, j.ID)
+		return
+	}
+	m.jobs[j.ID] = j
+	got := j.Progress.BytesTransferred
+	prev, known := m.seen[j.ID]
+	m.seen[j.ID] = got
+	// Only growth counts: a job first seen mid-way has moved nothing since
+	// the tray started, and a restarted file (smaller count) moved nothing.
+	if known && got > prev {
+		m.moved += got - prev
+		m.samples = append(m.samples, rateSample{now, m.moved})
+	}
+}
+
+// rate is the total rate in bytes per second over the last rateWindow.
+func (m *trayModel) rate(now time.Time) float64 {
+	start := now.Add(-rateWindow)
+	// Keep the newest sample at or before the window's start as the
+	// baseline, and the samples inside the window.
+	i := 0
+	for i+1 < len(m.samples) && !m.samples[i+1].at.After(start) {
+		i++
+	}
+	m.samples = m.samples[i:]
+	if len(m.samples) == 0 {
+		return 0
+	}
+	base := m.samples[0]
+	if len(m.samples) == 1 && base.at.After(start) {
+		// The only sample is inside the window: the bytes before it have
+		// no start time, so measure from the first growth on.
+		return 0
+	}
+	from := base.at
+	if from.Before(start) {
+		from = start
+	}
+	dt := now.Sub(from).Seconds()
+	if dt <= 0 {
+		return 0
+	}
+	return float64(m.moved-base.moved) / dt
+}
+
+// traySummary is what the tray shows at one moment.
+type traySummary struct {
+	active int // CONNECTING or TRANSFERRING
+	failed int // ERROR: waiting for the user
+	rate   float64
+	icon   iconState
+	recent []bits.JobInfo
+}
+
+func (m *trayModel) summary(now time.Time) traySummary {
+	s := traySummary{rate: m.rate(now)}
+	for _, j := range m.jobs {
+		switch {
+		case j.State.Active():
+			s.active++
+		case j.State == bits.StateError:
+			s.failed++
+		}
+	}
+	switch {
+	case s.failed > 0:
+		// A failure needs the user; progress of other jobs does not.
+		s.icon = iconError
+	case s.active > 0:
+		s.icon = iconTransferring
+	}
+	s.recent = make([]bits.JobInfo, 0, len(m.jobs))
+	for _, j := range m.jobs {
+		s.recent = append(s.recent, j)
+	}
+	slices.SortFunc(s.recent, func(a, b bits.JobInfo) int {
+		if c := lastTouched(b).Compare(lastTouched(a)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if len(s.recent) > recentJobs {
+		s.recent = s.recent[:recentJobs]
+	}
+	return s
+}
+
+// busy reports whether the tray must refresh again without an event: the
+// rate it shows changes with time while bytes move or just stopped moving.
+func (s traySummary) busy() bool { return s.active > 0 || s.rate > 0 }
+
+func lastTouched(j bits.JobInfo) time.Time {
+	if t := j.Times.ModificationTime; t != nil {
+		return *t
+	}
+	if t := j.Times.CreationTime; t != nil {
+		return *t
+	}
+	return time.Time{}
+}
+
+// text is the tray's title and tooltip, e.g. "Ferry — 2 active, 3.4 MB/s".
+func (s traySummary) text() string {
+	var parts []string
+	if s.active > 0 {
+		parts = append(parts, fmt.Sprintf("%d active, %s", s.active, formatRate(s.rate)))
+	}
+	if s.failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", s.failed))
+	}
+	if len(parts) == 0 {
+		return "Ferry — idle"
+	}
+	return "Ferry — " + strings.Join(parts, ", ")
+}
+
+// jobLabel is a recent job's menu entry, e.g. "nightly — Transferring 45%".
+func jobLabel(j bits.JobInfo) string {
+	name := []rune(jobName(j))
+	if len(name) > maxLabel {
+		name = append(name[:maxLabel-1], '…')
+	}
+	label := string(name) + " — " + stateText(j.State)
+	if p := j.Progress; p.BytesTotal > 0 && j.State != bits.StateTransferred {
+		label += fmt.Sprintf(" %d%%", p.BytesTransferred*100/p.BytesTotal)
+	}
+	return label
+}
+
+// menuLabel escapes "_", which dbusmenu (the tray menu on Linux) reads as
+// a mnemonic marker: "nightly_build" would otherwise show as "nightlybuild".
+func menuLabel(s string) string { return strings.ReplaceAll(s, "_", "__") }
+
+// jobName is the name people know a job by.
+func jobName(j bits.JobInfo) string {
+	if n := strings.TrimSpace(j.DisplayName); n != "" {
+		return n
+	}
+	if len(j.ID) >= 8 {
+		return "Job " + j.ID[:8]
+	}
+	return "Job " + j.ID
+}
+
+var stateTexts = map[bits.JobState]string{
+	bits.StateQueued:         "Queued",
+	bits.StateConnecting:     "Connecting",
+	bits.StateTransferring:   "Transferring",
+	bits.StateSuspended:      "Suspended",
+	bits.StateError:          "Error",
+	bits.StateTransientError: "Retrying",
+	bits.StateTransferred:    "Transferred",
+	bits.StateAcknowledged:   "Completed",
+	bits.StateCancelled:      "Cancelled",
+}
+
+func stateText(s bits.JobState) string {
+	if t, ok := stateTexts[s]; ok {
+		return t
+	}
+	return s.String()
+}
+
+// formatRate prints a rate in decimal units, as browsers and download
+// managers do: "512 B/s", "3.4 MB/s".
+func formatRate(bps float64) string { return formatSize(bps) + "/s" }
+
+// formatSize prints a byte count in decimal units: "512 B", "3.4 MB".
+func formatSize(n float64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d B", int64(n))
+	}
+	units := []string{"kB", "MB", "GB", "TB", "PB"}
+	u := -1
+	for n >= 1000 && u < len(units)-1 {
+		n /= 1000
+		u++
+	}
+	return fmt.Sprintf("%.1f %s", n, units[u])
+}
