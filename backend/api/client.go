@@ -1,0 +1,215 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+	"ferry/backend/ops"
+)
+
+// Client talks to the engine of one FERRY_HOME.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client of the control socket at path (home.Socket()).
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dial(ctx, path)
+		},
+		DisableCompression: true,
+		MaxIdleConns:       4,
+	}
+	return &Client{socket: path, hc: &http.Client{Transport: tr}}
+}
+
+// Close drops idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// ConnectError says that no engine could be reached.
+type ConnectError struct {
+	Socket string
+	Err    error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("cannot reach the engine at %s: %v", e.Socket, e.Err)
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// NoEngine reports that nothing listens: starting an engine would help.
+func (e *ConnectError) NoEngine() bool { return isNoEngine(e.Err) }
+
+// Denied reports that the socket belongs to someone else.
+func (e *ConnectError) Denied() bool { return isDenied(e.Err) }
+
+// AsConnectError finds a *ConnectError in err.
+func AsConnectError(err error) (*ConnectError, bool) {
+	var ce *ConnectError
+	ok := errors.As(err, &ce)
+	return ce, ok
+}
+
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			return nil, &ConnectError{Socket: c.socket, Err: oe.Err}
+		}
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, fmt.Errorf("the engine did not answer: %w", ctxErr)
+		}
+		return nil, fmt.Errorf("talk to the engine: %w", err)
+	}
+	return resp, nil
+}
+
+// remoteError reads an error reply into a *bits.Error.
+func remoteError(resp *http.Response) error {
+	var rep callReply
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err := json.Unmarshal(body, &rep); err != nil || rep.Error == nil {
+		return bits.Errorf(bits.E_FAIL, "the engine answered %s", resp.Status)
+	}
+	return &bits.Error{Code: rep.Error.Code, Msg: rep.Error.Message}
+}
+
+// Hello asks who answers.
+func (c *Client) Hello(ctx context.Context) (Hello, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ferry"+PathHello, nil)
+	if err != nil {
+		return Hello{}, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return Hello{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Hello{}, remoteError(resp)
+	}
+	var h Hello
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		return Hello{}, fmt.Errorf("read the engine's hello: %w", err)
+	}
+	return h, nil
+}
+
+// Call runs one operation and returns its JSON result ("null" for none).
+// A failure of the operation is a *bits.Error with the engine's code.
+func (c *Client) Call(ctx context.Context, op string, r ops.Request) (json.RawMessage, error) {
+	body, err := marshal(CallRequest{Op: op, Request: r})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://ferry"+PathCall, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, remoteError(resp)
+	}
+	var rep callReply
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		return nil, fmt.Errorf("read the engine's answer: %w", err)
+	}
+	if rep.Error != nil {
+		return nil, &bits.Error{Code: rep.Error.Code, Msg: rep.Error.Message}
+	}
+	if len(rep.Result) == 0 {
+		return json.RawMessage("null"), nil
+	}
+	return rep.Result, nil
+}
+
+// CallInto runs an operation and decodes its result into out.
+func (c *Client) CallInto(ctx context.Context, op string, r ops.Request, out any) error {
+	raw, err := c.Call(ctx, op, r)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decode the result of %s: %w", op, err)
+	}
+	return nil
+}
+
+// Info is a convenience for the info operation.
+func (c *Client) Info(ctx context.Context, job string) (bits.JobInfo, error) {
+	var in bits.JobInfo
+	err := c.CallInto(ctx, "info", ops.Request{Args: []string{job}}, &in)
+	return in, err
+}
+
+// EventStream is a subscription to the engine's events.
+type EventStream struct {
+	body io.ReadCloser
+	sc   *bufio.Scanner
+}
+
+// Events subscribes; it returns once the engine has subscribed, so every
+// later change arrives. Cancel ctx or Close to end it.
+func (c *Client) Events(ctx context.Context) (*EventStream, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ferry"+PathEvents, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, remoteError(resp)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	return &EventStream{body: resp.Body, sc: sc}, nil
+}
+
+// ErrStreamEnded is returned by Next when the engine closed the stream.
+var ErrStreamEnded = errors.New("the engine ended the event stream (it stopped?)")
+
+// Next waits for the next event; raw is its JSON line as the engine sent it.
+func (s *EventStream) Next() (ev engine.Event, raw []byte, err error) {
+	for s.sc.Scan() {
+		line := s.sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		raw = append([]byte(nil), line...)
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return ev, raw, fmt.Errorf("decode event: %w", err)
+		}
+		return ev, raw, nil
+	}
+	if err := s.sc.Err(); err != nil {
+		return ev, nil, fmt.Errorf("read events: %w", err)
+	}
+	return ev, nil, ErrStreamEnded
+}
+
+// Close ends the subscription.
+func (s *EventStream) Close() error { return s.body.Close() }

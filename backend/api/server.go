@@ -1,0 +1,184 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"ferry/backend/bits"
+	"ferry/backend/ops"
+)
+
+// maxBody bounds a call's body; the largest legitimate one is a password.
+const maxBody = 1 << 20
+
+// Server serves the control API for one engine.
+type Server struct {
+	env   *ops.Env
+	hello Hello
+	log   *slog.Logger
+	hs    *http.Server
+	done  chan struct{} // closed by Close: event streams end
+	once  sync.Once
+}
+
+type peerKey struct{}
+
+// peer is who is on the other end of a connection.
+type peer struct {
+	uid int
+	err error
+}
+
+// NewServer returns a server of env's operations.
+func NewServer(env *ops.Env, hello Hello, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{env: env, hello: hello, log: log, done: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathHello, s.handleHello)
+	mux.HandleFunc("POST "+PathCall, s.handleCall)
+	mux.HandleFunc("GET "+PathEvents, s.handleEvents)
+	s.hs = &http.Server{
+		Handler:           s.checkPeer(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			uid, err := peerUID(c)
+			return context.WithValue(ctx, peerKey{}, peer{uid: uid, err: err})
+		},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Serve answers on ln until Close; it returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close ends event streams, lets calls in progress finish (until ctx ends)
+// and closes the listener.
+func (s *Server) Close(ctx context.Context) error {
+	s.once.Do(func() { close(s.done) })
+	if err := s.hs.Shutdown(ctx); err != nil {
+		s.hs.Close()
+		return fmt.Errorf("stop the control API: %w", err)
+	}
+	return nil
+}
+
+// checkPeer refuses every process that does not run as the engine's user.
+// The socket's mode already keeps others out; this holds even when someone
+// loosened the modes (or the socket is an abstract one, which has none).
+func (s *Server) checkPeer(next http.Handler) http.Handler {
+	me := os.Getuid()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := r.Context().Value(peerKey{}).(peer)
+		if p.err != nil || p.uid != me {
+			msg := fmt.Sprintf("this Ferry engine belongs to uid %d; a process of uid %d may not use it", me, p.uid)
+			if p.err != nil {
+				msg = fmt.Sprintf("this Ferry engine could not tell who is calling (%v), so it refuses", p.err)
+			}
+			s.log.Warn("refused a caller of another user", "uid", p.uid, "err", p.err)
+			writeError(w, bits.Errorf(bits.E_ACCESSDENIED, "%s", msg))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"0x80004005","name":"E_FAIL","message":"could not encode the answer"}}` + "\n")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	eb := errorBody(err)
+	writeJSON(w, statusOf(eb.Code), callReply{Error: eb})
+}
+
+func (s *Server) handleHello(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.hello)
+}
+
+func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
+	var req CallRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, bits.Errorf(bits.E_INVALIDARG, "the request is not a valid call: %v", err))
+		return
+	}
+	res, err := ops.Invoke(r.Context(), s.env, req.Op, req.Request)
+	// Arguments are never logged: one of them may be a password.
+	if err != nil {
+		s.log.Info("call failed", "op", req.Op, "code", bits.CodeOf(err).Name())
+		writeError(w, err)
+		return
+	}
+	s.log.Debug("call", "op", req.Op)
+	b, err := marshal(res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, callReply{Result: json.RawMessage(b)})
+}
+
+// handleEvents streams every engine event as one JSON line. The headers go
+// out once the subscription exists, so a client that has them misses nothing
+// that happens afterwards.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, bits.Errorf(bits.E_NOTIMPL, "streaming is not available"))
+		return
+	}
+	evs, unsubscribe := s.env.Manager.Subscribe()
+	defer unsubscribe()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	bw := bufio.NewWriter(w)
+	for {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				return
+			}
+			b, err := marshal(ev)
+			if err != nil {
+				s.log.Error("encode event", "err", err)
+				continue
+			}
+			if _, err := bw.Write(b); err != nil || bw.Flush() != nil {
+				return
+			}
+			fl.Flush()
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
+}

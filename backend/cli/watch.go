@@ -1,0 +1,269 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"ferry/backend/api"
+	"ferry/backend/bits"
+	"ferry/backend/ops"
+)
+
+// interruptible returns a context that ends on SIGINT or SIGTERM.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// jobWatch follows one job: its events as they come, plus a slow poll in
+// case the engine coalesced or the stream missed something.
+type jobWatch struct {
+	cl      *api.Client
+	id      string
+	updates chan bits.JobInfo
+	ended   chan error
+	stream  *api.EventStream
+	done    chan struct{}
+}
+
+// watchJob subscribes to events (before the caller reads the job's state,
+// so that no change falls between the two).
+func watchJob(ctx context.Context, cl *api.Client) (*jobWatch, error) {
+	stream, err := cl.Events(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &jobWatch{cl: cl, stream: stream, updates: make(chan bits.JobInfo, 64), ended: make(chan error, 1), done: make(chan struct{})}, nil
+}
+
+// follow starts delivering the events of job id.
+func (w *jobWatch) follow(id string) {
+	w.id = id
+	go func() {
+		for {
+			ev, _, err := w.stream.Next()
+			if err != nil {
+				w.ended <- err
+				return
+			}
+			if ev.Job.ID != id {
+				continue
+			}
+			select {
+			case w.updates <- ev.Job:
+			case <-w.done:
+				return
+			}
+		}
+	}()
+}
+
+func (w *jobWatch) close() {
+	close(w.done)
+	w.stream.Close()
+}
+
+func finalOrDone(s bits.JobState) bool {
+	switch s {
+	case bits.StateTransferred, bits.StateError, bits.StateAcknowledged, bits.StateCancelled:
+		return true
+	}
+	return false
+}
+
+func engineStopped(err error) error {
+	if errors.Is(err, api.ErrStreamEnded) {
+		return bits.Errorf(bits.ERROR_SERVICE_NOT_ACTIVE, "the engine stopped; the job is kept and continues when an engine runs again")
+	}
+	return bits.Errorf(bits.ERROR_SERVICE_NOT_ACTIVE, "lost the engine: %v", err)
+}
+
+func runWait(c *cli, r ops.Request) int {
+	var timeout <-chan time.Time
+	if s := r.Flag("timeout"); s != "" {
+		d, err := parseSecondsFlag("timeout", s)
+		if err != nil {
+			return c.fail(err)
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	cl, err := c.connect(cctx)
+	cancel()
+	if err != nil {
+		return c.fail(err)
+	}
+	w, err := watchJob(ctx, cl)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer w.close()
+	in, err := cl.Info(ctx, r.Args[0])
+	if err != nil {
+		return c.fail(err)
+	}
+	w.follow(in.ID)
+	poll := time.NewTicker(2 * time.Second)
+	defer poll.Stop()
+	for !finalOrDone(in.State) {
+		select {
+		case in = <-w.updates:
+		case <-poll.C:
+			next, err := cl.Info(ctx, in.ID)
+			if err != nil {
+				return c.fail(err)
+			}
+			in = next
+		case err := <-w.ended:
+			return c.fail(engineStopped(err))
+		case <-timeout:
+			c.printState(ctx, cl, in)
+			return c.fail(bits.Errorf(bits.ERROR_TIMEOUT, "job %s is still %s after --timeout %s s", in.ID, in.State, r.Flag("timeout")))
+		case <-ctx.Done():
+			return c.fail(bits.Errorf(bits.ERROR_CANCELLED, "interrupted while waiting for job %s (it goes on)", in.ID))
+		}
+	}
+	c.printState(ctx, cl, in)
+	switch in.State {
+	case bits.StateTransferred, bits.StateAcknowledged:
+		return exitOK
+	case bits.StateError:
+		if in.Error != nil {
+			return c.fail(bits.Errorf(in.Error.Code, "job %s is in ERROR: %s", in.ID, in.Error.Description))
+		}
+		return c.fail(bits.Errorf(bits.E_FAIL, "job %s is in ERROR", in.ID))
+	}
+	return c.fail(bits.Errorf(bits.ERROR_CANCELLED, "job %s was cancelled", in.ID))
+}
+
+// printState prints the state, or with --json the whole job (fetched anew:
+// events carry no file list).
+func (c *cli) printState(ctx context.Context, cl *api.Client, in bits.JobInfo) {
+	if !c.json {
+		fmt.Fprintln(c.stdout, in.State)
+		return
+	}
+	if fresh, err := cl.Info(ctx, in.ID); err == nil {
+		in = fresh
+	}
+	if b, err := marshalJSON(in); err == nil {
+		_ = c.printJSON(b)
+	}
+}
+
+func runMonitor(c *cli, r ops.Request) int {
+	refresh := 5 * time.Second
+	if s := r.Flag("refresh"); s != "" {
+		d, err := parseSecondsFlag("refresh", s)
+		if err != nil {
+			return c.fail(err)
+		}
+		refresh = d
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	cl, err := c.connect(cctx)
+	cancel()
+	if err != nil {
+		return c.fail(err)
+	}
+	stream, err := cl.Events(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer stream.Close()
+	if c.json || !c.stdoutTTY {
+		return c.monitorLines(ctx, stream)
+	}
+	return c.monitorScreen(ctx, cl, stream, refresh, r.Has("allusers"))
+}
+
+// monitorLines prints one line per event: the engine's JSON with --json,
+// else a plain summary.
+func (c *cli) monitorLines(ctx context.Context, stream *api.EventStream) int {
+	for {
+		ev, raw, err := stream.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return exitOK
+			}
+			return c.fail(engineStopped(err))
+		}
+		if c.json {
+			raw = append(raw, '\n')
+			if _, err := c.stdout.Write(raw); err != nil {
+				return exitFail
+			}
+			continue
+		}
+		j := ev.Job
+		fmt.Fprintf(c.stdout, "%s  %-15s %s  %-15s %s  %s\n", time.Now().UTC().Format(time.RFC3339), ev.Kind, j.ID, j.State,
+			ops.ProgressText(j.Progress), j.DisplayName)
+	}
+}
+
+// monitorScreen redraws the job table on the terminal: on every change
+// (at most four times a second) and every refresh interval.
+func (c *cli) monitorScreen(ctx context.Context, cl *api.Client, stream *api.EventStream, refresh time.Duration, allUsers bool) int {
+	changed := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := stream.Next(); err != nil {
+				ended <- err
+				return
+			}
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	req := ops.Request{}
+	if allUsers {
+		req.Flags = map[string]string{"allusers": "true"}
+	}
+	tick := time.NewTicker(refresh)
+	defer tick.Stop()
+	for {
+		var jobs []bits.JobInfo
+		if err := cl.CallInto(ctx, "list", req, &jobs); err != nil {
+			if ctx.Err() != nil {
+				return exitOK
+			}
+			return c.fail(err)
+		}
+		fmt.Fprint(c.stdout, "\x1b[H\x1b[2J")
+		fmt.Fprintf(c.stdout, "Ferry jobs at %s (refresh %s; Ctrl-C to stop)\n\n", time.Now().Format("15:04:05"), refresh)
+		if len(jobs) == 0 {
+			fmt.Fprintln(c.stdout, "No jobs.")
+		} else {
+			_ = ops.WriteJobTable(c.stdout, jobs, false)
+		}
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case err := <-ended:
+			if ctx.Err() != nil {
+				return exitOK
+			}
+			return c.fail(engineStopped(err))
+		case <-tick.C:
+		case <-changed:
+			select {
+			case <-time.After(250 * time.Millisecond):
+			case <-ctx.Done():
+				return exitOK
+			}
+		}
+	}
+}

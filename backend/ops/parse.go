@@ -1,0 +1,93 @@
+package ops
+
+import (
+	"strconv"
+	"strings"
+
+	"ferry/backend/bits"
+)
+
+// nullable maps bitsadmin's NULL (and "") to the empty string.
+func nullable(s string) string {
+	if strings.EqualFold(s, "NULL") {
+		return ""
+	}
+	return s
+}
+
+func parseSeconds(what, s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0, bits.Errorf(bits.E_INVALIDARG, "%s %q is not a whole number of seconds", what, s)
+	}
+	return n, nil
+}
+
+// parseNotifyFlags reads a decimal or 0x-hex mask (never octal: "010" is ten).
+func parseNotifyFlags(s string) (bits.NotifyFlags, error) {
+	t := strings.TrimSpace(s)
+	base := 10
+	if rest, ok := strings.CutPrefix(strings.ToLower(t), "0x"); ok {
+		t, base = rest, 16
+	}
+	n, err := strconv.ParseUint(t, base, 32)
+	if err != nil {
+		return 0, bits.Errorf(bits.E_INVALIDARG, "notify flags %q are not a decimal or 0x-hexadecimal number", s)
+	}
+	return bits.NotifyFlags(n), nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, bits.Errorf(bits.E_INVALIDARG, "%q is not true or false", s)
+}
+
+func parseProxyUsage(s string) (bits.ProxyUsage, error) {
+	var u bits.ProxyUsage
+	err := u.UnmarshalText([]byte(strings.ReplaceAll(s, "-", "_")))
+	return u, err
+}
+
+func parseTarget(s string) (bits.AuthTarget, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "server", "1":
+		return bits.AuthTargetServer, nil
+	case "proxy", "2":
+		return bits.AuthTargetProxy, nil
+	}
+	return 0, bits.Errorf(bits.BG_E_INVALID_AUTH_TARGET, "%q is not an authentication target (server or proxy)", s)
+}
+
+var schemes = []string{"", "basic", "digest", "ntlm", "negotiate", "passport"}
+
+func parseScheme(s string) (bits.AuthScheme, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	for i, n := range schemes {
+		if i > 0 && (t == n || t == strconv.Itoa(i)) {
+			return bits.AuthScheme(i), nil
+		}
+	}
+	return 0, bits.Errorf(bits.BG_E_INVALID_AUTH_SCHEME, "%q is not an authentication scheme (basic, digest, ntlm, negotiate or passport)", s)
+}
+
+func parseJobType(r Request) (bits.JobType, error) {
+	t, n := bits.TypeDownload, 0
+	for _, c := range []struct {
+		flag string
+		typ  bits.JobType
+	}{{"download", bits.TypeDownload}, {"upload", bits.TypeUpload}, {"upload-reply", bits.TypeUploadReply}} {
+		if r.Has(c.flag) {
+			t = c.typ
+			n++
+		}
+	}
+	if n > 1 {
+		return 0, bits.Errorf(bits.E_INVALIDARG, "give only one of --download, --upload and --upload-reply")
+	}
+	return t, nil
+}

@@ -1,0 +1,474 @@
+package ops
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+)
+
+var jobArg = Arg{Name: "JOB", Kind: ArgJob}
+
+// verb is a job method that prints nothing on success.
+func verb(name, group, summary, example string, args []Arg, run func(m *engine.Manager, r Request) (any, error)) *Op {
+	return &Op{
+		Spec: Spec{Name: name, Group: group, Args: append([]Arg{jobArg}, args...), Summary: summary, Example: example},
+		Run:  func(_ context.Context, env *Env, r Request) (any, error) { return run(env.Manager, r) },
+	}
+}
+
+// setter is a verb that changes one property.
+func setter(name, summary, example string, args []Arg, run func(m *engine.Manager, job string, a []string) error) *Op {
+	return verb(name, GroupSet, summary, example, args, func(m *engine.Manager, r Request) (any, error) {
+		return nil, run(m, r.Args[0], r.Args[1:])
+	})
+}
+
+// infoGetter prints one property of the job's public view, in the very
+// shape it has in `info --json`.
+func infoGetter(name, summary string, pick func(bits.JobInfo) any, text textFunc) *Op {
+	return jobGetter(name, summary, func(m *engine.Manager, job string) (any, error) {
+		in, err := m.Info(job)
+		if err != nil {
+			return nil, err
+		}
+		return pick(in), nil
+	}, text)
+}
+
+func jobGetter(name, summary string, get func(m *engine.Manager, job string) (any, error), text textFunc) *Op {
+	if text == nil {
+		text = textScalar
+	}
+	return &Op{
+		Spec: Spec{Name: name, Group: GroupGet, Args: []Arg{jobArg}, Summary: summary, Example: "ferry " + name + " nightly", Prints: true},
+		Run:  func(_ context.Context, env *Env, r Request) (any, error) { return get(env.Manager, r.Args[0]) },
+		Text: text,
+	}
+}
+
+func settingsHelp() string {
+	var b strings.Builder
+	b.WriteString("Settings (KEY, unit, default):\n")
+	for _, d := range engine.SettingDefs {
+		fmt.Fprintf(&b, "  %-22s %-8s %-10s %s\n", d.Key, d.Unit, engine.FormatSetting(d.Key, d.Default), d.Help)
+	}
+	b.WriteString("Rates are bytes per second and accept K, M, G suffixes (powers of 1024) and \"unlimited\".")
+	return b.String()
+}
+
+func settingKey(key string) (string, error) {
+	for _, d := range engine.SettingDefs {
+		if strings.EqualFold(d.Key, key) {
+			return d.Key, nil
+		}
+	}
+	_, _, err := engine.ParseSetting(key, "0")
+	return "", err
+}
+
+// readFileSet reads addfileset's list: one "REMOTE LOCAL [SHA256]" a line,
+// fields split like a command line (quotes group), "#" starts a comment.
+func readFileSet(path string) ([]engine.FileSpec, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, bits.Errorf(bits.E_INVALIDARG, "cannot read the file list: %v", err)
+	}
+	defer f.Close()
+	var specs []engine.FileSpec
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields, err := engine.SplitCommandLine(line)
+		if err != nil {
+			return nil, bits.Errorf(bits.E_INVALIDARG, "%s line %d: %s", path, n, err.(*bits.Error).Msg)
+		}
+		if len(fields) < 2 || len(fields) > 3 {
+			return nil, bits.Errorf(bits.E_INVALIDARG, "%s line %d: want REMOTE LOCAL [SHA256], got %d fields", path, n, len(fields))
+		}
+		s := engine.FileSpec{RemoteName: fields[0], LocalName: fields[1]}
+		if len(fields) == 3 {
+			s.SHA256 = fields[2]
+		}
+		specs = append(specs, s)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, bits.Errorf(bits.E_INVALIDARG, "cannot read the file list: %v", err)
+	}
+	if len(specs) == 0 {
+		return nil, bits.Errorf(bits.E_INVALIDARG, "%s lists no files", path)
+	}
+	return specs, nil
+}
+
+var table = []*Op{
+	// Jobs.
+	{
+		Spec: Spec{Name: "create", Group: GroupJobs, Args: []Arg{{Name: "NAME"}},
+			Flags: []Flag{
+				{Name: "download", Help: "a download job (the default)"},
+				{Name: "upload", Help: "an upload job (one file)"},
+				{Name: "upload-reply", Help: "an upload job that also receives the server's reply"},
+			},
+			Summary: "create a job, SUSPENDED; prints its id alone",
+			Help:    "NAME is the display name (up to 256 characters; need not be unique).",
+			Example: "ferry create --download nightly", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			t, err := parseJobType(r)
+			if err != nil {
+				return nil, err
+			}
+			return env.Manager.CreateJob(r.Args[0], t)
+		},
+		Text: textCreated,
+	},
+	{
+		Spec: Spec{Name: "addfile", Group: GroupJobs, Args: []Arg{jobArg, {Name: "REMOTE"}, {Name: "LOCAL"}},
+			Flags:   []Flag{{Name: "sha256", Value: "HEX", Help: "verify the file when it is transferred; a mismatch puts the job in ERROR (BG_E_VALIDATION_FAILED)"}},
+			Summary: "add one file to a job",
+			Help:    "REMOTE is an http://, https:// or file:// URL (or an absolute path); LOCAL must be an absolute path in an existing directory.",
+			Example: "ferry addfile nightly https://example.org/a.iso /home/alice/a.iso"},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			return nil, env.Manager.AddFile(r.Args[0], engine.FileSpec{RemoteName: r.Args[1], LocalName: r.Args[2], SHA256: r.Flag("sha256")})
+		},
+	},
+	{
+		Spec: Spec{Name: "addfileset", Group: GroupJobs, Args: []Arg{jobArg, {Name: "LISTFILE", Kind: ArgPath}},
+			Summary: "add many files: all of them or none",
+			Help:    "LISTFILE has one \"REMOTE LOCAL [SHA256]\" a line; quote fields with blanks; lines starting with # are comments.",
+			Example: "ferry addfileset nightly files.txt"},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			specs, err := readFileSet(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			return nil, env.Manager.AddFileSet(r.Args[0], specs)
+		},
+	},
+	verb("replaceremoteprefix", GroupJobs, "replace the start of every remote name that begins with OLD (download jobs)",
+		"ferry replaceremoteprefix nightly http://old.example.org/ https://new.example.org/",
+		[]Arg{{Name: "OLD"}, {Name: "NEW"}}, func(m *engine.Manager, r Request) (any, error) {
+			res, err := m.ReplaceRemotePrefix(r.Args[0], r.Args[1], r.Args[2])
+			if err != nil {
+				return nil, err
+			}
+			return note(res, "no remote name starts with "+r.Args[1]), nil
+		}),
+	{
+		Spec: Spec{Name: "listfiles", Group: GroupJobs, Args: []Arg{jobArg}, Summary: "the job's files, in the order added",
+			Example: "ferry listfiles nightly", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			in, err := env.Manager.Info(r.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			if in.Files == nil {
+				in.Files = []bits.FileInfo{}
+			}
+			return in.Files, nil
+		},
+		Text: textFiles,
+	},
+	verb("resume", GroupJobs, "queue the job for transfer (or retry it now after an error)", "ferry resume nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.Resume(r.Args[0]) }),
+	verb("suspend", GroupJobs, "stop the job's transfer until it is resumed", "ferry suspend nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.Suspend(r.Args[0]) }),
+	verb("cancel", GroupJobs, "cancel the job and delete its temporary files", "ferry cancel nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) {
+			res, err := m.Cancel(r.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			return note(res, "the job is cancelled, but some temporary files could not be deleted"), nil
+		}),
+	verb("complete", GroupJobs, "move the transferred files to their local names and end the job", "ferry complete nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) {
+			res, err := m.Complete(r.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			return note(res, "files that were not transferred were deleted; the others are in place"), nil
+		}),
+	verb("takeownership", GroupJobs, "make the caller the owner (drops credentials, custom headers and the notify command line)",
+		"ferry takeownership nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.TakeOwnership(r.Args[0]) }),
+	{
+		Spec: Spec{Name: "info", Group: GroupJobs, Args: []Arg{jobArg},
+			Flags:   []Flag{{Name: "verbose", Help: "also list the files in the text output (--json always has them)"}},
+			Summary: "everything about one job", Example: "ferry info nightly --json", Prints: true},
+		Run:  func(_ context.Context, env *Env, r Request) (any, error) { return env.Manager.Info(r.Args[0]) },
+		Text: textInfo,
+	},
+	{
+		Spec: Spec{Name: "list", Group: GroupJobs,
+			Flags: []Flag{
+				{Name: "allusers", Help: "every user's jobs"},
+				{Name: "verbose", Help: "include each job's files"},
+			},
+			Summary: "the caller's jobs (those not yet ACKNOWLEDGED or CANCELLED)", Example: "ferry list --verbose", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			return env.Manager.List(r.Has("allusers"), r.Has("verbose")), nil
+		},
+		Text: textList,
+	},
+	{
+		Spec: Spec{Name: "reset", Group: GroupJobs, Flags: []Flag{{Name: "allusers", Help: "every user's jobs"}},
+			Summary: "cancel all the caller's jobs", Example: "ferry reset", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			jobs := env.Manager.List(r.Has("allusers"), false)
+			res := ResetResult{Total: len(jobs)}
+			for _, j := range jobs {
+				if _, err := env.Manager.Cancel(j.ID); err == nil {
+					res.Cancelled++
+				}
+			}
+			return res, nil
+		},
+		Text: textReset,
+	},
+
+	// Getters: one property each.
+	infoGetter("getstate", "the state: QUEUED, CONNECTING, TRANSFERRING, SUSPENDED, ERROR, TRANSIENT_ERROR, TRANSFERRED, ACKNOWLEDGED or CANCELLED",
+		func(in bits.JobInfo) any { return in.State }, nil),
+	infoGetter("getprogress", "bytes and files transferred and in total (total bytes -1 while unknown)",
+		func(in bits.JobInfo) any { return in.Progress }, textProgress),
+	infoGetter("getbytestotal", "the bytes to transfer (-1 while any file's size is unknown)",
+		func(in bits.JobInfo) any { return in.Progress.BytesTotal }, nil),
+	infoGetter("getbytestransferred", "the bytes transferred",
+		func(in bits.JobInfo) any { return in.Progress.BytesTransferred }, nil),
+	infoGetter("getfilestotal", "the number of files", func(in bits.JobInfo) any { return in.Progress.FilesTotal }, nil),
+	infoGetter("getfilestransferred", "the number of files transferred",
+		func(in bits.JobInfo) any { return in.Progress.FilesTransferred }, nil),
+	infoGetter("getcreationtime", "when the job was created (RFC 3339, UTC)",
+		func(in bits.JobInfo) any { return in.Times.CreationTime }, nil),
+	infoGetter("getmodificationtime", "when the job last changed (RFC 3339, UTC)",
+		func(in bits.JobInfo) any { return in.Times.ModificationTime }, nil),
+	infoGetter("getcompletiontime", "when the job became TRANSFERRED (null before)",
+		func(in bits.JobInfo) any { return in.Times.TransferCompletionTime }, nil),
+	jobGetter("geterror", "the error of a job in ERROR or TRANSIENT_ERROR (else BG_E_ERROR_INFORMATION_UNAVAILABLE)",
+		func(m *engine.Manager, job string) (any, error) { return m.GetError(job) }, textError),
+	infoGetter("geterrorcount", "how many times the transfer failed", func(in bits.JobInfo) any { return in.ErrorCount }, nil),
+	infoGetter("gettype", "DOWNLOAD, UPLOAD or UPLOAD_REPLY", func(in bits.JobInfo) any { return in.Type }, nil),
+	infoGetter("getowner", "the user who owns the job", func(in bits.JobInfo) any { return in.Owner }, nil),
+	infoGetter("getpriority", "FOREGROUND, HIGH, NORMAL or LOW", func(in bits.JobInfo) any { return in.Priority }, nil),
+	infoGetter("getdisplayname", "the display name", func(in bits.JobInfo) any { return in.DisplayName }, nil),
+	infoGetter("getdescription", "the description", func(in bits.JobInfo) any { return in.Description }, nil),
+	infoGetter("getminretrydelay", "seconds to wait before retrying after a transient error",
+		func(in bits.JobInfo) any { return in.MinRetryDelay }, nil),
+	infoGetter("getnoprogresstimeout", "seconds without progress after which a transient error becomes an ERROR",
+		func(in bits.JobInfo) any { return in.NoProgressTimeout }, nil),
+	infoGetter("getmaxdownloadtime", "seconds the job may spend transferring before it fails",
+		func(in bits.JobInfo) any { return in.MaxDownloadTime }, nil),
+	infoGetter("getnotifyflags", "the notification flags (0x1 transferred, 0x2 error, 0x4 disable, 0x8 modification, 0x10 file transferred)",
+		func(in bits.JobInfo) any { return in.NotifyFlags }, nil),
+	infoGetter("getnotifycmdline", "the program run when the job is transferred or fails (null when none)",
+		func(in bits.JobInfo) any { return in.NotifyCmdLine }, textNotifyCmdLine),
+	infoGetter("getproxyusage", "PRECONFIG, NO_PROXY, OVERRIDE or AUTODETECT", func(in bits.JobInfo) any { return in.Proxy.Usage }, nil),
+	infoGetter("getproxylist", "the proxy list (OVERRIDE only)", func(in bits.JobInfo) any { return in.Proxy.List }, nil),
+	infoGetter("getproxybypasslist", "the proxy bypass list (OVERRIDE only)", func(in bits.JobInfo) any { return in.Proxy.Bypass }, nil),
+	jobGetter("getcustomheaders", "the custom HTTP headers, one \"Name: value\" a line",
+		func(m *engine.Manager, job string) (any, error) {
+			j, err := m.GetJob(job)
+			if err != nil {
+				return nil, err
+			}
+			return j.CustomHeaders, nil
+		}, textLines),
+	jobGetter("getreplyfilename", "where an upload-reply job stores the server's reply",
+		func(m *engine.Manager, job string) (any, error) { return m.GetReplyFileName(job) }, nil),
+	jobGetter("getreplydata", "the server's reply to a TRANSFERRED upload-reply job, in hexadecimal",
+		func(m *engine.Manager, job string) (any, error) {
+			b, err := m.GetReplyData(job)
+			if err != nil {
+				return nil, err
+			}
+			return hex.EncodeToString(b), nil
+		}, nil),
+	jobGetter("gethttpmethod", "the HTTP method (GET unless set)",
+		func(m *engine.Manager, job string) (any, error) { return m.GetHTTPMethod(job) }, nil),
+	infoGetter("getdynamic", "whether the job downloads dynamic content (no size or ranges needed)",
+		func(in bits.JobInfo) any { return in.Dynamic }, nil),
+
+	// Setters.
+	setter("setpriority", "FOREGROUND transfers at once; HIGH, NORMAL and LOW share the background", "ferry setpriority nightly high",
+		[]Arg{{Name: "foreground|high|normal|low"}}, func(m *engine.Manager, job string, a []string) error {
+			p, err := bits.ParsePriority(a[0])
+			if err != nil {
+				return err
+			}
+			return m.SetPriority(job, p)
+		}),
+	setter("setdisplayname", "the display name (up to 256 characters)", "ferry setdisplayname nightly \"nightly build\"",
+		[]Arg{{Name: "NAME"}}, func(m *engine.Manager, job string, a []string) error { return m.SetDisplayName(job, a[0]) }),
+	setter("setdescription", "the description (up to 1,024 characters)", "ferry setdescription nightly \"the nightly ISO\"",
+		[]Arg{{Name: "TEXT"}}, func(m *engine.Manager, job string, a []string) error { return m.SetDescription(job, a[0]) }),
+	setter("setminretrydelay", "seconds to wait before retrying after a transient error (at least 5; default 600)", "ferry setminretrydelay nightly 60",
+		[]Arg{{Name: "SECONDS"}}, func(m *engine.Manager, job string, a []string) error {
+			n, err := parseSeconds("the retry delay", a[0])
+			if err != nil {
+				return err
+			}
+			return m.SetMinimumRetryDelay(job, n)
+		}),
+	setter("setnoprogresstimeout", "seconds without progress before a transient error becomes ERROR (0: never retry; default 1209600)",
+		"ferry setnoprogresstimeout nightly 3600",
+		[]Arg{{Name: "SECONDS"}}, func(m *engine.Manager, job string, a []string) error {
+			n, err := parseSeconds("the no-progress timeout", a[0])
+			if err != nil {
+				return err
+			}
+			return m.SetNoProgressTimeout(job, n)
+		}),
+	setter("setmaxdownloadtime", "seconds the job may transfer before it fails (0: no limit; default 7776000)", "ferry setmaxdownloadtime nightly 86400",
+		[]Arg{{Name: "SECONDS"}}, func(m *engine.Manager, job string, a []string) error {
+			n, err := parseSeconds("the maximum download time", a[0])
+			if err != nil {
+				return err
+			}
+			return m.SetMaximumDownloadTime(job, n)
+		}),
+	setter("setnotifyflags", "which events notify: 0x1 transferred, 0x2 error, 0x4 disable, 0x8 modification, 0x10 file transferred (decimal or 0x-hex)",
+		"ferry setnotifyflags nightly 3",
+		[]Arg{{Name: "FLAGS"}}, func(m *engine.Manager, job string, a []string) error {
+			f, err := parseNotifyFlags(a[0])
+			if err != nil {
+				return err
+			}
+			return m.SetNotifyFlags(job, f)
+		}),
+	setter("setnotifycmdline", "run PROGRAM (an absolute path, no shell) when the job is transferred or fails; NULL NULL clears it",
+		"ferry setnotifycmdline nightly /usr/local/bin/fetched \"fetched nightly\"",
+		[]Arg{{Name: "PROGRAM"}, {Name: "PARAMETERS", Optional: true}}, func(m *engine.Manager, job string, a []string) error {
+			params := ""
+			if len(a) > 1 {
+				params = nullable(a[1])
+			}
+			return m.SetNotifyCmdLine(job, nullable(a[0]), params)
+		}),
+	setter("setproxysettings", "how to reach the servers; PROXYLIST and BYPASSLIST go with override only (NULL for none)",
+		"ferry setproxysettings nightly override http://proxy:3128 \"<local>\"",
+		[]Arg{{Name: "preconfig|autodetect|no_proxy|override"}, {Name: "PROXYLIST", Optional: true}, {Name: "BYPASSLIST", Optional: true}},
+		func(m *engine.Manager, job string, a []string) error {
+			u, err := parseProxyUsage(a[0])
+			if err != nil {
+				return err
+			}
+			var list, bypass string
+			if len(a) > 1 {
+				list = nullable(a[1])
+			}
+			if len(a) > 2 {
+				bypass = nullable(a[2])
+			}
+			return m.SetProxySettings(job, u, list, bypass)
+		}),
+	setter("setcredentials", "credentials for the server or the proxy; the password is stored sealed and never shown (\"-\" reads it from standard input)",
+		"ferry setcredentials nightly server basic alice -",
+		[]Arg{{Name: "server|proxy"}, {Name: "basic|digest|ntlm|negotiate"}, {Name: "USER"}, {Name: "PASSWORD", Kind: ArgSecret}},
+		func(m *engine.Manager, job string, a []string) error {
+			t, err := parseTarget(a[0])
+			if err != nil {
+				return err
+			}
+			s, err := parseScheme(a[1])
+			if err != nil {
+				return err
+			}
+			return m.SetCredentials(job, bits.Credential{Target: t, Scheme: s, UserName: a[2], Password: a[3]})
+		}),
+	verb("removecredentials", GroupSet, "remove the credentials for a target and scheme", "ferry removecredentials nightly server basic",
+		[]Arg{{Name: "server|proxy"}, {Name: "SCHEME"}}, func(m *engine.Manager, r Request) (any, error) {
+			t, err := parseTarget(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			s, err := parseScheme(r.Args[2])
+			if err != nil {
+				return nil, err
+			}
+			res, err := m.RemoveCredentials(r.Args[0], t, s)
+			if err != nil {
+				return nil, err
+			}
+			return note(res, "the job had no such credentials"), nil
+		}),
+	setter("setcustomheaders", "HTTP headers sent on every request, each \"Name: value\"; none (or NULL) removes them",
+		"ferry setcustomheaders nightly \"X-Token: 42\" \"Accept-Language: en\"",
+		[]Arg{{Name: "HEADER", Optional: true, Variadic: true}}, func(m *engine.Manager, job string, a []string) error {
+			if len(a) == 1 && strings.EqualFold(a[0], "NULL") {
+				a = nil
+			}
+			return m.SetCustomHeaders(job, strings.Join(a, "\r\n"))
+		}),
+	setter("sethttpmethod", "the HTTP verb, before the first resume; any but the default makes the job FOREGROUND",
+		"ferry sethttpmethod nightly GET",
+		[]Arg{{Name: "METHOD"}}, func(m *engine.Manager, job string, a []string) error { return m.SetHTTPMethod(job, a[0]) }),
+	setter("setdynamic", "download dynamic content (no size or ranges needed; restarts from 0 when interrupted), before the first resume",
+		"ferry setdynamic nightly true",
+		[]Arg{{Name: "true|false"}}, func(m *engine.Manager, job string, a []string) error {
+			on, err := parseBool(a[0])
+			if err != nil {
+				return err
+			}
+			return m.SetDynamic(job, on)
+		}),
+	setter("setreplyfilename", "where an upload-reply job stores the server's reply (an absolute path)",
+		"ferry setreplyfilename upjob /home/alice/reply.txt",
+		[]Arg{{Name: "FILE"}}, func(m *engine.Manager, job string, a []string) error { return m.SetReplyFileName(job, nullable(a[0])) }),
+
+	// Engine.
+	{
+		Spec: Spec{Name: "config", Group: GroupEngine, Summary: "the engine's settings (BITS' group policies)",
+			Help: settingsHelp(), Example: "ferry config", Prints: true},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			return map[string]int64(env.Manager.Settings()), nil
+		},
+		Text: textConfig,
+	},
+	{
+		Spec: Spec{Name: "config get", Group: GroupEngine, Args: []Arg{{Name: "KEY"}}, Summary: "one setting's value",
+			Help: settingsHelp(), Example: "ferry config get maxJobsPerUser", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			k, err := settingKey(r.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			return env.Manager.Settings().Get(k), nil
+		},
+		Text: textScalar,
+	},
+	{
+		Spec: Spec{Name: "config set", Group: GroupEngine, Args: []Arg{{Name: "KEY"}, {Name: "VALUE"}},
+			Summary: "change a setting; it applies at once and is kept",
+			Help:    settingsHelp(), Example: "ferry config set bandwidth.background 512K"},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			return nil, env.Manager.SetSetting(r.Args[0], r.Args[1])
+		},
+	},
+	{
+		Spec: Spec{Name: "shutdown", Group: GroupEngine, Summary: "stop the engine cleanly (transfers pause at a saved offset)",
+			Example: "ferry shutdown"},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			if env.Shutdown == nil {
+				return nil, bits.Errorf(bits.E_NOTIMPL, "this engine cannot be stopped from outside")
+			}
+			env.Shutdown()
+			return nil, nil
+		},
+	},
+}
+
+// ResetResult is what reset prints.
+type ResetResult struct {
+	Cancelled int `json:"cancelled"`
+	Total     int `json:"total"`
+}

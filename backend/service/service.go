@@ -1,0 +1,209 @@
+// Package service assembles and runs the one engine of a FERRY_HOME: the
+// lock, the store, the drivers, the manager and the control API, with a log
+// file in FERRY_HOME. `ferry service` runs it headless; the desktop window
+// runs the same engine in-process through Start.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"ferry/backend/api"
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+	"ferry/backend/home"
+	"ferry/backend/ops"
+	"ferry/backend/store"
+	"ferry/backend/transfer"
+)
+
+// Version is Ferry's version; release builds set it with
+// -ldflags "-X ferry/backend/service.Version=1.2.3".
+var Version = "0.1.0-dev"
+
+// maxLogSize: a larger log is moved to ferry.log.1 when the engine starts.
+const maxLogSize = 8 << 20
+
+// Running is a started engine.
+type Running struct {
+	home     home.Home
+	lock     *home.Lock
+	logFile  *os.File
+	log      *slog.Logger
+	store    *store.Store
+	mgr      *engine.Manager
+	srv      *api.Server
+	served   chan error
+	shutdown chan struct{}
+	shutOnce sync.Once
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start takes FERRY_HOME's lock and starts the engine and its control API.
+// When another engine holds the lock the error is a *home.LockedError.
+func Start(h home.Home) (_ *Running, err error) {
+	if err := h.Ensure(); err != nil {
+		return nil, err
+	}
+	lock, err := h.Lock()
+	if err != nil {
+		return nil, err
+	}
+	r := &Running{home: h, lock: lock, served: make(chan error, 1), shutdown: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			r.abort()
+		}
+	}()
+	if r.logFile, err = openLog(h.LogFile()); err != nil {
+		return nil, err
+	}
+	r.log = slog.New(slog.NewTextHandler(r.logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	box, err := h.SecretBox()
+	if err != nil {
+		return nil, err
+	}
+	if r.store, err = store.Open(h.DB()); err != nil {
+		return nil, err
+	}
+	owner := home.Owner()
+	r.mgr, err = engine.New(engine.Config{
+		Store:   r.store,
+		Drivers: []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{}), transfer.NewFile()},
+		Owner:   owner,
+		Logger:  r.log,
+		Secrets: box,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the engine: %w", err)
+	}
+	ln, err := api.Listen(h.Socket())
+	if err != nil {
+		return nil, err
+	}
+	r.srv = api.NewServer(&ops.Env{Manager: r.mgr, Shutdown: r.requestShutdown},
+		api.Hello{Version: Version, PID: os.Getpid(), Home: h.Dir, Owner: owner}, r.log)
+	r.mgr.Start()
+	go func() { r.served <- r.srv.Serve(ln) }()
+	r.log.Info("engine started", "home", h.Dir, "pid", os.Getpid(), "version", Version, "socket", api.SocketAddr(h.Socket()))
+	return r, nil
+}
+
+// openLog opens the log for appending, moving an oversized one aside.
+func openLog(path string) (*os.File, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > maxLogSize {
+		_ = os.Rename(path, path+".1")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return f, nil
+}
+
+// abort undoes a partial Start.
+func (r *Running) abort() {
+	if r.mgr != nil {
+		r.mgr.Close()
+	}
+	if r.store != nil {
+		r.store.Close()
+	}
+	if r.logFile != nil {
+		r.logFile.Close()
+	}
+	r.lock.Release()
+}
+
+// Manager is the running engine.
+func (r *Running) Manager() *engine.Manager { return r.mgr }
+
+// Home is the FERRY_HOME it runs for.
+func (r *Running) Home() home.Home { return r.home }
+
+// Logger is the engine's logger (to FERRY_HOME's log file).
+func (r *Running) Logger() *slog.Logger { return r.log }
+
+// ShutdownRequested is closed when a client asked the engine to stop
+// (`ferry shutdown`); the host then calls Stop.
+func (r *Running) ShutdownRequested() <-chan struct{} { return r.shutdown }
+
+func (r *Running) requestShutdown() {
+	r.shutOnce.Do(func() {
+		r.log.Info("shutdown requested")
+		close(r.shutdown)
+	})
+}
+
+// Stop stops the control API, then the engine (transfers pause at a
+// persisted offset), closes the store and releases the lock. It is safe to
+// call more than once.
+func (r *Running) Stop() error {
+	r.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var errs []error
+		if err := r.srv.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := <-r.served; err != nil {
+			errs = append(errs, fmt.Errorf("control API: %w", err))
+		}
+		if err := r.mgr.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the engine: %w", err))
+		}
+		if err := r.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close the database: %w", err))
+		}
+		r.stopErr = errors.Join(errs...)
+		if r.stopErr != nil {
+			r.log.Error("engine stopped with errors", "err", r.stopErr)
+		} else {
+			r.log.Info("engine stopped")
+		}
+		// The socket goes with the listener; the lock goes last, so that a
+		// new engine never starts before this one has let go of everything.
+		if err := r.lock.Release(); err != nil && r.stopErr == nil {
+			r.stopErr = err
+		}
+		r.logFile.Close()
+	})
+	return r.stopErr
+}
+
+// Run is `ferry service`: it starts the engine and runs it until SIGINT,
+// SIGTERM, a shutdown request or ctx ends, then stops it cleanly. It reports
+// on out when it starts and stops.
+func Run(ctx context.Context, h home.Home, out io.Writer) error {
+	r, err := Start(h)
+	if err != nil {
+		var le *home.LockedError
+		if errors.As(err, &le) {
+			return bits.Errorf(bits.ERROR_SERVICE_ALREADY_RUNNING, "%v; stop it with 'ferry shutdown' first", le)
+		}
+		return bits.Errorf(bits.E_FAIL, "cannot start the engine: %v", err)
+	}
+	// SIGHUP too: a closed terminal should stop the engine cleanly, not kill it.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	fmt.Fprintf(out, "ferry: engine %s running for FERRY_HOME %s (pid %d); stop it with Ctrl-C or 'ferry shutdown'\n", Version, h.Dir, os.Getpid())
+	select {
+	case <-ctx.Done():
+		r.log.Info("signal received; stopping")
+	case <-r.ShutdownRequested():
+	}
+	if err := r.Stop(); err != nil {
+		return bits.Errorf(bits.E_FAIL, "the engine stopped with errors: %v", err)
+	}
+	fmt.Fprintln(out, "ferry: engine stopped")
+	return nil
+}
