@@ -104,6 +104,14 @@ func runTransfer(c *cli, r ops.Request) int {
 
 	if next, err := cl.Info(ctx, id); err == nil {
 		in = next // the view starts from the resumed job, files and all
+		// Events of the set-up steps are older than this snapshot.
+		for drained := false; !drained; {
+			select {
+			case <-w.updates:
+			default:
+				drained = true
+			}
+		}
 	}
 	var view progressView
 	switch {
