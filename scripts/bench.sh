@@ -46,14 +46,15 @@ for _ in $(seq 100); do "$FERRY" --no-autostart list >/dev/null 2>&1 && break; s
 tck=$(getconf CLK_TCK)
 proc_cpu() { awk -v t="$tck" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat"; }
 
-# run NAME CMD...: prints "wall cpu" of the command (children included).
+# run NAME CMD...: prints "wall cpu" of the command (its children included;
+# for ferry also the engine process's CPU, which does the transfer).
 run() {
   local out=$work/out/$1 name=$1; shift
   rm -f "$out"
-  local s0 e0
+  local s0 e0 t
   s0=$(proc_cpu "$svc")
-  local t
-  t=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>"$work/err"; } 2>&1 | tail -1 ) || { cat "$work/err"; exit 1; }
+  TIMEFORMAT="%R %U %S"
+  t=$( { time "$@" >/dev/null 2>"$work/err"; } 2>&1 ) || { cat "$work/err" >&2; exit 1; }
   e0=$(proc_cpu "$svc")
   got=$(sha256sum "$out" | cut -d' ' -f1)
   [ "$got" = "$want" ] || { echo "$name: SHA-256 mismatch" >&2; exit 1; }

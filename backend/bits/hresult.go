@@ -46,6 +46,7 @@ const (
 	ERROR_WINHTTP_REDIRECT_FAILED         HRESULT = 0x80072F7C
 	ERROR_WINHTTP_INVALID_SERVER_RESPONSE HRESULT = 0x80072F78
 	ERROR_WINHTTP_SECURE_FAILURE          HRESULT = 0x80072F8F
+	ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED HRESULT = 0x80072F0C
 
 	BG_E_NOT_FOUND                                 HRESULT = 0x80200001
 	BG_E_INVALID_STATE                             HRESULT = 0x80200002
@@ -169,6 +170,7 @@ var codes = map[HRESULT]codeInfo{
 	ERROR_WINHTTP_REDIRECT_FAILED:         {"ERROR_WINHTTP_REDIRECT_FAILED", "The redirection failed: too many redirects or a disallowed redirect."},
 	ERROR_WINHTTP_INVALID_SERVER_RESPONSE: {"ERROR_WINHTTP_INVALID_SERVER_RESPONSE", "The server response could not be parsed."},
 	ERROR_WINHTTP_SECURE_FAILURE:          {"ERROR_WINHTTP_SECURE_FAILURE", "The server's TLS certificate could not be validated."},
+	ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED: {"ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED", "The server requires a client certificate."},
 
 	BG_E_NOT_FOUND:                                 {"BG_E_NOT_FOUND", "The requested job was not found."},
 	BG_E_INVALID_STATE:                             {"BG_E_INVALID_STATE", "The requested action is not allowed in the current job state."},

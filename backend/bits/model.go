@@ -50,6 +50,38 @@ type File struct {
 	ModTime          time.Time `json:"modTime,omitempty"` // server's Last-Modified, applied on Complete
 }
 
+// ClientCert names a client certificate and its private key, both PEM
+// files; only the paths are recorded, never the key.
+type ClientCert struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+}
+
+// UploadSession is the durable state of an upload job's BITS session
+// (bits-reference §14), so that a restarted engine resumes the same session.
+type UploadSession struct {
+	SessionID string `json:"sessionId,omitempty"`
+	// Acked is the server's last BITS-Received-Content-Range.
+	Acked int64 `json:"acked"`
+	// FileSize and FileModTime identify the local file the session started
+	// with: a change means BG_E_LOCAL_FILE_CHANGED.
+	FileSize    int64     `json:"fileSize"`
+	FileModTime time.Time `json:"fileModTime,omitzero"`
+	// UploadDone: the server acknowledged the last fragment.
+	UploadDone bool `json:"uploadDone,omitempty"`
+	// ReplyURL is the BITS-Reply-URL of the last fragment's Ack.
+	ReplyURL string `json:"replyUrl,omitempty"`
+	// ReplyTemp holds the reply until Complete renames it onto ReplyFileName.
+	ReplyTemp string `json:"replyTemp,omitempty"`
+	// ReplyTotal is BG_JOB_REPLY_PROGRESS.BytesTotal: -1 until the reply
+	// transfer begins.
+	ReplyTotal       int64 `json:"replyTotal"`
+	ReplyTransferred int64 `json:"replyTransferred"`
+	ReplyDone        bool  `json:"replyDone,omitempty"`
+	// Closed: the server acknowledged Close-Session.
+	Closed bool `json:"closed,omitempty"`
+}
+
 // NotifyCmdLine is Job2's command line: run with argv, never a shell.
 type NotifyCmdLine struct {
 	Program    string `json:"program"`
@@ -107,6 +139,14 @@ type Job struct {
 	ReplyFileName     string         `json:"replyFileName,omitempty"`
 	Credentials       []Credential   `json:"credentials,omitempty"`
 	Files             []File         `json:"files"`
+	// SecurityFlags is IBackgroundCopyJobHttpOptions' BG_SSL_* and
+	// BG_HTTP_REDIRECT_POLICY_* mask.
+	SecurityFlags uint32 `json:"securityFlags,omitempty"`
+	// ClientCert is the job's client certificate: Ferry's stand-in for
+	// BITS' certificate store reference is a pair of PEM files.
+	ClientCert *ClientCert `json:"clientCert,omitempty"`
+	// Upload is the BITS upload session of an UPLOAD or UPLOAD_REPLY job.
+	Upload *UploadSession `json:"upload,omitempty"`
 
 	// Scheduling bookkeeping, persisted so that timers survive restarts.
 	EverResumed     bool          `json:"everResumed"`
@@ -131,6 +171,14 @@ func (j *Job) Clone() *Job {
 	if j.NotifyCmdLine != nil {
 		n := *j.NotifyCmdLine
 		c.NotifyCmdLine = &n
+	}
+	if j.ClientCert != nil {
+		cc := *j.ClientCert
+		c.ClientCert = &cc
+	}
+	if j.Upload != nil {
+		u := *j.Upload
+		c.Upload = &u
 	}
 	return &c
 }

@@ -142,6 +142,18 @@ func TestNotifyCmdLineRetriedAfterFailure(t *testing.T) {
 	if got := calls[0]; strings.Join(got, " ") != "/usr/bin/env ARG1 arg2" {
 		t.Fatalf("argv %q", got)
 	}
+	// The failure is recorded (next attempt scheduled) before the clock moves.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		j, err := h.m.GetJob(id)
+		h.must(err)
+		if !j.NotifyAttemptAt.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the failed run was not recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	h.advance(30 * time.Second)
 	settle()
 	if count() != 1 {

@@ -510,6 +510,7 @@ func (m *Manager) TakeOwnership(ref string) error {
 		e.job.Credentials = nil
 		e.job.CustomHeaders = ""
 		e.job.NotifyCmdLine = nil
+		e.job.ClientCert = nil
 		if err := m.st.DeleteSecrets(e.job.ID, ""); err != nil {
 			return bits.Errorf(bits.E_FAIL, "could not remove the credentials: %v", err)
 		}
@@ -582,6 +583,9 @@ func (m *Manager) Cancel(ref string) (bits.HRESULT, error) {
 			res = bits.BG_S_UNABLE_TO_DELETE_FILES
 		}
 	}
+	if !m.cancelUpload(e) { // upload.go: the reply's temporary file, Cancel-Session
+		res = bits.BG_S_UNABLE_TO_DELETE_FILES
+	}
 	m.setState(e, bits.StateCancelled)
 	m.persistJob(e)
 	m.emit(e, EventCancelled, -1)
@@ -645,6 +649,11 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 			f.Committed = true
 			f.TempName = ""
 		}
+	}
+	if err := m.commitReply(e); err != nil { // upload.go: upload-reply jobs
+		m.persistJob(e)
+		m.wake()
+		return 0, err
 	}
 	m.setState(e, bits.StateAcknowledged)
 	m.persistJob(e)

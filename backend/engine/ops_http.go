@@ -299,10 +299,11 @@ func (m *Manager) GetReplyData(ref string) ([]byte, error) {
 	if j.State != bits.StateTransferred && j.State != bits.StateAcknowledged {
 		return nil, bits.Errorf(bits.BG_E_INVALID_STATE, "the reply is available once the job is TRANSFERRED; it is %s", j.State)
 	}
-	if j.ReplyFileName == "" {
+	name := replyPath(j) // upload.go: the reply's temporary file until Complete
+	if name == "" {
 		return nil, nil
 	}
-	f, err := os.Open(j.ReplyFileName)
+	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

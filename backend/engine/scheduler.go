@@ -77,6 +77,7 @@ func (m *Manager) schedule() time.Time {
 			idle := j.ModificationTime.Add(inactivity)
 			if !now.Before(idle) {
 				m.log.Info("cancelling inactive job", "job", id)
+				m.cancelUpload(e)
 				for i := range j.Files {
 					m.removeTemp(e, i)
 				}

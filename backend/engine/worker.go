@@ -53,9 +53,8 @@ func (m *Manager) run(e *entry, w *worker) {
 		}
 		j := e.job
 		if j.Type != bits.TypeDownload {
-			m.workerFailed(e, w, &bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.E_NOTIMPL, FileIndex: -1,
-				Description: "This build of Ferry transfers download jobs only; upload jobs cannot run yet."}, false)
 			m.mu.Unlock()
+			m.runUpload(e, w) // upload.go
 			return
 		}
 		idx := -1
@@ -71,8 +70,7 @@ func (m *Manager) run(e *entry, w *worker) {
 			return
 		}
 		f := j.Files[idx]
-		opts := transfer.Options{Proxy: j.Proxy, CustomHeaders: j.CustomHeaders, Dynamic: j.Dynamic,
-			Credentials: append([]bits.Credential(nil), j.Credentials...)}
+		opts := m.transferOptions(e, w, idx) // upload.go
 		durable := e.durable[idx]
 		prio := j.Priority
 		m.mu.Unlock()
@@ -227,6 +225,7 @@ func (m *Manager) transferFile(w *worker, e *entry, idx int, f bits.File, durabl
 	}
 	defer fh.Close()
 	t := &fileTarget{m: m, e: e, w: w, idx: idx, f: fh, prio: prio, validator: f.Validator, lastSync: m.clk.Now()}
+	defer func() { _ = t.wait() }() // before fh.Close
 	if st, err := fh.Stat(); err != nil {
 		return 0, localFailure(err)
 	} else if fresh || st.Size() < durable {
@@ -376,6 +375,10 @@ type fileTarget struct {
 	validator bits.Validator
 	wrote     bool
 	err       error // a local failure, reported instead of the driver's
+	// inflight is closed when a background checkpoint ends; syncErr is its
+	// failure, read only after inflight is closed.
+	inflight chan struct{}
+	syncErr  error
 }
 
 func (t *fileTarget) Write(p []byte) (int, error) {
@@ -397,7 +400,7 @@ func (t *fileTarget) Write(p []byte) (int, error) {
 		return n, &localError{err}
 	}
 	if t.unsynced >= t.m.cfg.CheckpointBytes || t.m.clk.Now().Sub(t.lastSync) >= t.m.cfg.CheckpointInterval {
-		if err := t.checkpoint(); err != nil {
+		if err := t.checkpointAsync(); err != nil {
 			t.err = err
 			return n, &localError{err}
 		}
@@ -405,29 +408,80 @@ func (t *fileTarget) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// checkpointAsync fsyncs in the background while the transfer goes on, and
+// records the offset when the fsync returns. fsync covers every byte written
+// before it was called, so the offset taken before the call is safe to
+// record. A checkpoint still running is left to finish.
+func (t *fileTarget) checkpointAsync() error {
+	if t.inflight != nil {
+		select {
+		case <-t.inflight:
+			t.inflight = nil
+			if t.syncErr != nil {
+				return t.syncErr
+			}
+		default:
+			return nil
+		}
+	}
+	off, v := t.off, t.validator
+	t.unsynced = 0
+	t.lastSync = t.m.clk.Now()
+	done := make(chan struct{})
+	t.inflight = done
+	go func() {
+		defer close(done)
+		if err := t.f.Sync(); err != nil {
+			t.syncErr = err
+			return
+		}
+		t.record(off, v)
+	}()
+	return nil
+}
+
+// wait lets a background checkpoint finish and returns its failure.
+func (t *fileTarget) wait() error {
+	if t.inflight == nil {
+		return nil
+	}
+	<-t.inflight
+	t.inflight = nil
+	return t.syncErr
+}
+
 // checkpoint makes the written bytes durable, then records their offset.
 func (t *fileTarget) checkpoint() error {
+	if err := t.wait(); err != nil {
+		return err
+	}
 	if err := t.f.Sync(); err != nil {
 		return err
 	}
 	t.unsynced = 0
 	t.lastSync = t.m.clk.Now()
-	t.m.mu.Lock()
-	defer t.m.mu.Unlock()
-	if t.idx >= len(t.e.job.Files) || t.e.job.State.Final() {
-		return nil
-	}
-	file := &t.e.job.Files[t.idx]
-	if t.e.durable[t.idx] != t.off || file.Validator != t.validator {
-		t.e.durable[t.idx] = t.off
-		file.Validator = t.validator
-		t.e.job.ModificationTime = t.lastSync // progress resets the inactivity clock
-		t.m.persistFile(t.e, t.idx)
-	}
+	t.record(t.off, t.validator)
 	return nil
 }
 
+// record notes that off bytes of version v are durable.
+func (t *fileTarget) record(off int64, v bits.Validator) {
+	t.m.mu.Lock()
+	defer t.m.mu.Unlock()
+	if t.idx >= len(t.e.job.Files) || t.e.job.State.Final() {
+		return
+	}
+	file := &t.e.job.Files[t.idx]
+	if t.e.durable[t.idx] != off || file.Validator != v {
+		t.e.durable[t.idx] = off
+		file.Validator = v
+		t.e.job.ModificationTime = t.m.clk.Now() // progress resets the inactivity clock
+		t.m.persistFile(t.e, t.idx)
+	}
+}
+
 func (t *fileTarget) Reset() error {
+	_ = t.wait() // its offset is about to be superseded; a failure is moot
 	if err := t.f.Truncate(0); err != nil {
 		return &localError{err}
 	}

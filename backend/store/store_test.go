@@ -17,7 +17,7 @@ func TestRoundTripAndDurableRows(t *testing.T) {
 	}
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	j := &bits.Job{ID: "a", DisplayName: "one", State: bits.StateTransientError, CreationTime: now, RetryAt: now.Add(time.Hour),
-		Files: []bits.File{{RemoteName: "http://h/1", LocalName: "/tmp/1", BytesTotal: 10}, {RemoteName: "http://h/2", LocalName: "/tmp/2", BytesTotal: -1}},
+		Files:       []bits.File{{RemoteName: "http://h/1", LocalName: "/tmp/1", BytesTotal: 10}, {RemoteName: "http://h/2", LocalName: "/tmp/2", BytesTotal: -1}},
 		Credentials: []bits.Credential{{Target: bits.AuthTargetServer, Scheme: bits.AuthBasic, UserName: "u", Password: "secret"}}}
 	if err := s.SaveJob(1, j); err != nil {
 		t.Fatal(err)

@@ -30,6 +30,9 @@ type HTTPConfig struct {
 	MaxRedirects int
 	// BufferSize is the size of each Target.Write (default 256 KiB).
 	BufferSize int
+	// AckTimeout bounds the wait for a BITS upload Ack once a fragment is
+	// sent (default DefaultAckTimeout; never below StallTimeout).
+	AckTimeout time.Duration
 }
 
 // Defaults of HTTPConfig.
@@ -74,6 +77,9 @@ func NewHTTP(cfg HTTPConfig) *HTTPDriver {
 	}
 	if cfg.BufferSize <= 0 {
 		cfg.BufferSize = DefaultBufferSize
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
 	}
 	var tlsCfg *tls.Config
 	if cfg.TLSConfig != nil {
@@ -130,24 +136,25 @@ func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error 
 		return &Error{Code: bits.E_INVALIDARG, Context: bits.ContextRemoteFile, Protocol: "http",
 			Err: fmt.Errorf("not an http(s) URL: %q", req.URL)}
 	}
-	sel, err := ProxyFunc(req.Options.Proxy)
+	x, err := d.newExchange(req.Options, true)
 	if err != nil {
 		return err
 	}
-	sel = withProxyCredentials(sel, req.Options.Credentials)
-	sctx, cancel := context.WithCancelCause(context.WithValue(ctx, proxyKey{}, sel))
+	defer x.close()
+	sctx, cancel := context.WithCancelCause(context.WithValue(ctx, proxyKey{}, x.sel))
 	defer cancel(nil)
 	s := &session{
 		d: d, parent: ctx, ctx: sctx, url: u.String(), req: req, t: t,
-		offset: req.Offset, want: req.Validator,
-		headers: parseHeaderLines(req.Options.CustomHeaders),
-		wd:      newWatchdog(d.cfg.StallTimeout, cancel),
+		offset: req.Offset, want: req.Validator, x: x,
+		wd: newWatchdog(d.cfg.StallTimeout, cancel),
 	}
 	defer s.wd.stop()
 	if req.Offset <= 0 {
 		s.offset, s.want = 0, bits.Validator{}
 	}
-	if req.Options.Dynamic {
+	// A custom verb (SetHttpMethod) gets one request from byte 0, as
+	// dynamic content: BITS sends no HEAD or Range with it.
+	if req.Options.Dynamic || req.Options.customMethod() {
 		err = s.dynamic()
 	} else {
 		err = s.static()
@@ -160,45 +167,34 @@ func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error 
 
 // session is one Download call.
 type session struct {
-	d       *HTTPDriver
-	parent  context.Context // the caller's: its cancellation is not a failure
-	ctx     context.Context // parent + watchdog
-	url     string
-	req     Request
-	t       Target
-	headers http.Header
-	wd      *watchdog
+	d      *HTTPDriver
+	parent context.Context // the caller's: its cancellation is not a failure
+	ctx    context.Context // parent + watchdog
+	url    string
+	req    Request
+	t      Target
+	x      *exchange // client, headers and credentials of this call
+	wd     *watchdog
 
 	offset int64          // bytes in t
 	want   bits.Validator // version of the bytes in t (zero if none yet)
 }
 
-// newRequest builds a request with the job's headers and server credentials.
+// newRequest builds a request with the job's headers (credentials are
+// added by the exchange when it sends it).
 func (s *session) newRequest(method string) (*http.Request, error) {
 	r, err := http.NewRequestWithContext(s.ctx, method, s.url, nil)
 	if err != nil {
 		return nil, err
 	}
-	for k, vs := range s.headers {
-		if k == "Host" {
-			r.Host = vs[0]
-			continue
-		}
-		r.Header[k] = append([]string(nil), vs...)
-	}
-	if r.Header.Get("User-Agent") == "" {
-		r.Header.Set("User-Agent", s.d.cfg.UserAgent)
-	}
-	if c, ok := findBasic(s.req.Options.Credentials, bits.AuthTargetServer); ok {
-		r.SetBasicAuth(c.UserName, c.Password)
-	}
+	s.x.prepare(r)
 	return r, nil
 }
 
 // do sends r with the stall watchdog armed until the headers arrive.
 func (s *session) do(r *http.Request) (*http.Response, error) {
 	s.wd.arm()
-	resp, err := s.d.client.Do(r)
+	resp, err := s.x.send(r)
 	s.wd.disarm()
 	return resp, err
 }

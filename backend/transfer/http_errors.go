@@ -85,8 +85,10 @@ func classifyTransport(err error) *Error {
 		alertErr tls.AlertError
 	)
 	switch {
-	case errors.Is(err, errTooManyRedirects), errors.Is(err, errRedirectScheme):
+	case errors.Is(err, errTooManyRedirects), errors.Is(err, errRedirectScheme), errors.Is(err, errRedirectInsecure):
 		return remoteErr(bits.ERROR_WINHTTP_REDIRECT_FAILED, false, err)
+	case clientCertRefused(err):
+		return transportErr(bits.ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED, false, err)
 	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr),
 		errors.As(err, &invalErr), errors.As(err, &recErr), errors.As(err, &alertErr):
 		return transportErr(bits.ERROR_WINHTTP_SECURE_FAILURE, false, err)
@@ -124,4 +126,16 @@ func proxyStatus(err error) int {
 		}
 	}
 	return 0
+}
+
+// clientCertRefused recognises the TLS alert of a server that wanted a
+// (valid) client certificate: it reaches the client as a "remote error".
+func clientCertRefused(err error) bool {
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) || opErr.Op != "remote error" {
+		return false
+	}
+	msg := opErr.Err.Error()
+	return strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") ||
+		strings.Contains(msg, "unknown certificate authority")
 }

@@ -172,7 +172,7 @@ func (s *session) dynamic() error {
 			return err
 		}
 	}
-	r, err := s.newRequest(http.MethodGet)
+	r, err := s.newRequest(s.x.method())
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,16 @@ type Options struct {
 	// Dynamic is DYNAMIC_CONTENT: no size or range requirement; every
 	// interruption restarts the file from byte 0.
 	Dynamic bool
+	// Method is a custom HTTP verb (SetHttpMethod) for downloads: one
+	// request from byte 0, no HEAD and no Range. "" or GET: the default.
+	Method string
+	// SecurityFlags is the job's BG_SSL_* / BG_HTTP_REDIRECT_POLICY_* mask.
+	SecurityFlags uint32
+	// ClientCert is a client certificate for HTTPS (nil: none).
+	ClientCert *bits.ClientCert
+	// OnRedirect, when set, learns the final URL of a redirected download
+	// under the ALLOW_REPORT policy, and the refused target under DISALLOW.
+	OnRedirect func(finalURL string)
 }
 
 // Request asks for one file from Offset onwards.
