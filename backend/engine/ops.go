@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"golang.org/x/sys/unix"
 
 	"ferry/backend/bits"
 	"ferry/backend/transfer"
@@ -235,7 +234,7 @@ func (m *Manager) checkFile(t bits.JobType, s FileSpec) (bits.File, error) {
 		if err != nil || !st.Mode().IsRegular() {
 			return bits.File{}, bits.Errorf(bits.E_INVALIDARG, "the file to upload %s does not exist or is not a regular file", local)
 		}
-		if err := unix.Access(local, unix.R_OK); err != nil {
+		if err := canRead(local); err != nil {
 			return bits.File{}, bits.Errorf(bits.E_ACCESSDENIED, "the file to upload %s cannot be read", local)
 		}
 	}
@@ -254,7 +253,7 @@ func checkTargetDir(local string) error {
 	if err != nil || !st.IsDir() {
 		return bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "%s is not a directory", dir)
 	}
-	if err := unix.Access(dir, unix.W_OK); err != nil {
+	if err := canWrite(dir); err != nil {
 		return bits.Errorf(bits.E_ACCESSDENIED, "the directory %s is not writable", dir)
 	}
 	return nil
