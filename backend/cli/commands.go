@@ -61,6 +61,7 @@ func localCommands() []*command {
 			Help:    "bash: source <(ferry completion bash)\nzsh:  ferry completion zsh > \"${fpath[1]}/_ferry\"\nfish: ferry completion fish > ~/.config/fish/completions/ferry.fish",
 			Example: "source <(ferry completion bash)"},
 			run: runCompletion},
+		serveUploadsCommand(),
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 	"ferry/backend/ops"
 )
 
-// cliCommands is every command of shared/cli.md.
+// cliCommands is every command of shared/cli.md, and bitsadmin's other
+// HTTP options.
 var cliCommands = []string{
 	"create", "addfile", "addfileset", "replaceremoteprefix", "listfiles", "resume", "suspend", "cancel", "complete",
 	"takeownership", "info", "list",
@@ -21,6 +22,8 @@ var cliCommands = []string{
 	"setnotifyflags", "setnotifycmdline", "setproxysettings", "setcredentials", "removecredentials",
 	"setcustomheaders", "sethttpmethod", "setdynamic", "setreplyfilename",
 	"transfer", "monitor", "wait", "reset", "config", "service", "shutdown", "version", "help", "completion",
+	"serve-uploads", "getreplyprogress", "setsecurityflags", "getsecurityflags", "setclientcertificate",
+	"getclientcertificate", "removeclientcertificate",
 }
 
 func TestEveryCommandHasHelpWithExample(t *testing.T) {

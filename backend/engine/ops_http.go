@@ -269,6 +269,9 @@ func (m *Manager) SetReplyFileName(ref, name string) error {
 		if e.job.State == bits.StateTransferred {
 			return bits.Errorf(bits.BG_E_INVALID_STATE, "the reply has already been received")
 		}
+		if u := e.job.Upload; e.job.State == bits.StateTransferring && u != nil && u.ReplyTotal != bits.SizeUnknown {
+			return bits.Errorf(bits.BG_E_INVALID_STATE, "the reply is being received; suspend the job to change its file name")
+		}
 		e.job.ReplyFileName = name
 		return nil
 	})

@@ -78,6 +78,14 @@ func TestParsers(t *testing.T) {
 	if _, err := parseNotifyFlags("0x"); bits.CodeOf(err) != bits.E_INVALIDARG {
 		t.Error("0x accepted")
 	}
+	if f, err := parseMask("security flags", " 0x80E "); err != nil || f != 0x80E {
+		t.Errorf("parseMask = %v, %v", f, err)
+	}
+	for _, bad := range []string{"-1", "0x100000000", "4294967296", "lots", ""} {
+		if _, err := parseMask("security flags", bad); bits.CodeOf(err) != bits.E_INVALIDARG {
+			t.Errorf("parseMask(%q) accepted", bad)
+		}
+	}
 	if _, err := parseTarget("gateway"); bits.CodeOf(err) != bits.BG_E_INVALID_AUTH_TARGET {
 		t.Error("bad target accepted")
 	}

@@ -23,8 +23,8 @@ func parseSeconds(what, s string) (int64, error) {
 	return n, nil
 }
 
-// parseNotifyFlags reads a decimal or 0x-hex mask (never octal: "010" is ten).
-func parseNotifyFlags(s string) (bits.NotifyFlags, error) {
+// parseMask reads a 32-bit decimal or 0x-hex mask (never octal: "010" is ten).
+func parseMask(what, s string) (uint32, error) {
 	t := strings.TrimSpace(s)
 	base := 10
 	if rest, ok := strings.CutPrefix(strings.ToLower(t), "0x"); ok {
@@ -32,9 +32,14 @@ func parseNotifyFlags(s string) (bits.NotifyFlags, error) {
 	}
 	n, err := strconv.ParseUint(t, base, 32)
 	if err != nil {
-		return 0, bits.Errorf(bits.E_INVALIDARG, "notify flags %q are not a decimal or 0x-hexadecimal number", s)
+		return 0, bits.Errorf(bits.E_INVALIDARG, "%s %q are not a decimal or 0x-hexadecimal number", what, s)
 	}
-	return bits.NotifyFlags(n), nil
+	return uint32(n), nil
+}
+
+func parseNotifyFlags(s string) (bits.NotifyFlags, error) {
+	n, err := parseMask("notify flags", s)
+	return bits.NotifyFlags(n), err
 }
 
 func parseBool(s string) (bool, error) {

@@ -3,7 +3,6 @@ package ops
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -198,7 +197,7 @@ var table = []*Op{
 			}
 			return note(res, "files that were not transferred were deleted; the others are in place"), nil
 		}),
-	verb("takeownership", GroupJobs, "make the caller the owner (drops credentials, custom headers and the notify command line)",
+	verb("takeownership", GroupJobs, "make the caller the owner (drops credentials, custom headers, the client certificate and the notify command line)",
 		"ferry takeownership nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) { return nil, m.TakeOwnership(r.Args[0]) }),
 	{
@@ -285,16 +284,32 @@ var table = []*Op{
 		}, textLines),
 	jobGetter("getreplyfilename", "where an upload-reply job stores the server's reply",
 		func(m *engine.Manager, job string) (any, error) { return m.GetReplyFileName(job) }, nil),
-	jobGetter("getreplydata", "the server's reply to a TRANSFERRED upload-reply job, in hexadecimal",
+	withHelp(jobGetter("getreplydata", "the server's reply to a TRANSFERRED upload-reply job, written raw to standard output",
 		func(m *engine.Manager, job string) (any, error) {
 			b, err := m.GetReplyData(job)
 			if err != nil {
 				return nil, err
 			}
-			return hex.EncodeToString(b), nil
-		}, nil),
-	jobGetter("gethttpmethod", "the HTTP method (GET unless set)",
+			if b == nil {
+				b = []byte{}
+			}
+			return ReplyData{Size: len(b), Data: b}, nil
+		}, textReplyData),
+		"The bytes are written exactly as the server sent them (nothing when it sent none), so\n"+
+			"'ferry getreplydata JOB > reply.json' saves them. With --json: {\"size\": N, \"data\": \"<base64>\"}.\n"+
+			"Available from TRANSFERRED on, before and after complete (BG_E_INVALID_STATE before);\n"+
+			"E_NOTIMPL for other job types; BG_E_TOO_LARGE above 1 MiB: read the reply file instead."),
+	withHelp(jobGetter("getreplyprogress", "the reply half of an upload-reply job: bytes received and in total (-1 until the reply starts)",
+		func(m *engine.Manager, job string) (any, error) { return m.GetReplyProgress(job) }, textReplyProgress),
+		"With --json: {\"bytesTotal\": N, \"bytesTransferred\": N}. E_NOTIMPL for other job types."),
+	jobGetter("gethttpmethod", "the HTTP method (GET for downloads, BITS_POST for uploads, unless set)",
 		func(m *engine.Manager, job string) (any, error) { return m.GetHTTPMethod(job) }, nil),
+	withHelp(jobGetter("getsecurityflags", "the HTTPS and redirect flags set by setsecurityflags (decimal; 0 by default)",
+		func(m *engine.Manager, job string) (any, error) { return m.GetSecurityFlags(job) }, nil),
+		securityFlagsHelp),
+	withHelp(jobGetter("getclientcertificate", "the PEM certificate and key files the job presents to HTTPS servers (none by default)",
+		func(m *engine.Manager, job string) (any, error) { return m.GetClientCertificate(job) }, textClientCert),
+		"With --json: {\"certFile\": \"…\", \"keyFile\": \"…\"}, or null when the job has none."),
 	infoGetter("getdynamic", "whether the job downloads dynamic content (no size or ranges needed)",
 		func(in bits.JobInfo) any { return in.Dynamic }, nil),
 
@@ -424,6 +439,32 @@ var table = []*Op{
 	setter("setreplyfilename", "where an upload-reply job stores the server's reply (an absolute path)",
 		"ferry setreplyfilename upjob /home/alice/reply.txt",
 		[]Arg{{Name: "FILE"}}, func(m *engine.Manager, job string, a []string) error { return m.SetReplyFileName(job, nullable(a[0])) }),
+	withHelp(setter("setsecurityflags", "HTTPS checks to relax and the redirect policy: a sum of the flags below (decimal or 0x-hex)",
+		"ferry setsecurityflags nightly 0x8",
+		[]Arg{{Name: "FLAGS"}}, func(m *engine.Manager, job string, a []string) error {
+			f, err := parseMask("security flags", a[0])
+			if err != nil {
+				return err
+			}
+			return m.SetSecurityFlags(job, f)
+		}), securityFlagsHelp),
+	withHelp(setter("setclientcertificate", "present a client certificate to HTTPS servers: a PEM certificate (chain) file and its PEM private key file",
+		"ferry setclientcertificate nightly ~/.ssl/alice.crt ~/.ssl/alice.key",
+		[]Arg{{Name: "CERTFILE", Kind: ArgPath}, {Name: "KEYFILE", Kind: ArgPath}}, func(m *engine.Manager, job string, a []string) error {
+			return m.SetClientCertificate(job, a[0], a[1])
+		}),
+		"Ferry's cross-platform stand-in for bitsadmin's /setclientcertificatebyid and /setclientcertificatebyname,\n"+
+			"which name a certificate in a Windows store. Both files are checked now and read again for every\n"+
+			"transfer; only their paths are recorded, so keep the key readable by you alone. takeownership removes it."),
+	verb("removeclientcertificate", GroupSet, "stop presenting a client certificate (S_FALSE when the job had none)",
+		"ferry removeclientcertificate nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) {
+			res, err := m.RemoveClientCertificate(r.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			return note(res, "the job had no client certificate"), nil
+		}),
 
 	// Engine.
 	{
@@ -465,6 +506,32 @@ var table = []*Op{
 			return nil, nil
 		},
 	},
+}
+
+// withHelp gives an operation its longer help.
+func withHelp(op *Op, help string) *Op {
+	op.Help = help
+	return op
+}
+
+const securityFlagsHelp = `The flags are a sum of these (IBackgroundCopyJobHttpOptions::SetSecurityFlags):
+  0x1    BG_SSL_ENABLE_CRL_CHECK                     accepted; Ferry fetches no revocation lists
+  0x2    BG_SSL_IGNORE_CERT_CN_INVALID               accept a certificate for another host name
+  0x4    BG_SSL_IGNORE_CERT_DATE_INVALID             accept an expired or not yet valid certificate
+  0x8    BG_SSL_IGNORE_UNKNOWN_CA                    accept an unknown authority (self-signed)
+  0x10   BG_SSL_IGNORE_CERT_WRONG_USAGE              accept a certificate not meant for servers
+  0x0    BG_HTTP_REDIRECT_POLICY_ALLOW_SILENT        follow redirects (the default)
+  0x100  BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT        follow; record the final URL as remote name
+  0x200  BG_HTTP_REDIRECT_POLICY_DISALLOW            fail with the redirect's HTTP error
+  0x800  BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP allow a redirect from https to http
+Pick one redirect policy (it applies to downloads). Other bits are E_NOTIMPL. A transferring job
+restarts with the new flags.`
+
+// ReplyData is what getreplydata prints with --json: the reply's size and
+// its bytes (base64 in JSON).
+type ReplyData struct {
+	Size int    `json:"size"`
+	Data []byte `json:"data"`
 }
 
 // ResetResult is what reset prints.

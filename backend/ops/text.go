@@ -330,3 +330,37 @@ func textConfig(w io.Writer, raw json.RawMessage, _ Request) error {
 	}
 	return tw.Flush()
 }
+
+// textReplyData writes the reply's bytes as they are, as bitsadmin does.
+func textReplyData(w io.Writer, raw json.RawMessage, _ Request) error {
+	var d ReplyData
+	if err := decode(raw, &d); err != nil {
+		return err
+	}
+	_, err := w.Write(d.Data)
+	return err
+}
+
+func textReplyProgress(w io.Writer, raw json.RawMessage, _ Request) error {
+	var p engine.ReplyProgress
+	if err := decode(raw, &p); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d / %d bytes\n", p.BytesTransferred, p.BytesTotal)
+	return err
+}
+
+func textClientCert(w io.Writer, raw json.RawMessage, _ Request) error {
+	var c *bits.ClientCert
+	if err := decode(raw, &c); err != nil {
+		return err
+	}
+	if c == nil {
+		_, err := fmt.Fprintln(w, "none")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Certificate:\t%s\n", c.CertFile)
+	fmt.Fprintf(tw, "Key:\t%s\n", c.KeyFile)
+	return tw.Flush()
+}

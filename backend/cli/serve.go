@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"ferry/backend/bits"
+	"ferry/backend/ops"
+	"ferry/backend/uploadserver"
+)
+
+// DefaultUploadAddr is where `ferry serve-uploads` listens without
+// --listen: loopback, on a fixed port, so that the URLs of upload jobs stay
+// valid when the server restarts (its sessions survive a restart).
+const DefaultUploadAddr = "127.0.0.1:8381"
+
+// serveUploadsCommand is `ferry serve-uploads`: the server side of the BITS
+// upload protocol, run here in the foreground. It needs no engine.
+func serveUploadsCommand() *command {
+	return &command{Spec: ops.Spec{Name: "serve-uploads", Group: ops.GroupClient,
+		Flags: []ops.Flag{
+			{Name: "dir", Value: "DIR", Help: "store finished uploads here (required; it must exist)"},
+			{Name: "listen", Value: "ADDR", Help: "host:port to listen on (default " + DefaultUploadAddr + "; a port alone listens on loopback)"},
+			{Name: "max-size", Value: "BYTES", Help: "refuse uploads larger than this (K, M, G, T suffixes; default no limit)"},
+			{Name: "max-sessions", Value: "N", Help: fmt.Sprintf("upload sessions open at once (default %d)", uploadserver.DefaultMaxSessions)},
+			{Name: "overwrite", Help: "let an upload replace an existing file (default: refused; the job fails with E_ACCESSDENIED)"},
+		},
+		Summary: "receive BITS uploads (BITS_POST) into a directory until SIGINT/SIGTERM; prints the URL to upload to",
+		Help: "An upload job's remote name is this URL plus the file's name below DIR, e.g. http://127.0.0.1:8381/reports/q3.pdf\n" +
+			"(subdirectories are created; names that could escape DIR are refused). Unfinished sessions are kept in\n" +
+			"DIR/" + uploadserver.StateDirName + " and survive a restart of the server, so jobs resume where they stopped.\n" +
+			"Upload-reply jobs get a JSON reply: {\"name\", \"size\", \"sha256\", \"sessionId\"} of the stored file.\n" +
+			"It listens on loopback unless ADDR names another address (0.0.0.0:8381 for every interface); the\n" +
+			"server has no authentication, so anyone who can reach it can upload. It needs no engine.",
+		Example: "ferry serve-uploads --dir /srv/incoming --listen 127.0.0.1:8381"},
+		run: runServeUploads}
+}
+
+// uploadListenAddr applies the default and makes a port alone loopback.
+func uploadListenAddr(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return DefaultUploadAddr, nil
+	}
+	if _, err := strconv.ParseUint(s, 10, 16); err == nil {
+		return net.JoinHostPort("127.0.0.1", s), nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", bits.Errorf(bits.E_INVALIDARG, "--listen %q is not host:port", s)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// parseByteCount reads a size with an optional K, M, G or T suffix (powers
+// of 1024).
+func parseByteCount(name, s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
+			mult = int64(1) << (10 * (i + 1))
+			t = t[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, bits.Errorf(bits.E_INVALIDARG, "--%s %q is not a positive number of bytes (K, M, G, T suffixes allowed)", name, s)
+	}
+	return n * mult, nil
+}
+
+func runServeUploads(c *cli, r ops.Request) int {
+	if !r.Has("dir") {
+		return c.usage(&usageError{cmd: c.cmd, msg: "serve-uploads needs --dir DIR"})
+	}
+	cfg := uploadserver.Config{AllowOverwrite: r.Has("overwrite")}
+	dir, err := filepath.Abs(r.Flag("dir"))
+	if err != nil || r.Flag("dir") == "" {
+		return c.fail(bits.Errorf(bits.E_INVALIDARG, "--dir %q is not a usable path", r.Flag("dir")))
+	}
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return c.fail(bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "the directory %s does not exist; create it first", dir))
+	case err != nil:
+		return c.fail(bits.Errorf(bits.E_ACCESSDENIED, "cannot use the directory %s: %v", dir, err))
+	case !st.IsDir():
+		return c.fail(bits.Errorf(bits.E_INVALIDARG, "%s is not a directory", dir))
+	}
+	cfg.Dir = dir
+	if r.Has("max-size") {
+		if cfg.MaxSize, err = parseByteCount("max-size", r.Flag("max-size")); err != nil {
+			return c.fail(err)
+		}
+	}
+	if r.Has("max-sessions") {
+		n, err := strconv.Atoi(strings.TrimSpace(r.Flag("max-sessions")))
+		if err != nil || n <= 0 {
+			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--max-sessions %q is not a positive whole number", r.Flag("max-sessions")))
+		}
+		cfg.MaxSessions = n
+	}
+	addr, err := uploadListenAddr(r.Flag("listen"))
+	if err != nil {
+		return c.fail(err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ready := func(a net.Addr) {
+		hostport := a.String()
+		if ta, ok := a.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+			if ta.IP.IsUnspecified() { // every interface: say it as it was asked ("0.0.0.0", not "[::]")
+				host, _, _ := net.SplitHostPort(addr)
+				hostport = net.JoinHostPort(host, strconv.Itoa(ta.Port))
+			}
+			fmt.Fprintf(c.stderr, "ferry: warning: listening on %s, reachable from other machines; anyone who can reach it may upload (no authentication)\n", hostport)
+		}
+		fmt.Fprintf(c.stderr, "ferry: receiving uploads into %s (Ctrl-C stops); upload to:\n", dir)
+		fmt.Fprintf(c.stdout, "http://%s/\n", hostport)
+	}
+	if err := uploadserver.ListenAndServe(ctx, addr, cfg, ready); err != nil {
+		return c.fail(bits.Errorf(bits.E_FAIL, "%v", err))
+	}
+	return exitOK
+}
