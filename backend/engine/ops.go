@@ -576,6 +576,14 @@ func (m *Manager) Cancel(ref string) (bits.HRESULT, error) {
 	if e.job.State.Final() {
 		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", e.job.ID, e.job.State)
 	}
+	res := m.cancelNow(e)
+	m.wake()
+	return res, nil
+}
+
+// cancelNow removes the job's temporary files (and its upload session) and
+// makes it CANCELLED; its transfer must be stopped. Caller holds mu.
+func (m *Manager) cancelNow(e *entry) bits.HRESULT {
 	res := bits.S_OK
 	for i := range e.job.Files {
 		if !m.removeTemp(e, i) {
@@ -588,8 +596,7 @@ func (m *Manager) Cancel(ref string) (bits.HRESULT, error) {
 	m.setState(e, bits.StateCancelled)
 	m.persistJob(e)
 	m.emit(e, EventCancelled, -1)
-	m.wake()
-	return res, nil
+	return res
 }
 
 // removeTemp deletes file i's temporary file, if Ferry created one (caller holds mu).

@@ -77,13 +77,7 @@ func (m *Manager) schedule() time.Time {
 			idle := j.ModificationTime.Add(inactivity)
 			if !now.Before(idle) {
 				m.log.Info("cancelling inactive job", "job", id)
-				m.cancelUpload(e)
-				for i := range j.Files {
-					m.removeTemp(e, i)
-				}
-				m.setState(e, bits.StateCancelled)
-				m.persistJob(e)
-				m.emit(e, EventCancelled, -1)
+				m.cancelNow(e)
 				due(j.FinalTime.Add(m.cfg.FinalRetention))
 				continue
 			}
