@@ -1,9 +1,9 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench all deps apt-deps tools node-deps frontend build run test lint fmt-check vet staticcheck frontend-test go-test clean distclean
+.PHONY: bench all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
-# Steps depend on each other's order (test ends with go test); keep it under -j too.
+# Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
 .NOTPARALLEL:
 GO ?= go
 # Debian 12 ships WebKitGTK 4.1 only; Wails needs the tag to link against it
@@ -20,9 +20,10 @@ WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
-	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium
+	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
+E2E_STAMP := e2e/node_modules/.package-lock.json
 
 all: build
 
@@ -47,6 +48,13 @@ node-deps: $(NODE_STAMP)
 $(NODE_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
 
+# The end-to-end tests' own node_modules (playwright-core, which drives
+# Debian's chromium: `npx playwright install` cannot download browsers here).
+e2e-deps: $(E2E_STAMP)
+
+$(E2E_STAMP): e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
+
 frontend: node-deps
 	cd frontend && npm run build
 
@@ -65,8 +73,8 @@ bench: build
 run: build
 	build/bin/ferry
 
-## test: formatting, vet, staticcheck, frontend tests, then the Go tests (last, so their summary ends the output)
-test: deps frontend lint frontend-test go-test
+## test: formatting, vet, staticcheck, frontend tests, the Go tests, then the end-to-end tests (their "N passed, N failed" ends the output)
+test: deps frontend lint frontend-test go-test e2e
 
 ## lint: gofmt, go vet and staticcheck
 lint: fmt-check vet staticcheck
@@ -87,10 +95,18 @@ frontend-test: node-deps
 go-test:
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
 
+## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
+e2e: build e2e-deps
+	cd e2e && node run.mjs
+
+## screenshots: run the tests that take the README's screenshots and keep them in docs/screenshots
+screenshots: build e2e-deps
+	cd e2e && FERRY_SCREENSHOTS=docs/screenshots node run.mjs screenshots "a 404" "desktop window"
+
 ## clean: remove build outputs; distclean also removes tools and node_modules
 clean:
-	rm -rf build/bin
+	rm -rf build/bin e2e/artifacts
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete
 
 distclean: clean
-	rm -rf .tools frontend/node_modules frontend/package.json.md5
+	rm -rf .tools frontend/node_modules frontend/package.json.md5 e2e/node_modules

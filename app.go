@@ -2,101 +2,321 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
 	"sync"
-	"time"
+	"sync/atomic"
 
+	"ferry/backend/api"
 	"ferry/backend/bits"
+	"ferry/backend/desktop"
+	"ferry/backend/engine"
+	"ferry/backend/ops"
+	"ferry/backend/service"
+	"ferry/backend/web"
 
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 )
 
-// JobSource is what the window needs from the engine: a snapshot of the
-// caller's jobs and a stream of changes. The desktop entry point adapts the
-// engine to it, so that this file never depends on the engine's internals.
-// Jobs may be called from several goroutines at once (one per JS call).
-type JobSource interface {
-	// Jobs returns the jobs as the list command shows them.
-	Jobs() []bits.JobInfo
-	// Changes streams the new state of each job that changed, including its
-	// last state when it becomes ACKNOWLEDGED or CANCELLED (the UI then drops
-	// it). The returned func ends the subscription; the channel may be closed
-	// by then or left open.
-	Changes() (<-chan bits.JobInfo, func())
+// Events the window receives (runtime.EventsOn in the frontend).
+const (
+	eventJob     = "job"      // a job's new state (bits.JobInfo), coalesced per job
+	eventOpenJob = "open-job" // the tray or a notification asks to open a job (its id)
+	eventNotice  = "notice"   // something the user should know once (Notice)
+)
+
+// Engine is the engine the window runs in-process, as desktop_engine.go
+// opens it.
+type Engine struct {
+	Manager *engine.Manager
+	// Stop stops the engine cleanly; nil when there is nothing to stop.
+	Stop func()
+	// ShutdownRequested is closed when a client asks the engine to stop
+	// (`ferry shutdown`): the app then quits. Nil: never.
+	ShutdownRequested <-chan struct{}
+	// Log is the engine's log (FERRY_HOME/ferry.log); nil: slog's default.
+	Log *slog.Logger
 }
 
-// eventEmitter is the part of the Wails runtime that App uses. Wails'
+// windowRuntime is the part of the Wails runtime that App uses. Wails'
 // runtime.* functions call log.Fatalf outside a Wails context, so tests
 // replace it with a fake.
-type eventEmitter interface {
+type windowRuntime interface {
 	Emit(name string, data any)
+	Show()
+	Hide()
+	Quit()
+	PickDirectory(title string) (string, error)
+	PickFile(title string) (string, error)
 }
 
-type wailsEmitter struct{ ctx context.Context }
+type wailsRuntime struct{ ctx context.Context }
 
-func (w wailsEmitter) Emit(name string, data any) { runtime.EventsEmit(w.ctx, name, data) }
+func (w wailsRuntime) Emit(name string, data any) { runtime.EventsEmit(w.ctx, name, data) }
+func (w wailsRuntime) Show() {
+	runtime.WindowUnminimise(w.ctx)
+	runtime.WindowShow(w.ctx)
+}
+func (w wailsRuntime) Hide() { runtime.WindowHide(w.ctx) }
+func (w wailsRuntime) Quit() { runtime.Quit(w.ctx) }
+func (w wailsRuntime) PickDirectory(title string) (string, error) {
+	return runtime.OpenDirectoryDialog(w.ctx, runtime.OpenDialogOptions{Title: title, CanCreateDirectories: true})
+}
+func (w wailsRuntime) PickFile(title string) (string, error) {
+	return runtime.OpenFileDialog(w.ctx, runtime.OpenDialogOptions{Title: title})
+}
 
-// jobEvent is the Wails event that carries one job's new state to the UI.
-const jobEvent = "job"
+// trayIcon and notifier are backend/desktop's tray and notifier, behind
+// interfaces so that tests need no session bus.
+type trayIcon interface {
+	Available() bool
+	Stop()
+}
 
-// minEmitInterval bounds UI updates to about four a second per job: progress
-// arrives far faster than anyone can read it, and a thousand idle jobs must
-// cost nothing.
-const minEmitInterval = 250 * time.Millisecond
+type notifier interface {
+	Run(<-chan engine.Event)
+	Close() error
+}
+
+// shell starts what the app shows outside its window.
+type shell struct {
+	startTray   func(desktop.Actions, func() []bits.JobInfo, <-chan engine.Event) (trayIcon, error)
+	newNotifier func(onOpen func(id string)) (notifier, error)
+}
+
+// desktopShell is the real one; the adapters keep a nil *Tray or *Notifier
+// from becoming a non-nil interface.
+var desktopShell = shell{
+	startTray: func(a desktop.Actions, jobs func() []bits.JobInfo, evs <-chan engine.Event) (trayIcon, error) {
+		t, err := desktop.StartTray(a, jobs, evs)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	},
+	newNotifier: func(onOpen func(string)) (notifier, error) {
+		n, err := desktop.NewNotifier(onOpen)
+		if err != nil {
+			return nil, err
+		}
+		return n, nil
+	},
+}
+
+// Notice is a message the window shows once, above the job list.
+type Notice struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// noTrayNotice says why closing the window quits (issue 4: "otherwise it
+// quits, after saying so once").
+var noTrayNotice = Notice{ID: "no-tray",
+	Text: "No system tray was found, so closing this window quits Ferry: transfers pause until you open it again (or run `ferry service`)."}
 
 // App is the Wails-bound adapter between the window and the engine. Its
-// exported methods become window.go.main.App.* in the frontend.
+// exported methods become window.go.main.App.* in the frontend: Call runs
+// one operation of the ops table in-process, the very handlers behind the
+// control API, so the window and the browser UI differ only in transport.
 type App struct {
-	open func() (JobSource, func(), error)
+	open    func() (*Engine, error)
+	shell   shell
+	version string
+	// release gives up the single-instance claim (main sets it).
+	release func()
+
+	mu          sync.Mutex
+	ui          windowRuntime // nil until startup
+	pendingShow bool          // a second start asked to show us before startup
+	pageLoaded  bool          // the page has loaded: Wails' main loop runs
+	pendingQuit bool          // a quit came before that
+	notices     []Notice
+
+	quitting atomic.Bool
 
 	startOnce sync.Once
-	ready     chan struct{} // closed once open has returned
-	src       JobSource
+	ready     chan struct{} // closed once the engine is open (or failed to open)
+	ctx       context.Context
+	env       *ops.Env
 	err       error
+	tray      trayIcon
+	log       *slog.Logger
 	stop      func()
 }
 
-// NewApp returns an App that opens its JobSource when the window starts, not
+// NewApp returns an App that opens its engine when the window starts, not
 // before: `wails build` runs the binary to generate bindings, and that run
 // must not take the lock or open the database.
-func NewApp(open func() (JobSource, func(), error)) *App {
-	return &App{open: open, ready: make(chan struct{})}
+func NewApp(open func() (*Engine, error)) *App {
+	return &App{open: open, shell: desktopShell, version: service.Version, ready: make(chan struct{}),
+		ctx: context.Background(), log: slog.Default()}
 }
 
 // startup is Wails' OnStartup hook (it runs off the main thread).
-func (a *App) startup(ctx context.Context) { a.start(ctx, wailsEmitter{ctx}) }
+func (a *App) startup(ctx context.Context) { a.start(ctx, wailsRuntime{ctx}) }
+
+// domReady is Wails' OnDomReady. Only from here on does a quit reach the
+// window: OnStartup (and with it the tray, and a SIGTERM's handler) may run
+// before Wails has entered GTK's main loop, and Wails' Quit is lost then
+// (gtk_main_quit has no loop to end). A quit that came early is done now.
+func (a *App) domReady(context.Context) {
+	a.mu.Lock()
+	a.pageLoaded = true
+	quit := a.pendingQuit
+	ui := a.ui
+	a.mu.Unlock()
+	if quit && ui != nil {
+		ui.Quit()
+	}
+}
+
+// beforeClose is Wails' OnBeforeClose: closing the window hides it into
+// the tray while a tray host shows the icon; transfers go on. Without one
+// the app quits (the window said so when it started). Quitting from the tray
+// passes here too (Wails 2.16's Quit asks OnBeforeClose), hence quitting.
+func (a *App) beforeClose(context.Context) (prevent bool) {
+	if a.quitting.Load() {
+		return false
+	}
+	a.mu.Lock()
+	ui := a.ui
+	a.mu.Unlock()
+	if ui != nil && a.trayAvailable() {
+		ui.Hide()
+		return true
+	}
+	return false
+}
 
 // shutdown is Wails' OnShutdown hook.
-func (a *App) shutdown(context.Context) { a.close() }
+func (a *App) shutdown(context.Context) {
+	a.close()
+	if a.release != nil {
+		a.release()
+	}
+}
 
-// start opens the source and forwards its changes to em until close.
-func (a *App) start(ctx context.Context, em eventEmitter) {
+func (a *App) trayAvailable() bool {
+	select {
+	case <-a.ready:
+	default:
+		return false
+	}
+	return a.tray != nil && a.tray.Available()
+}
+
+// start opens the engine, then forwards its changes to the window and
+// starts the tray and the notifier. A failure of the tray or the notifier
+// is logged and the app goes on without it.
+func (a *App) start(ctx context.Context, ui windowRuntime) {
+	a.mu.Lock()
+	a.ui = ui
+	show := a.pendingShow
+	a.pendingShow = false
+	a.mu.Unlock()
 	a.startOnce.Do(func() {
 		defer close(a.ready)
-		src, closeSrc, err := a.open()
+		eng, err := a.open()
 		if err != nil {
 			a.err = err
 			return
 		}
-		changes, unsubscribe := src.Changes()
-		ctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
+		if eng.Log != nil {
+			a.log = eng.Log
+		}
+		a.ctx = ctx
+		m := eng.Manager
+		a.env = &ops.Env{Manager: m, Shutdown: a.quit}
+		var stops []func() // run in reverse order
+
+		// The window's stream: every change, coalesced per job.
+		evs, unsubscribe := m.Subscribe()
+		changes := make(chan bits.JobInfo)
+		cctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(2)
 		go func() {
-			defer close(done)
-			coalesce(ctx, changes, minEmitInterval, func(j bits.JobInfo) { em.Emit(jobEvent, j) })
+			defer wg.Done()
+			defer close(changes)
+			for {
+				select {
+				case e, ok := <-evs:
+					if !ok {
+						return
+					}
+					select {
+					case changes <- e.Job:
+					case <-cctx.Done():
+						return
+					}
+				case <-cctx.Done():
+					return
+				}
+			}
 		}()
-		a.src = src
+		go func() {
+			defer wg.Done()
+			web.Coalesce(cctx, changes, web.MinPushInterval, func(j bits.JobInfo) { ui.Emit(eventJob, j) })
+		}()
+		stops = append(stops, func() { cancel(); unsubscribe(); wg.Wait() })
+
+		// The tray subscribes before it lists, so nothing falls between.
+		tevs, tunsubscribe := m.Subscribe()
+		tray, err := a.shell.startTray(desktop.Actions{
+			Show:       a.show,
+			SuspendAll: func() { a.forAll(suspendable, m.Suspend) },
+			ResumeAll:  func() { a.forAll(resumable, m.Resume) },
+			OpenJob:    a.openJob,
+			Quit:       a.quit,
+		}, func() []bits.JobInfo { return m.List(false, false) }, tevs)
+		if err != nil {
+			tunsubscribe()
+			a.log.Warn("desktop: no tray icon; closing the window will quit", "err", err)
+			a.notice(noTrayNotice)
+		} else {
+			a.tray = tray
+			stops = append(stops, tunsubscribe, tray.Stop)
+		}
+
+		nevs, nunsubscribe := m.Subscribe()
+		n, err := a.shell.newNotifier(a.openJob)
+		if err != nil {
+			nunsubscribe()
+			a.log.Warn("desktop: no desktop notifications", "err", err)
+		} else {
+			go n.Run(nevs)
+			stops = append(stops, nunsubscribe, func() { _ = n.Close() })
+		}
+
+		// `ferry shutdown` aimed at this engine quits the app.
+		done := make(chan struct{})
+		if eng.ShutdownRequested != nil {
+			go func() {
+				select {
+				case <-eng.ShutdownRequested:
+					a.quit()
+				case <-done:
+				}
+			}()
+		}
+		stops = append(stops, func() { close(done) })
 		a.stop = sync.OnceFunc(func() {
-			cancel()
-			unsubscribe()
-			<-done
-			if closeSrc != nil {
-				closeSrc()
+			for i := len(stops) - 1; i >= 0; i-- {
+				stops[i]()
+			}
+			if eng.Stop != nil {
+				eng.Stop()
 			}
 		})
 	})
+	if show {
+		ui.Show()
+	}
 }
 
-// close stops forwarding and closes the source; it does nothing if start never ran.
+// close stops the tray, the notifier and the engine; it does nothing if
+// start never ran.
 func (a *App) close() {
 	started := true
 	a.startOnce.Do(func() { started = false; close(a.ready) })
@@ -109,86 +329,169 @@ func (a *App) close() {
 	}
 }
 
-// ListJobs returns the jobs to show; it waits for the engine if the window
-// asks before startup has finished, and fails with the reason if the engine
-// could not be opened.
-func (a *App) ListJobs() ([]bits.JobInfo, error) {
-	<-a.ready
-	if a.err != nil {
-		return nil, a.err
+// show brings the window up: the tray's "Show Ferry" and a second start of
+// ferry. A second start may arrive before Wails has started the window:
+// the show waits for it.
+func (a *App) show() {
+	a.mu.Lock()
+	ui := a.ui
+	if ui == nil {
+		a.pendingShow = true
 	}
-	if a.src == nil {
-		return []bits.JobInfo{}, nil
+	a.mu.Unlock()
+	if ui != nil {
+		ui.Show()
 	}
-	jobs := a.src.Jobs()
-	if jobs == nil {
-		jobs = []bits.JobInfo{} // JSON [] rather than null
-	}
-	return jobs, nil
 }
 
-// coalesce calls emit for the changes it receives, at most once per interval
-// per job. A change that arrives too soon is held, replaced by newer ones, and
-// sent when its interval is up, so the newest state of every job always
-// reaches the UI. It returns when ctx ends or changes is closed.
-func coalesce(ctx context.Context, changes <-chan bits.JobInfo, interval time.Duration, emit func(bits.JobInfo)) {
-	last := map[string]time.Time{}       // when each job was last emitted
-	pending := map[string]bits.JobInfo{} // held changes, newest wins
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	armed := false
-	arm := func(now time.Time) {
-		var due time.Time
-		for id := range pending {
-			if t := last[id].Add(interval); due.IsZero() || t.Before(due) {
-				due = t
-			}
-		}
-		timer.Reset(due.Sub(now))
-		armed = true
+// openJob shows the window and asks the UI to open one job (a recent job
+// in the tray's menu, a click on a notification).
+func (a *App) openJob(id string) {
+	a.show()
+	a.mu.Lock()
+	ui := a.ui
+	a.mu.Unlock()
+	if ui != nil {
+		ui.Emit(eventOpenJob, id)
 	}
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case j, ok := <-changes:
-			if !ok {
-				return
-			}
-			if _, held := pending[j.ID]; held {
-				pending[j.ID] = j
-				continue
-			}
-			now := time.Now()
-			if now.Sub(last[j.ID]) >= interval {
-				emit(j)
-				last[j.ID] = now
-				continue
-			}
-			pending[j.ID] = j
-			if !armed {
-				arm(now)
-			}
-		case <-timer.C:
-			armed = false
-			now := time.Now()
-			for id, j := range pending {
-				if now.Sub(last[id]) >= interval {
-					emit(j)
-					last[id] = now
-					delete(pending, id)
-				}
-			}
-			// Forget jobs that are quiet again, so the map stays small.
-			for id, t := range last {
-				if _, held := pending[id]; !held && now.Sub(t) >= interval {
-					delete(last, id)
-				}
-			}
-			if len(pending) > 0 {
-				arm(now)
+}
+
+// quit ends the app for good: the tray's Quit, `ferry shutdown`, SIGTERM.
+// Before the page has loaded it waits for domReady.
+func (a *App) quit() {
+	a.quitting.Store(true)
+	a.mu.Lock()
+	ui := a.ui
+	ready := a.pageLoaded
+	if ui == nil || !ready {
+		a.pendingQuit = true
+	}
+	a.mu.Unlock()
+	if ui != nil && ready {
+		ui.Quit()
+	}
+}
+
+// suspendable: the jobs that "Suspend all" stops (those queued, moving or
+// waiting to retry); finished and failed jobs keep their state.
+func suspendable(j bits.JobInfo) bool {
+	switch j.State {
+	case bits.StateQueued, bits.StateConnecting, bits.StateTransferring, bits.StateTransientError:
+		return true
+	}
+	return false
+}
+
+// resumable: "Resume all" undoes "Suspend all"; jobs without files would
+// only fail with BG_E_EMPTY.
+func resumable(j bits.JobInfo) bool {
+	return j.State == bits.StateSuspended && j.Progress.FilesTotal > 0
+}
+
+// forAll applies a job method to every job that allowed selects (the
+// tray's Suspend all and Resume all); a job that changed state in between
+// fails harmlessly.
+func (a *App) forAll(allowed func(bits.JobInfo) bool, do func(string) error) {
+	<-a.ready
+	if a.env == nil {
+		return
+	}
+	for _, j := range a.env.Manager.List(false, false) {
+		if allowed(j) {
+			if err := do(j.ID); err != nil {
+				a.log.Info("desktop: tray action skipped a job", "job", j.ID, "err", err)
 			}
 		}
 	}
+}
+
+func (a *App) notice(n Notice) {
+	a.mu.Lock()
+	a.notices = append(a.notices, n)
+	ui := a.ui
+	a.mu.Unlock()
+	if ui != nil {
+		ui.Emit(eventNotice, n)
+	}
+}
+
+// Call runs one operation of the ops table, exactly as the control API
+// would, and returns its JSON result. It waits for the engine if the
+// window asks before startup has finished. Its errors reach the page as
+// {code, name, message} (see formatError).
+func (a *App) Call(op string, args []string, flags map[string]string) (json.RawMessage, error) {
+	<-a.ready
+	if a.err != nil {
+		return nil, bits.Errorf(bits.E_FAIL, "the engine did not start: %v", a.err)
+	}
+	if a.env == nil {
+		return nil, bits.Errorf(bits.E_FAIL, "the window is closing")
+	}
+	res, err := ops.Invoke(a.ctx, a.env, op, ops.Request{Args: args, Flags: flags})
+	if err != nil {
+		return nil, err
+	}
+	return marshalResult(res)
+}
+
+// Meta describes the operations and the engine's settings, as the browser
+// UI's GET /v1/meta does.
+func (a *App) Meta() web.Meta { return web.BuildMeta(a.version) }
+
+// Notices returns what the window should show once; later ones come as
+// "notice" events.
+func (a *App) Notices() []Notice {
+	<-a.ready
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Notice{}, a.notices...)
+}
+
+// PickDirectory opens the system's folder picker ("" when cancelled).
+func (a *App) PickDirectory(title string) (string, error) {
+	a.mu.Lock()
+	ui := a.ui
+	a.mu.Unlock()
+	if ui == nil {
+		return "", errors.New("the window is not ready")
+	}
+	return ui.PickDirectory(title)
+}
+
+// PickFile opens the system's file picker ("" when cancelled).
+func (a *App) PickFile(title string) (string, error) {
+	a.mu.Lock()
+	ui := a.ui
+	a.mu.Unlock()
+	if ui == nil {
+		return "", errors.New("the window is not ready")
+	}
+	return ui.PickFile(title)
+}
+
+// marshalResult encodes as the control API does (no HTML escaping:
+// "<local>" stays readable); nil becomes null.
+func marshalResult(v any) (json.RawMessage, error) {
+	var b jsonBuffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, bits.Errorf(bits.E_FAIL, "encode the result: %v", err)
+	}
+	return json.RawMessage(b.buf), nil
+}
+
+type jsonBuffer struct{ buf []byte }
+
+func (b *jsonBuffer) Write(p []byte) (int, error) { b.buf = append(b.buf, p...); return len(p), nil }
+
+// formatError is Wails' ErrorFormatter: a bound method's error reaches the
+// page as the control API's error object, so the UI reads one shape from
+// either transport.
+func formatError(err error) any {
+	var be *bits.Error
+	if errors.As(err, &be) {
+		return api.ErrorBody{Code: be.Code, Name: be.Code.Name(), Message: be.Msg}
+	}
+	return api.ErrorBody{Code: bits.E_FAIL, Name: bits.E_FAIL.Name(), Message: err.Error()}
 }

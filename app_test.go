@@ -2,61 +2,141 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"ferry/backend/api"
 	"ferry/backend/bits"
+	"ferry/backend/desktop"
+	"ferry/backend/engine"
+	"ferry/backend/home"
+	"ferry/backend/service"
 )
 
-// fakeSource is a JobSource whose changes the test sends by hand.
-type fakeSource struct {
-	jobs    []bits.JobInfo
-	changes chan bits.JobInfo
-
-	mu           sync.Mutex
-	unsubscribed bool
-}
-
-func newFakeSource(jobs ...bits.JobInfo) *fakeSource {
-	return &fakeSource{jobs: jobs, changes: make(chan bits.JobInfo)}
-}
-
-func (f *fakeSource) Jobs() []bits.JobInfo { return f.jobs }
-
-func (f *fakeSource) Changes() (<-chan bits.JobInfo, func()) {
-	return f.changes, func() { f.mu.Lock(); f.unsubscribed = true; f.mu.Unlock() }
+// fakeUI records what App asks of the Wails runtime.
+type fakeUI struct {
+	mu     sync.Mutex
+	events []emitted
+	shows  int
+	hides  int
+	quits  int
 }
 
 type emitted struct {
 	name string
-	job  bits.JobInfo
-	at   time.Time
+	data any
 }
 
-// fakeEmitter records what App would have sent to the window.
-type fakeEmitter struct {
-	mu     sync.Mutex
-	events []emitted
+func (f *fakeUI) Emit(name string, data any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, emitted{name, data})
+}
+func (f *fakeUI) Show()                                { f.mu.Lock(); f.shows++; f.mu.Unlock() }
+func (f *fakeUI) Hide()                                { f.mu.Lock(); f.hides++; f.mu.Unlock() }
+func (f *fakeUI) Quit()                                { f.mu.Lock(); f.quits++; f.mu.Unlock() }
+func (f *fakeUI) PickDirectory(string) (string, error) { return "/picked", nil }
+func (f *fakeUI) PickFile(string) (string, error)      { return "/picked/file", nil }
+
+func (f *fakeUI) counts() (shows, hides, quits int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.shows, f.hides, f.quits
 }
 
-func (e *fakeEmitter) Emit(name string, data any) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.events = append(e.events, emitted{name, data.(bits.JobInfo), time.Now()})
+func (f *fakeUI) named(name string) []any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []any
+	for _, e := range f.events {
+		if e.name == name {
+			out = append(out, e.data)
+		}
+	}
+	return out
 }
 
-func (e *fakeEmitter) snapshot() []emitted {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]emitted(nil), e.events...)
+// fakeTray stands in for backend/desktop's tray.
+type fakeTray struct {
+	mu        sync.Mutex
+	available bool
+	stopped   bool
+	actions   desktop.Actions
+	events    <-chan engine.Event
+	jobs      func() []bits.JobInfo
 }
 
-// waitFor polls until cond holds: the emitter is fed by App's own goroutine.
+func (t *fakeTray) Available() bool { t.mu.Lock(); defer t.mu.Unlock(); return t.available }
+func (t *fakeTray) Stop()           { t.mu.Lock(); t.stopped = true; t.mu.Unlock() }
+
+type fakeNotifier struct {
+	ran    chan struct{}
+	closed bool
+	onOpen func(string)
+}
+
+func (n *fakeNotifier) Run(evs <-chan engine.Event) {
+	close(n.ran)
+	for range evs {
+	}
+}
+func (n *fakeNotifier) Close() error { n.closed = true; return nil }
+
+// testShell returns a shell whose tray (nil: no tray host) and notifier
+// the test inspects.
+func testShell(tray *fakeTray, fn *fakeNotifier) shell {
+	return shell{
+		startTray: func(a desktop.Actions, jobs func() []bits.JobInfo, evs <-chan engine.Event) (trayIcon, error) {
+			if tray == nil {
+				return nil, desktop.ErrNoTrayHost
+			}
+			tray.actions, tray.jobs, tray.events = a, jobs, evs
+			return tray, nil
+		},
+		newNotifier: func(onOpen func(string)) (notifier, error) {
+			if fn == nil {
+				return nil, desktop.ErrNoSessionBus
+			}
+			fn.onOpen = onOpen
+			return fn, nil
+		},
+	}
+}
+
+// realEngine runs a real engine in a temporary FERRY_HOME, as the window does.
+func realEngine(t *testing.T) (*Engine, *service.Running) {
+	t.Helper()
+	h, err := home.At(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := service.Start(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop() })
+	return &Engine{Manager: r.Manager(), Stop: func() { r.Stop() }, ShutdownRequested: r.ShutdownRequested(), Log: r.Logger()}, r
+}
+
+func startApp(t *testing.T, tray *fakeTray, n *fakeNotifier) (*App, *fakeUI, *Engine) {
+	t.Helper()
+	eng, _ := realEngine(t)
+	app := NewApp(func() (*Engine, error) { return eng, nil })
+	app.shell = testShell(tray, n)
+	ui := &fakeUI{}
+	app.start(context.Background(), ui)
+	app.domReady(context.Background())
+	t.Cleanup(app.close)
+	return app, ui, eng
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -65,191 +145,283 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func job(id string, state bits.JobState, done int64) bits.JobInfo {
-	return bits.JobInfo{ID: id, DisplayName: id, State: state,
-		Progress: bits.JobProgress{BytesTotal: 100, BytesTransferred: done, FilesTotal: 1}}
-}
-
-func startApp(t *testing.T, src JobSource, closed *bool) (*App, *fakeEmitter) {
-	t.Helper()
-	app := NewApp(func() (JobSource, func(), error) {
-		return src, func() { *closed = true }, nil
-	})
-	em := &fakeEmitter{}
-	app.start(context.Background(), em)
-	t.Cleanup(app.close)
-	return app, em
-}
-
-func TestListJobs(t *testing.T) {
-	var closed bool
-	app, _ := startApp(t, newFakeSource(job("a", bits.StateQueued, 0)), &closed)
-	jobs, err := app.ListJobs()
-	if err != nil || len(jobs) != 1 || jobs[0].ID != "a" {
-		t.Fatalf("ListJobs = %v, %v; want job a", jobs, err)
+func TestCallRunsTheOperationsTable(t *testing.T) {
+	app, _, _ := startApp(t, nil, nil)
+	raw, err := app.Call("create", []string{"nightly"}, map[string]string{"upload": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created bits.JobInfo
+	if err := json.Unmarshal(raw, &created); err != nil || created.ID == "" || created.Type != bits.TypeUpload {
+		t.Fatalf("create = %s, %v", raw, err)
+	}
+	if _, err := app.Call("setdescription", []string{created.ID, "a <b> & c"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err = app.Call("info", []string{created.ID}, nil)
+	if err != nil || !strings.Contains(string(raw), `"description":"a <b> & c"`) {
+		t.Fatalf("info = %s, %v (want the description unescaped, as the control API prints it)", raw, err)
+	}
+	raw, err = app.Call("list", nil, nil)
+	var list []bits.JobInfo
+	if err != nil || json.Unmarshal(raw, &list) != nil || len(list) != 1 {
+		t.Fatalf("list = %s, %v", raw, err)
+	}
+	// Errors keep their BITS code, and reach the page as the API's shape.
+	_, err = app.Call("info", []string{"00000000-0000-0000-0000-000000000000"}, nil)
+	body, ok := formatError(err).(api.ErrorBody)
+	if !ok || body.Name != "BG_E_NOT_FOUND" || body.Code != bits.BG_E_NOT_FOUND || body.Message == "" {
+		t.Fatalf("unknown job: %v → %+v", err, formatError(err))
+	}
+	_, err = app.Call("nosuchop", nil, nil)
+	if body := formatError(err).(api.ErrorBody); body.Name != "E_INVALIDARG" {
+		t.Fatalf("unknown op → %+v", body)
+	}
+	_, err = app.Call("getstate", nil, nil)
+	if body := formatError(err).(api.ErrorBody); body.Name != "E_INVALIDARG" {
+		t.Fatalf("missing argument → %+v", body)
+	}
+	if body := formatError(errors.New("plain")).(api.ErrorBody); body.Name != "E_FAIL" || body.Message != "plain" {
+		t.Fatalf("foreign error → %+v", body)
 	}
 }
 
-func TestListJobsEmptyIsNotNil(t *testing.T) {
-	var closed bool
-	app, _ := startApp(t, newFakeSource(), &closed)
-	jobs, err := app.ListJobs()
-	if err != nil || jobs == nil {
-		t.Fatalf("ListJobs = %#v, %v; want an empty, non-nil slice (JSON [])", jobs, err)
-	}
-}
-
-func TestListJobsWaitsForStartup(t *testing.T) {
+func TestCallWaitsForStartup(t *testing.T) {
+	eng, _ := realEngine(t)
 	release := make(chan struct{})
-	app := NewApp(func() (JobSource, func(), error) {
-		<-release
-		return newFakeSource(job("a", bits.StateQueued, 0)), nil, nil
-	})
-	got := make(chan int)
+	app := NewApp(func() (*Engine, error) { <-release; return eng, nil })
+	app.shell = testShell(nil, nil)
+	got := make(chan error, 1)
 	go func() {
-		jobs, _ := app.ListJobs()
-		got <- len(jobs)
+		_, err := app.Call("list", nil, nil)
+		got <- err
 	}()
-	go app.start(context.Background(), &fakeEmitter{})
+	go app.start(context.Background(), &fakeUI{})
 	select {
 	case <-got:
-		t.Fatal("ListJobs returned before the source was open")
+		t.Fatal("Call returned before the engine was open")
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(release)
-	if n := <-got; n != 1 {
-		t.Fatalf("ListJobs after startup returned %d jobs, want 1", n)
+	if err := <-got; err != nil {
+		t.Fatalf("Call after startup: %v", err)
 	}
 	app.close()
 }
 
 func TestOpenErrorReachesTheWindow(t *testing.T) {
-	app := NewApp(func() (JobSource, func(), error) { return nil, nil, errors.New("engine locked") })
-	app.start(context.Background(), &fakeEmitter{})
+	app := NewApp(func() (*Engine, error) { return nil, errors.New("engine locked") })
+	app.shell = testShell(nil, nil)
+	app.start(context.Background(), &fakeUI{})
 	defer app.close()
-	if _, err := app.ListJobs(); err == nil || err.Error() != "engine locked" {
-		t.Fatalf("ListJobs error = %v, want the open error", err)
+	_, err := app.Call("list", nil, nil)
+	if body := formatError(err).(api.ErrorBody); body.Name != "E_FAIL" || !strings.Contains(body.Message, "engine locked") {
+		t.Fatalf("Call error = %+v, want the open error", body)
 	}
 }
 
 func TestCloseWithoutStart(t *testing.T) {
-	app := NewApp(func() (JobSource, func(), error) { t.Fatal("opened"); return nil, nil, nil })
+	app := NewApp(func() (*Engine, error) { t.Fatal("opened"); return nil, nil })
 	app.close()
-	if jobs, err := app.ListJobs(); err != nil || len(jobs) != 0 {
-		t.Fatalf("ListJobs after close = %v, %v", jobs, err)
+	if _, err := app.Call("list", nil, nil); err == nil {
+		t.Fatal("Call after close succeeded without an engine")
 	}
 }
 
-func TestChangesAreEmittedAsJobEvents(t *testing.T) {
-	var closed bool
-	src := newFakeSource()
-	app, em := startApp(t, src, &closed)
-	src.changes <- job("a", bits.StateTransferring, 10)
-	waitFor(t, "one event", func() bool { return len(em.snapshot()) == 1 })
-	ev := em.snapshot()[0]
-	if ev.name != "job" || ev.job.ID != "a" || ev.job.Progress.BytesTransferred != 10 {
-		t.Fatalf("emitted %+v", ev)
+// A burst of changes reaches the window as a few "job" events, the newest last.
+func TestChangesArePushedCoalesced(t *testing.T) {
+	app, ui, _ := startApp(t, nil, nil)
+	raw, err := app.Call("create", []string{"burst"}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	app.close()
-	src.mu.Lock()
-	unsubscribed := src.unsubscribed
-	src.mu.Unlock()
-	if !unsubscribed || !closed {
-		t.Fatalf("after close: unsubscribed=%v closed=%v, want both", unsubscribed, closed)
-	}
-}
-
-// A burst of progress must reach the window as a few events per job, the
-// first at once and the newest state last.
-func TestChangesAreCoalescedPerJob(t *testing.T) {
-	var closed bool
-	src := newFakeSource()
-	_, em := startApp(t, src, &closed)
+	var j bits.JobInfo
+	json.Unmarshal(raw, &j)
 	start := time.Now()
-	for i := int64(1); i <= 100; i++ {
-		src.changes <- job("a", bits.StateTransferring, i)
-		src.changes <- job("b", bits.StateTransferring, i)
+	for i := range 40 {
+		if _, err := app.Call("setdescription", []string{j.ID, strings.Repeat("x", i+1)}, nil); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(time.Millisecond)
 	}
-	src.changes <- job("a", bits.StateTransferred, 100)
-	src.changes <- job("b", bits.StateError, 100)
 	burst := time.Since(start)
-
-	lastOf := func(id string) (bits.JobInfo, int) {
-		var last bits.JobInfo
-		n := 0
-		for _, ev := range em.snapshot() {
-			if ev.job.ID == id {
-				last, n = ev.job, n+1
-			}
+	last := func() (bits.JobInfo, int) {
+		evs := ui.named(eventJob)
+		if len(evs) == 0 {
+			return bits.JobInfo{}, 0
 		}
-		return last, n
+		return evs[len(evs)-1].(bits.JobInfo), len(evs)
 	}
-	waitFor(t, "final states", func() bool {
-		a, _ := lastOf("a")
-		b, _ := lastOf("b")
-		return a.State == bits.StateTransferred && b.State == bits.StateError
-	})
-
-	// Allow one event per interval of the burst, plus the first and the trailing one.
-	limit := int(burst/minEmitInterval) + 2
-	for _, id := range []string{"a", "b"} {
-		if _, n := lastOf(id); n > limit {
-			t.Errorf("job %s: %d events for a %v burst, want at most %d", id, n, burst, limit)
-		}
-	}
-	first := em.snapshot()[0]
-	if first.job.Progress.BytesTransferred != 1 {
-		t.Errorf("first event carries %d bytes, want the first change (1) sent at once", first.job.Progress.BytesTransferred)
+	waitFor(t, "the newest description", func() bool { l, _ := last(); return len(l.Description) == 40 })
+	if _, n := last(); n > int(burst/(250*time.Millisecond))+3 {
+		t.Fatalf("%d events for a %v burst of 41 changes", n, burst)
 	}
 }
 
-// Two events of one job are never closer than the interval.
-func TestCoalesceSpacing(t *testing.T) {
-	const interval = 40 * time.Millisecond
-	changes := make(chan bits.JobInfo)
-	var mu sync.Mutex
-	var times []time.Time
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		coalesce(ctx, changes, interval, func(bits.JobInfo) {
-			mu.Lock()
-			times = append(times, time.Now())
-			mu.Unlock()
-		})
-	}()
-	for i := range 60 {
-		changes <- job("a", bits.StateTransferring, int64(i))
-		time.Sleep(2 * time.Millisecond)
+func TestCloseHidesToTheTray(t *testing.T) {
+	tray := &fakeTray{available: true}
+	app, ui, _ := startApp(t, tray, nil)
+	if !app.beforeClose(context.Background()) {
+		t.Fatal("closing the window with a tray quit the app")
 	}
-	time.Sleep(2 * interval)
-	cancel()
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
-	if len(times) < 2 {
-		t.Fatalf("%d events, want the first and at least one trailing", len(times))
+	if _, hides, _ := ui.counts(); hides != 1 {
+		t.Fatalf("hides = %d, want 1", hides)
 	}
-	for i := 1; i < len(times); i++ {
-		if gap := times[i].Sub(times[i-1]); gap < interval-5*time.Millisecond {
-			t.Errorf("events %d and %d are %v apart, want >= %v", i-1, i, gap, interval)
-		}
+	if n := app.Notices(); len(n) != 0 {
+		t.Fatalf("notices with a tray: %+v", n)
+	}
+	// The panel went away: closing quits now.
+	tray.mu.Lock()
+	tray.available = false
+	tray.mu.Unlock()
+	if app.beforeClose(context.Background()) {
+		t.Fatal("closing without a tray host was prevented")
 	}
 }
 
-func TestCoalesceStopsWhenChangesClose(t *testing.T) {
-	changes := make(chan bits.JobInfo)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		coalesce(context.Background(), changes, time.Second, func(bits.JobInfo) {})
-	}()
-	close(changes)
+func TestTrayQuitQuits(t *testing.T) {
+	tray := &fakeTray{available: true}
+	app, ui, _ := startApp(t, tray, nil)
+	tray.actions.Quit()
+	if _, _, quits := ui.counts(); quits != 1 {
+		t.Fatalf("quits = %d", quits)
+	}
+	// Wails 2.16's Quit goes through OnBeforeClose: it must let go.
+	if app.beforeClose(context.Background()) {
+		t.Fatal("Quit from the tray was turned into a hide")
+	}
+	app.close()
+	tray.mu.Lock()
+	defer tray.mu.Unlock()
+	if !tray.stopped {
+		t.Fatal("the tray was not stopped on shutdown")
+	}
+}
+
+func TestNoTrayQuitsAndSaysSo(t *testing.T) {
+	app, ui, _ := startApp(t, nil, nil)
+	if app.beforeClose(context.Background()) {
+		t.Fatal("closing without a tray was prevented")
+	}
+	n := app.Notices()
+	if len(n) != 1 || n[0].ID != "no-tray" {
+		t.Fatalf("notices = %+v, want the no-tray notice", n)
+	}
+	if evs := ui.named(eventNotice); len(evs) != 1 {
+		t.Fatalf("notice events = %v", evs)
+	}
+}
+
+func TestTrayActions(t *testing.T) {
+	tray := &fakeTray{available: true}
+	app, ui, eng := startApp(t, tray, nil)
+	m := eng.Manager
+	a, _ := m.CreateJob("a", bits.TypeDownload)
+	dir := t.TempDir()
+	if err := m.AddFile(a.ID, engine.FileSpec{RemoteName: "http://127.0.0.1:1/x", LocalName: dir + "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tray.jobs(); len(got) != 1 || got[0].ID != a.ID {
+		t.Fatalf("tray's jobs = %+v", got)
+	}
+	tray.actions.ResumeAll()
+	if in, _ := m.Info(a.ID); in.State == bits.StateSuspended {
+		t.Fatalf("after Resume all: %s", in.State)
+	}
+	tray.actions.SuspendAll()
+	if in, _ := m.Info(a.ID); in.State != bits.StateSuspended {
+		t.Fatalf("after Suspend all: %s", in.State)
+	}
+	tray.actions.OpenJob(a.ID)
+	if shows, _, _ := ui.counts(); shows != 1 {
+		t.Fatalf("shows = %d", shows)
+	}
+	if evs := ui.named(eventOpenJob); len(evs) != 1 || evs[0] != a.ID {
+		t.Fatalf("open-job events = %v", evs)
+	}
+	tray.actions.Show()
+	if shows, _, _ := ui.counts(); shows != 2 {
+		t.Fatalf("shows = %d", shows)
+	}
+	_ = app
+}
+
+func TestShowBeforeStartupIsKept(t *testing.T) {
+	eng, _ := realEngine(t)
+	app := NewApp(func() (*Engine, error) { return eng, nil })
+	app.shell = testShell(nil, nil)
+	app.show() // a second `ferry` started while this one was starting
+	ui := &fakeUI{}
+	app.start(context.Background(), ui)
+	defer app.close()
+	if shows, _, _ := ui.counts(); shows != 1 {
+		t.Fatalf("shows = %d, want the pending one", shows)
+	}
+}
+
+func TestNotifierGetsItsOwnSubscription(t *testing.T) {
+	n := &fakeNotifier{ran: make(chan struct{})}
+	app, ui, _ := startApp(t, nil, n)
 	select {
-	case <-done:
+	case <-n.ran:
 	case <-time.After(5 * time.Second):
-		t.Fatal("coalesce did not return after its channel closed")
+		t.Fatal("the notifier was not run")
+	}
+	n.onOpen("some-job")
+	if evs := ui.named(eventOpenJob); len(evs) != 1 || evs[0] != "some-job" {
+		t.Fatalf("clicking a notification: open-job events %v", evs)
+	}
+	app.close()
+	if !n.closed {
+		t.Fatal("the notifier was not closed")
+	}
+}
+
+func TestShutdownRequestQuits(t *testing.T) {
+	tray := &fakeTray{available: true}
+	app, ui, _ := startApp(t, tray, nil)
+	if _, err := app.Call("shutdown", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "quit", func() bool { _, _, q := ui.counts(); return q == 1 })
+	if app.beforeClose(context.Background()) {
+		t.Fatal("a shutdown request was turned into a hide")
+	}
+}
+
+func TestMetaAndPickers(t *testing.T) {
+	app, _, _ := startApp(t, nil, nil)
+	m := app.Meta()
+	if len(m.Ops) == 0 || len(m.Settings) != len(engine.SettingDefs) {
+		t.Fatalf("meta: %d ops, %d settings", len(m.Ops), len(m.Settings))
+	}
+	if d, err := app.PickDirectory("x"); err != nil || d != "/picked" {
+		t.Fatalf("PickDirectory = %q, %v", d, err)
+	}
+	if f, err := app.PickFile("x"); err != nil || f != "/picked/file" {
+		t.Fatalf("PickFile = %q, %v", f, err)
+	}
+}
+
+// A quit that comes before the page has loaded (SIGTERM right after start)
+// waits for it: Wails' Quit would be lost before GTK's main loop runs.
+func TestQuitBeforeTheMainLoopWaits(t *testing.T) {
+	eng, _ := realEngine(t)
+	app := NewApp(func() (*Engine, error) { return eng, nil })
+	app.shell = testShell(&fakeTray{available: true}, nil)
+	app.quit() // before startup
+	ui := &fakeUI{}
+	app.start(context.Background(), ui)
+	defer app.close()
+	app.quit() // after startup, before the page
+	if _, _, quits := ui.counts(); quits != 0 {
+		t.Fatalf("quit reached the window before its main loop: %d", quits)
+	}
+	app.domReady(context.Background())
+	if _, _, quits := ui.counts(); quits != 1 {
+		t.Fatalf("quits after the page loaded = %d, want 1", quits)
+	}
+	if app.beforeClose(context.Background()) {
+		t.Fatal("the pending quit was turned into a hide")
 	}
 }

@@ -7,14 +7,10 @@ import (
 	"time"
 
 	"ferry/backend/api"
-	"ferry/backend/bits"
-	"ferry/backend/engine"
 	"ferry/backend/home"
 	"ferry/backend/ops"
 	"ferry/backend/service"
 )
-
-func init() { newDesktopSource = openDesktopEngine }
 
 // takeoverTimeout bounds how long the window waits for a headless engine it
 // asked to stop.
@@ -23,23 +19,27 @@ const takeoverTimeout = 15 * time.Second
 // openDesktopEngine runs FERRY_HOME's engine inside the desktop app. A
 // headless `ferry service` already running is asked to stop cleanly first
 // (its transfers pause at a saved offset), then this process takes over.
-func openDesktopEngine() (JobSource, func(), error) {
+// It is called from Wails' OnStartup, never before wails.Run: `wails build`
+// runs this binary to generate the JS bindings, and that run must not take
+// the lock, open the database or touch the display.
+func openDesktopEngine() (*Engine, error) {
 	h, err := home.Resolve()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	r, err := service.Start(h)
 	var locked *home.LockedError
 	if errors.As(err, &locked) {
 		if err := stopHeadless(h); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		r, err = startWhenFree(h)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return managerSource{r.Manager()}, func() { _ = r.Stop() }, nil
+	return &Engine{Manager: r.Manager(), Stop: func() { _ = r.Stop() },
+		ShutdownRequested: r.ShutdownRequested(), Log: r.Logger()}, nil
 }
 
 // stopHeadless asks the engine that holds the lock to shut down.
@@ -63,29 +63,5 @@ func startWhenFree(h home.Home) (*service.Running, error) {
 			return r, err
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// managerSource adapts the engine to the window's JobSource.
-type managerSource struct{ m *engine.Manager }
-
-func (s managerSource) Jobs() []bits.JobInfo { return s.m.List(false, false) }
-
-func (s managerSource) Changes() (<-chan bits.JobInfo, func()) {
-	evs, stop := s.m.Subscribe()
-	out := make(chan bits.JobInfo)
-	done := make(chan struct{})
-	go func() {
-		for e := range evs {
-			select {
-			case out <- e.Job:
-			case <-done:
-				return
-			}
-		}
-	}()
-	return out, func() {
-		stop()
-		close(done)
 	}
 }

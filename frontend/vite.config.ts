@@ -15,6 +15,8 @@ const keepDist: Plugin = {
 
 export default defineConfig({
   plugins: [keepDist],
+  // Preact's JSX, compiled by Vite's own esbuild (no Preact plugin needed).
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: { outDir: 'dist', emptyOutDir: true },
   test: { include: ['src/**/*.test.ts'], environment: 'node' },
 });

@@ -62,6 +62,7 @@ func localCommands() []*command {
 			Example: "source <(ferry completion bash)"},
 			run: runCompletion},
 		serveUploadsCommand(),
+		webCommand(), // web.go
 	}
 }
 

@@ -192,6 +192,7 @@ func Run(ctx context.Context, h home.Home, out io.Writer) error {
 		}
 		return bits.Errorf(bits.E_FAIL, "cannot start the engine: %v", err)
 	}
+	stopNotifier := r.notifyDesktop()
 	// SIGHUP too: a closed terminal should stop the engine cleanly, not kill it.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -201,6 +202,7 @@ func Run(ctx context.Context, h home.Home, out io.Writer) error {
 		r.log.Info("signal received; stopping")
 	case <-r.ShutdownRequested():
 	}
+	stopNotifier()
 	if err := r.Stop(); err != nil {
 		return bits.Errorf(bits.E_FAIL, "the engine stopped with errors: %v", err)
 	}

@@ -4,37 +4,13 @@ import {
   filesLabel,
   formatBytes,
   formatRate,
-  mergeJob,
   progressFraction,
+  etaSeconds,
+  formatDuration,
+  percent,
   progressLabel,
-  sortJobs,
   stateLabel,
 } from './jobs';
-import type { JobInfo, JobPriority, JobState } from './types';
-
-function job(id: string, over: Partial<JobInfo> = {}): JobInfo {
-  return {
-    id,
-    displayName: id,
-    description: '',
-    type: 'DOWNLOAD',
-    state: 'QUEUED',
-    priority: 'NORMAL',
-    owner: 'alice',
-    progress: { bytesTotal: 100, bytesTransferred: 0, filesTotal: 1, filesTransferred: 0 },
-    times: { creationTime: '2026-11-23T10:00:00Z', modificationTime: null, transferCompletionTime: null },
-    errorCount: 0,
-    error: null,
-    minRetryDelay: 600,
-    noProgressTimeout: 1209600,
-    maxDownloadTime: 7776000,
-    notifyFlags: 3,
-    notifyCmdLine: null,
-    proxy: { usage: 'PRECONFIG', list: '', bypass: '' },
-    dynamic: false,
-    ...over,
-  };
-}
 
 describe('formatBytes', () => {
   it.each([
@@ -89,43 +65,6 @@ describe('progress', () => {
   });
 });
 
-describe('mergeJob', () => {
-  const list = [job('a'), job('b')];
-
-  it('replaces a job in place', () => {
-    const next = mergeJob(list, job('a', { state: 'TRANSFERRING' }));
-    expect(next.map((j) => [j.id, j.state])).toEqual([
-      ['a', 'TRANSFERRING'],
-      ['b', 'QUEUED'],
-    ]);
-    expect(list[0].state).toBe('QUEUED'); // the old list is untouched
-  });
-  it('adds a new job', () => {
-    expect(mergeJob(list, job('c')).map((j) => j.id)).toEqual(['a', 'b', 'c']);
-  });
-  it.each<JobState>(['ACKNOWLEDGED', 'CANCELLED'])('drops a job that became %s', (state) => {
-    expect(mergeJob(list, job('a', { state })).map((j) => j.id)).toEqual(['b']);
-    expect(mergeJob(list, job('z', { state })).map((j) => j.id)).toEqual(['a', 'b']);
-  });
-});
-
-describe('sortJobs', () => {
-  it('orders by priority, then creation, then id', () => {
-    const at = (t: string) => ({ creationTime: t, modificationTime: null, transferCompletionTime: null });
-    const mk = (id: string, priority: JobPriority, t: string) => job(id, { priority, times: at(t) });
-    const jobs = [
-      mk('low', 'LOW', '2026-01-01T00:00:00Z'),
-      mk('n2', 'NORMAL', '2026-01-02T00:00:00Z'),
-      mk('n1b', 'NORMAL', '2026-01-01T00:00:00Z'),
-      mk('n1a', 'NORMAL', '2026-01-01T00:00:00Z'),
-      mk('fg', 'FOREGROUND', '2026-01-03T00:00:00Z'),
-      mk('hi', 'HIGH', '2026-01-03T00:00:00Z'),
-    ];
-    expect(sortJobs(jobs).map((j) => j.id)).toEqual(['fg', 'hi', 'n1a', 'n1b', 'n2', 'low']);
-    expect(jobs[0].id).toBe('low'); // sorted copy, input untouched
-  });
-});
-
 describe('stateLabel', () => {
   it('names every state for people', () => {
     expect(stateLabel('TRANSIENT_ERROR')).toBe('Retrying');
@@ -173,5 +112,26 @@ describe('RateMeter', () => {
     expect([m.rate('a', 1000), m.rate('b', 1000)]).toEqual([100, 300]);
     m.forget('a');
     expect(m.rate('a', 1000)).toBeNull();
+  });
+});
+
+describe('ETA', () => {
+  const p = { bytesTotal: 1000, bytesTransferred: 400, filesTotal: 1, filesTransferred: 0 };
+  it('divides what is left by the rate', () => expect(etaSeconds(p, 100)).toBe(6));
+  it('is unknown without a rate or a total', () => {
+    expect(etaSeconds(p, null)).toBeNull();
+    expect(etaSeconds(p, 0)).toBeNull();
+    expect(etaSeconds({ ...p, bytesTotal: -1 }, 100)).toBeNull();
+  });
+  it.each([
+    [42, '42 s'],
+    [185, '3 min 5 s'],
+    [7300, '2 h 1 min'],
+    [200000, '2 d 7 h'],
+  ])('formats %d s as %s', (s, want) => expect(formatDuration(s)).toBe(want));
+  it('is blank when unknown', () => expect(formatDuration(null)).toBe(''));
+  it('shows whole percents', () => {
+    expect(percent(p)).toBe('40%');
+    expect(percent({ ...p, bytesTotal: -1 })).toBe('');
   });
 });

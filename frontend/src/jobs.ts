@@ -1,5 +1,5 @@
 // Pure logic of the job list: no DOM and no transport, so vitest covers it.
-import type { JobInfo, JobPriority, JobProgress, JobState } from './types';
+import type { JobPriority, JobProgress, JobState } from './types';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -75,36 +75,6 @@ export function isFinal(s: JobState): boolean {
   return s === 'ACKNOWLEDGED' || s === 'CANCELLED';
 }
 
-/**
- * mergeJob applies one pushed job to the list: it replaces the job with the
- * same id, adds a new one, or drops one that reached a final state. The list
- * is not modified; a new one is returned.
- */
-export function mergeJob(jobs: readonly JobInfo[], job: JobInfo): JobInfo[] {
-  const rest = jobs.filter((j) => j.id !== job.id);
-  if (isFinal(job.state)) return rest;
-  if (rest.length === jobs.length) return [...jobs, job];
-  return jobs.map((j) => (j.id === job.id ? job : j));
-}
-
-const PRIORITY_RANK: Record<JobPriority, number> = { FOREGROUND: 0, HIGH: 1, NORMAL: 2, LOW: 3 };
-
-/**
- * sortJobs orders jobs the way the engine serves them: by priority, then
- * first created first (BITS is FIFO within a priority), then by id so the
- * order is total and rows never swap at random.
- */
-export function sortJobs(jobs: readonly JobInfo[]): JobInfo[] {
-  return [...jobs].sort((a, b) => {
-    const p = (PRIORITY_RANK[a.priority] ?? 9) - (PRIORITY_RANK[b.priority] ?? 9);
-    if (p !== 0) return p;
-    const ta = a.times.creationTime ?? '';
-    const tb = b.times.creationTime ?? '';
-    if (ta !== tb) return ta < tb ? -1 : 1; // RFC 3339 UTC sorts as text
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  });
-}
-
 interface Sample {
   bytes: number;
   at: number; // ms
@@ -152,4 +122,35 @@ export class RateMeter {
   forget(id: string): void {
     this.samples.delete(id);
   }
+}
+
+/** etaSeconds is the time left at a rate, or null when it cannot be told. */
+export function etaSeconds(p: JobProgress, bytesPerSecond: number | null): number | null {
+  if (bytesPerSecond === null || !(bytesPerSecond > 0) || p.bytesTotal < 0) return null;
+  const left = p.bytesTotal - p.bytesTransferred;
+  if (left <= 0) return 0;
+  return left / bytesPerSecond;
+}
+
+/** formatDuration: 42 → "42 s", 185 → "3 min 5 s", 7300 → "2 h 1 min", 200000 → "2 d 7 h". */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+/** formatTime renders an RFC 3339 time in the local zone, or '—' for null. */
+export function formatTime(t: string | null): string {
+  if (!t) return '—';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? t : d.toLocaleString();
+}
+
+/** percent: "42%" of a job, '' when the total is unknown. */
+export function percent(p: JobProgress): string {
+  const f = progressFraction(p);
+  return f === null ? '' : `${Math.floor(f * 100)}%`;
 }

@@ -68,3 +68,46 @@ export interface JobInfo {
   dynamic: boolean;
   files?: FileInfo[];
 }
+
+/** A failed operation, as the engine reports it (the control API's error object). */
+export interface OpErrorBody {
+  code: string;
+  name: string;
+  message: string;
+}
+
+/** One engine setting (engine.SettingDefs). */
+export interface SettingDef {
+  key: string;
+  default: number;
+  min: number;
+  max: number;
+  unit: 'count' | 'seconds' | 'hour' | 'bytes/s';
+  help: string;
+}
+
+/** One operation of the ops table, as the UI reads it (web.OpInfo). */
+export interface OpInfo {
+  name: string;
+  group: string;
+  usage: string;
+  summary: string;
+  help?: string;
+  args: { name: string; kind: string; optional?: boolean; variadic?: boolean }[];
+  flags: { name: string; value?: string; help: string }[];
+  prints: boolean;
+}
+
+/** What the UI learns about the engine before its first call (web.Meta). */
+export interface Meta {
+  version: string;
+  downloadDir: string;
+  ops: OpInfo[];
+  settings: SettingDef[];
+}
+
+/** A message the desktop app wants shown once (main.Notice). */
+export interface Notice {
+  id: string;
+  text: string;
+}

@@ -1,0 +1,127 @@
+package web
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"strings"
+
+	"ferry/backend/api"
+	"ferry/backend/bits"
+)
+
+// guard checks every request before it reaches the site:
+//
+//  1. The Host header must be an IP address or localhost. DNS rebinding
+//     points a name the attacker owns at 127.0.0.1, so that a page from that
+//     name may talk to us "same-origin"; its requests then carry that name,
+//     never an IP literal, and are refused here.
+//  2. The token: from the URL (the printed link), a cookie set on the first
+//     load, or an Authorization: Bearer header (scripts). Without it: 401.
+//  3. A call must be JSON and, when the browser names its origin, come from
+//     this very origin: a form on another site cannot post JSON without a
+//     CORS preflight, which is never answered.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		if !allowedHost(r.Host) {
+			s.log.Warn("web: refused a request for a foreign host name", "host", r.Host)
+			refuse(w, r, http.StatusForbidden, "This address is served to IP addresses and localhost only.")
+			return
+		}
+		fromURL := r.URL.Query().Get("token")
+		switch {
+		case fromURL != "" && s.validToken(fromURL):
+			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/v1/") {
+				// The printed link: keep the token in a cookie and reload
+				// without it, so it stays out of the address bar, the
+				// history and any Referer.
+				http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: s.token, Path: "/",
+					HttpOnly: true, SameSite: http.SameSiteStrictMode})
+				q := r.URL.Query()
+				q.Del("token")
+				u := *r.URL
+				u.RawQuery = q.Encode()
+				http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+				return
+			}
+		case s.validToken(bearer(r)):
+		case s.validCookie(r):
+		default:
+			refuse(w, r, http.StatusUnauthorized, "Open the address that `ferry web` printed: it carries the access token.")
+			return
+		}
+		if r.Method == http.MethodPost {
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				refuse(w, r, http.StatusUnsupportedMediaType, "Calls are JSON (Content-Type: application/json).")
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
+				refuse(w, r, http.StatusForbidden, "Calls from another origin are refused.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) validToken(t string) bool {
+	return t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
+}
+
+func (s *Server) validCookie(r *http.Request) bool {
+	c, err := r.Cookie(s.cookie)
+	return err == nil && s.validToken(c.Value)
+}
+
+func bearer(r *http.Request) string {
+	t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(t)
+}
+
+// allowedHost accepts an IP literal (with or without a port, IPv6 in
+// brackets), localhost and names under .localhost, which resolve to
+// loopback by definition (RFC 6761) and cannot be rebound.
+func allowedHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" {
+		return false
+	}
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	// The UI is self-contained: no third-party script, frame or request.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// refuse answers a refused request in the form its caller reads: JSON for
+// the API (the UI shows the message), a short page for a browser tab.
+func refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		writeJSON(w, status, callReply{Error: &api.ErrorBody{Code: bits.E_ACCESSDENIED, Name: bits.E_ACCESSDENIED.Name(), Message: msg}})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte("<!doctype html><meta charset=utf-8><title>Ferry</title><p>" + htmlEscape(msg) + "</p>\n"))
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}

@@ -1,0 +1,161 @@
+// Package web is `ferry web`: the desktop window's interface served to a
+// browser, against the running engine. It serves the same built frontend
+// that the window embeds, and relays the same operations (POST /v1/call, the
+// ops table) and the engine's job changes (GET /v1/events, Server-Sent
+// Events, coalesced as in the window) over the control API. Only the
+// frontend's transport module differs between the two.
+//
+// It is a client of the engine like any command, and it guards what it
+// opens: it listens on loopback unless told otherwise, every request needs
+// the random token printed in the URL (moved to a cookie on first load, so
+// it leaves the address bar and the history), and the Host header must be an
+// IP address or localhost, so that a web page cannot reach it through DNS
+// rebinding.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Assets is the built frontend (the contents of frontend/dist). The main
+// package sets it from the files it embeds for the window, so that the
+// browser gets exactly the window's UI; nil serves a page saying so.
+var Assets fs.FS
+
+// DefaultAddr is where `ferry web` listens without --listen: loopback, on a
+// port the system picks (the printed URL names it).
+const DefaultAddr = "127.0.0.1:0"
+
+// Options configure a Server.
+type Options struct {
+	Addr    string // host:port; "" is DefaultAddr
+	Engine  Engine
+	Assets  fs.FS  // nil: the package's Assets
+	Token   string // "" makes a random one
+	Version string // shown by the UI
+	Log     *slog.Logger
+}
+
+// Server is one `ferry web`.
+type Server struct {
+	eng    Engine
+	assets fs.FS
+	meta   Meta
+	token  string
+	cookie string // the token's cookie, named per port: cookies ignore ports
+	log    *slog.Logger
+
+	ln   net.Listener
+	hs   *http.Server
+	url  string
+	done chan struct{} // closed on shutdown: event streams end
+	once sync.Once
+}
+
+// Listen opens the address and prepares the server; Serve runs it.
+func Listen(o Options) (*Server, error) {
+	if o.Engine == nil {
+		return nil, errors.New("web: no engine")
+	}
+	addr := o.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s, err := newServer(o, ln.Addr().(*net.TCPAddr))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.ln = ln
+	return s, nil
+}
+
+// newServer builds the server for a listener at at (tests use it without one).
+func newServer(o Options, at *net.TCPAddr) (*Server, error) {
+	token := o.Token
+	if token == "" {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("web: make a token: %w", err)
+		}
+		token = hex.EncodeToString(b)
+	}
+	assets := o.Assets
+	if assets == nil {
+		assets = Assets
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{
+		eng: o.Engine, assets: assets, meta: BuildMeta(o.Version), token: token,
+		cookie: "ferry_token_" + strconv.Itoa(at.Port), log: log, done: make(chan struct{}),
+	}
+	host := at.IP
+	if host == nil || host.IsUnspecified() {
+		// Listening everywhere: the URL to print is still this machine's.
+		host = net.IPv4(127, 0, 0, 1)
+	}
+	s.url = (&url.URL{Scheme: "http", Host: net.JoinHostPort(host.String(), strconv.Itoa(at.Port)), Path: "/",
+		RawQuery: url.Values{"token": {token}}.Encode()}).String()
+	s.hs = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// URL is the address to open, token included.
+func (s *Server) URL() string { return s.url }
+
+// Addr is the address listened on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve answers until ctx ends, then closes the event streams and stops.
+func (s *Server) Serve(ctx context.Context) error {
+	served := make(chan error, 1)
+	go func() { served <- s.hs.Serve(s.ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	s.once.Do(func() { close(s.done) })
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.hs.Shutdown(sctx); err != nil {
+		s.hs.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Handler is the whole site behind its guards.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/meta", s.handleMeta)
+	mux.HandleFunc("POST /v1/call", s.handleCall)
+	mux.HandleFunc("GET /v1/events", s.handleEvents)
+	mux.Handle("GET /", s.static())
+	return s.guard(mux)
+}

@@ -1,0 +1,371 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"ferry/backend/api"
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+	"ferry/backend/ops"
+)
+
+const token = "s3cret"
+
+// fakeEngine answers calls from a func and feeds subscribers by hand.
+type fakeEngine struct {
+	call func(op string, r ops.Request) (json.RawMessage, error)
+
+	mu      sync.Mutex
+	streams []*fakeStream
+	subErr  error
+}
+
+func (f *fakeEngine) Call(_ context.Context, op string, r ops.Request) (json.RawMessage, error) {
+	return f.call(op, r)
+}
+
+func (f *fakeEngine) Subscribe(context.Context) (Stream, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.subErr != nil {
+		return nil, f.subErr
+	}
+	s := &fakeStream{evs: make(chan engine.Event, 1024), done: make(chan struct{})}
+	f.streams = append(f.streams, s)
+	return s, nil
+}
+
+func (f *fakeEngine) stream(t *testing.T) *fakeStream {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		f.mu.Lock()
+		n := len(f.streams)
+		f.mu.Unlock()
+		if n > 0 {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.streams[n-1]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("no subscription")
+	return nil
+}
+
+type fakeStream struct {
+	evs  chan engine.Event
+	done chan struct{}
+	once sync.Once
+}
+
+func (s *fakeStream) Next() (engine.Event, []byte, error) {
+	select {
+	case ev, ok := <-s.evs:
+		if !ok {
+			return engine.Event{}, nil, api.ErrStreamEnded
+		}
+		return ev, nil, nil
+	case <-s.done:
+		return engine.Event{}, nil, errors.New("closed")
+	}
+}
+
+func (s *fakeStream) Close() error { s.once.Do(func() { close(s.done) }); return nil }
+
+func newTestServer(t *testing.T, eng Engine) (*Server, *httptest.Server) {
+	t.Helper()
+	assets := fstest.MapFS{
+		"index.html":    {Data: []byte("<!doctype html><title>Ferry</title><div id=app></div>")},
+		"assets/app.js": {Data: []byte("console.log(1)")},
+	}
+	s, err := newServer(Options{Engine: eng, Assets: assets, Token: token, Version: "test"}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		s.once.Do(func() { close(s.done) })
+		ts.Close()
+	})
+	return s, ts
+}
+
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func get(t *testing.T, url string, hdr map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := (&http.Client{CheckRedirect: noRedirect}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestEveryPathNeedsTheToken(t *testing.T) {
+	_, ts := newTestServer(t, &fakeEngine{})
+	for _, p := range []string{"/", "/index.html", "/assets/app.js", "/v1/meta", "/v1/events", "/?token=wrong"} {
+		if resp := get(t, ts.URL+p, nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without the token: %s, want 401", p, resp.Status)
+		}
+	}
+	resp, err := http.Post(ts.URL+"/v1/call", "application/json", strings.NewReader(`{"op":"list"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rep callReply
+	json.NewDecoder(resp.Body).Decode(&rep)
+	if resp.StatusCode != http.StatusUnauthorized || rep.Error == nil || rep.Error.Name != "E_ACCESSDENIED" {
+		t.Fatalf("POST /v1/call without the token: %s %+v", resp.Status, rep.Error)
+	}
+}
+
+func TestTokenMovesToACookie(t *testing.T) {
+	s, ts := newTestServer(t, &fakeEngine{})
+	resp := get(t, ts.URL+"/?token="+token, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("first load: %s to %q, want 303 to /", resp.Status, resp.Header.Get("Location"))
+	}
+	var c *http.Cookie
+	for _, k := range resp.Cookies() {
+		if k.Name == s.cookie {
+			c = k
+		}
+	}
+	if c == nil || c.Value != token || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie = %+v, want an HttpOnly SameSite=Strict token cookie named %s", c, s.cookie)
+	}
+	resp = get(t, ts.URL+"/", map[string]string{"Cookie": c.Name + "=" + c.Value})
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<div id=app>") {
+		t.Fatalf("page with the cookie: %s %q", resp.Status, body)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Errorf("CSP = %q", csp)
+	}
+	// The cookie of another port's server is not ours.
+	if resp := get(t, ts.URL+"/", map[string]string{"Cookie": "ferry_token_1=" + token}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another port's cookie: %s, want 401", resp.Status)
+	}
+}
+
+func TestHostMustBeAnAddressOrLocalhost(t *testing.T) {
+	_, ts := newTestServer(t, &fakeEngine{})
+	auth := "Bearer " + token
+	for host, want := range map[string]int{
+		"127.0.0.1:4242":       http.StatusOK,
+		"localhost:4242":       http.StatusOK,
+		"[::1]:4242":           http.StatusOK,
+		"ferry.localhost":      http.StatusOK,
+		"192.168.1.20:4242":    http.StatusOK,
+		"evil.example:4242":    http.StatusForbidden,
+		"localhost.evil.com":   http.StatusForbidden,
+		"127.0.0.1.nip.io:424": http.StatusForbidden,
+	} {
+		resp := get(t, ts.URL+"/v1/meta", map[string]string{"Host": host, "Authorization": auth})
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %s, want %d", host, resp.Status, want)
+		}
+	}
+}
+
+func postCall(t *testing.T, url, body string, hdr map[string]string) (*http.Response, callReply) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/call", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rep callReply
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	return resp, rep
+}
+
+func TestCallIsRelayed(t *testing.T) {
+	var got ops.Request
+	var gotOp string
+	eng := &fakeEngine{call: func(op string, r ops.Request) (json.RawMessage, error) {
+		gotOp, got = op, r
+		if op == "info" {
+			return nil, bits.Errorf(bits.BG_E_NOT_FOUND, "no job %s", r.Args[0])
+		}
+		return json.RawMessage(`{"id":"x"}`), nil
+	}}
+	_, ts := newTestServer(t, eng)
+	resp, rep := postCall(t, ts.URL, `{"op":"create","args":["nightly"],"flags":{"upload":"true"}}`, nil)
+	if resp.StatusCode != 200 || string(rep.Result) != `{"id":"x"}` || gotOp != "create" ||
+		len(got.Args) != 1 || got.Args[0] != "nightly" || got.Flags["upload"] != "true" {
+		t.Fatalf("call: %s %s; engine got %s %+v", resp.Status, rep.Result, gotOp, got)
+	}
+	resp, rep = postCall(t, ts.URL, `{"op":"info","args":["nope"]}`, nil)
+	if resp.StatusCode != 404 || rep.Error == nil || rep.Error.Name != "BG_E_NOT_FOUND" || rep.Error.Code != bits.BG_E_NOT_FOUND || rep.Error.Message != "no job nope" {
+		t.Fatalf("failing call: %s %+v", resp.Status, rep.Error)
+	}
+	resp, rep = postCall(t, ts.URL, `{"op":`, nil)
+	if resp.StatusCode != 400 || rep.Error == nil || rep.Error.Name != "E_INVALIDARG" {
+		t.Fatalf("bad body: %s %+v", resp.Status, rep.Error)
+	}
+	if resp, _ := postCall(t, ts.URL, `{"op":"list"}`, map[string]string{"Origin": "http://evil.example"}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin call: %s, want 403", resp.Status)
+	}
+	if resp, _ := postCall(t, ts.URL, `{"op":"list"}`, map[string]string{"Content-Type": "text/plain"}); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("form-like call: %s, want 415", resp.Status)
+	}
+}
+
+func TestMetaDescribesTheTable(t *testing.T) {
+	_, ts := newTestServer(t, &fakeEngine{})
+	resp := get(t, ts.URL+"/v1/meta", map[string]string{"Authorization": "Bearer " + token})
+	var m Meta
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != "test" || len(m.Ops) != len(ops.All()) || len(m.Settings) != len(engine.SettingDefs) {
+		t.Fatalf("meta: version %q, %d ops, %d settings", m.Version, len(m.Ops), len(m.Settings))
+	}
+	var creds *OpInfo
+	for i := range m.Ops {
+		if m.Ops[i].Name == "setcredentials" {
+			creds = &m.Ops[i]
+		}
+	}
+	if creds == nil || creds.Args[len(creds.Args)-1].Kind != "secret" {
+		t.Fatalf("setcredentials = %+v, want its PASSWORD typed secret", creds)
+	}
+}
+
+// sseReader reads "event:"/"data:" blocks.
+type sseReader struct{ sc *bufio.Scanner }
+
+func (r sseReader) next(t *testing.T) (event, data string) {
+	t.Helper()
+	for r.sc.Scan() {
+		line := r.sc.Text()
+		switch {
+		case line == "":
+			if event != "" || data != "" {
+				return event, data
+			}
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = strings.TrimPrefix(line, "data: ")
+		}
+	}
+	t.Fatalf("stream ended: %v", r.sc.Err())
+	return "", ""
+}
+
+func TestEventsArePushedCoalesced(t *testing.T) {
+	eng := &fakeEngine{}
+	_, ts := newTestServer(t, eng)
+	resp := get(t, ts.URL+"/v1/events", map[string]string{"Authorization": "Bearer " + token})
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
+		t.Fatalf("events: %s %s", resp.Status, ct)
+	}
+	r := sseReader{bufio.NewScanner(resp.Body)}
+	if ev, _ := r.next(t); ev != "ready" {
+		t.Fatalf("first event %q, want ready", ev)
+	}
+	st := eng.stream(t)
+	start := time.Now()
+	for i := int64(1); i <= 50; i++ {
+		st.evs <- engine.Event{Kind: engine.EventModified, Job: bits.JobInfo{ID: "a", State: bits.StateTransferring,
+			Progress: bits.JobProgress{BytesTotal: 50, BytesTransferred: i}}}
+	}
+	st.evs <- engine.Event{Kind: engine.EventTransferred, Job: bits.JobInfo{ID: "a", State: bits.StateTransferred,
+		Progress: bits.JobProgress{BytesTotal: 50, BytesTransferred: 50}}}
+	burst := time.Since(start)
+	n := 0
+	for {
+		ev, data := r.next(t)
+		if ev != "job" {
+			t.Fatalf("event %q", ev)
+		}
+		n++
+		var j bits.JobInfo
+		if err := json.Unmarshal([]byte(data), &j); err != nil {
+			t.Fatal(err)
+		}
+		if j.State == bits.StateTransferred {
+			break
+		}
+	}
+	if limit := int(burst/MinPushInterval) + 2; n > limit {
+		t.Fatalf("%d pushes for a %v burst, want at most %d", n, burst, limit)
+	}
+}
+
+func TestEventsRefusedWhenNoEngine(t *testing.T) {
+	eng := &fakeEngine{subErr: &api.ConnectError{Socket: "/x", Err: errors.New("connection refused")}}
+	_, ts := newTestServer(t, eng)
+	if resp := get(t, ts.URL+"/v1/events", map[string]string{"Authorization": "Bearer " + token}); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("events without an engine: %s, want 503", resp.Status)
+	}
+}
+
+func TestListenPrintsALoopbackURLWithTheToken(t *testing.T) {
+	s, err := Listen(Options{Engine: &fakeEngine{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx) }()
+	port := s.Addr().(*net.TCPAddr).Port
+	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") || !strings.Contains(s.URL(), "/?token="+s.token) || port == 0 || len(s.token) < 32 {
+		t.Fatalf("URL %q, token %q", s.URL(), s.token)
+	}
+	resp := get(t, s.URL(), nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("GET %s: %s", s.URL(), resp.Status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func TestNoFrontendSaysSo(t *testing.T) {
+	s, err := newServer(Options{Engine: &fakeEngine{}, Token: token, Assets: fstest.MapFS{".gitkeep": {}}}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	resp := get(t, ts.URL+"/", map[string]string{"Authorization": "Bearer " + token})
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 404 || !strings.Contains(string(body), "make build") {
+		t.Fatalf("%s %q", resp.Status, body)
+	}
+}

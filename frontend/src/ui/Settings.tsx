@@ -1,0 +1,127 @@
+// The engine's policies (BITS' group policies): read with `config`, written
+// with `config set KEY VALUE`, described by engine.SettingDefs (via Meta).
+import { useEffect, useState } from 'preact/hooks';
+import { describe, formatSetting, groupSettings, parseSetting, settingLabel } from '../settings';
+import { asOpError, type OpError, type Transport } from '../transport';
+import type { Meta } from '../types';
+import { ErrorText } from './common';
+
+export function SettingsPage(props: { transport: Transport; meta: Meta | null; toast(s: string, bad?: boolean): void }) {
+  const t = props.transport;
+  const [values, setValues] = useState<Record<string, number> | null>(null);
+  const [text, setText] = useState<Record<string, string>>({});
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [loadError, setLoadError] = useState<OpError | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  const load = async () => {
+    try {
+      setValues(await t.call<Record<string, number>>('config'));
+      setLoadError(null);
+    } catch (e) {
+      setLoadError(asOpError(e));
+    }
+  };
+  useEffect(() => void load(), []);
+
+  const defs = props.meta?.settings ?? [];
+  if (loadError) return <ErrorText error={loadError} />;
+  if (!values || !props.meta) return <p class="empty">Loading the engine's settings…</p>;
+
+  const shown = (key: string) => text[key] ?? formatSetting(defs.find((d) => d.key === key)!, values[key]);
+  const changed = defs.filter((d) => text[d.key] !== undefined && text[d.key].trim() !== formatSetting(d, values[d.key]));
+
+  const save = async () => {
+    const errs: Record<string, string> = {};
+    for (const d of changed) {
+      const r = parseSetting(d, text[d.key]);
+      if ('error' in r) errs[d.key] = r.error;
+    }
+    setErrors(errs);
+    if (Object.keys(errs).length) return;
+    setSaving(true);
+    let ok = 0;
+    for (const d of changed) {
+      try {
+        await t.call('config set', [d.key, text[d.key].trim()]);
+        ok++;
+        setText((x) => {
+          const n = { ...x };
+          delete n[d.key];
+          return n;
+        });
+      } catch (e) {
+        const err = asOpError(e);
+        errs[d.key] = `${err.name}: ${err.message}`;
+      }
+    }
+    setErrors({ ...errs });
+    setSaving(false);
+    await load();
+    if (ok) props.toast(`Saved ${ok} setting${ok === 1 ? '' : 's'}; they apply at once`);
+  };
+
+  return (
+    <form
+      class="settings"
+      data-testid="settings"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <p class="help">
+        The engine's policies, as BITS' group policies: they apply at once to every job and are kept. Rates are bytes per second
+        (K, M, G suffixes; “unlimited”); 0 blocks background jobs.
+      </p>
+      {groupSettings(defs).map((g) => (
+        <fieldset key={g.title}>
+          <legend>{g.title}</legend>
+          {g.defs.map((d) => {
+            const cur = shown(d.key);
+            const parsed = parseSetting(d, cur);
+            return (
+              <div class={`setting ${errors[d.key] ? 'invalid' : ''}`} key={d.key}>
+                <label for={`s-${d.key}`}>
+                  <span class="label">{settingLabel(d.key)}</span>
+                  <code class="key">{d.key}</code>
+                </label>
+                <div class="with-unit">
+                  <input
+                    id={`s-${d.key}`}
+                    name={d.key}
+                    value={cur}
+                    onInput={(e) => {
+                      const v = e.currentTarget.value;
+                      setText((x) => ({ ...x, [d.key]: v }));
+                      setErrors((x) => ({ ...x, [d.key]: '' }));
+                    }}
+                  />
+                  <span class="unit">{d.unit}</span>
+                </div>
+                <span class="now">{'value' in parsed ? describe(d, parsed.value) : ''}</span>
+                <span class="help">
+                  {d.help.charAt(0).toUpperCase() + d.help.slice(1)}. Default: {describe(d, d.default)}.{' '}
+                  {values[d.key] !== d.default && (
+                    <button type="button" class="link" onClick={() => setText((x) => ({ ...x, [d.key]: formatSetting(d, d.default) }))}>
+                      Restore the default
+                    </button>
+                  )}
+                </span>
+                {errors[d.key] && <span class="field-error">{errors[d.key]}</span>}
+              </div>
+            );
+          })}
+        </fieldset>
+      ))}
+      <div class="form-actions sticky">
+        <button type="submit" class="primary" disabled={!changed.length || saving}>
+          {saving ? 'Saving…' : changed.length ? `Save ${changed.length} change${changed.length === 1 ? '' : 's'}` : 'No changes'}
+        </button>
+        <button type="button" disabled={!changed.length || saving} onClick={() => (setText({}), setErrors({}))}>
+          Revert
+        </button>
+      </div>
+    </form>
+  );
+}
