@@ -28,7 +28,9 @@ func TestMain(m *testing.M) {
 }
 
 // crashChild runs an engine on $FERRY_CRASH_DB; with $FERRY_CRASH_URL it
-// first queues a job for it. It prints "progress N" lines until killed.
+// first queues a job between that URL and $FERRY_CRASH_LOCAL (a download,
+// or an upload when $FERRY_CRASH_TYPE is "upload"). It prints
+// "progress N STATE" lines until killed.
 func crashChild() int {
 	st, err := store.Open(os.Getenv("FERRY_CRASH_DB"))
 	if err != nil {
@@ -51,7 +53,11 @@ func crashChild() int {
 			}
 		}
 		must(m.SetSetting(KeyBandwidthNormal, "8M"))
-		in, err := m.CreateJob("crash", bits.TypeDownload)
+		typ := bits.TypeDownload
+		if os.Getenv("FERRY_CRASH_TYPE") == "upload" {
+			typ = bits.TypeUpload
+		}
+		in, err := m.CreateJob("crash", typ)
 		must(err)
 		must(m.AddFile(in.ID, FileSpec{RemoteName: u, LocalName: os.Getenv("FERRY_CRASH_LOCAL")}))
 		must(m.Resume(in.ID))

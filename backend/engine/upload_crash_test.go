@@ -1,94 +1,16 @@
 package engine
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
-	"time"
 
-	"ferry/backend/bits"
-	"ferry/backend/store"
 	"ferry/backend/transfer"
 	"ferry/backend/uploadserver"
 )
-
-// The upload crash test re-executes this test binary as an engine (like
-// crash_test.go); init catches the child before TestMain.
-func init() {
-	if os.Getenv("FERRY_UPLOAD_CHILD") != "" {
-		os.Exit(uploadChild())
-	}
-}
-
-// uploadChild runs an engine on $FERRY_UPLOAD_DB; with $FERRY_UPLOAD_URL it
-// first queues an upload of $FERRY_UPLOAD_LOCAL. It prints "progress N
-// STATE" lines until killed.
-func uploadChild() int {
-	st, err := store.Open(os.Getenv("FERRY_UPLOAD_DB"))
-	if err != nil {
-		fmt.Println("error", err)
-		return 1
-	}
-	m, err := New(Config{Store: st, Owner: "crash",
-		Drivers:          []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{})},
-		ProgressInterval: 20 * time.Millisecond})
-	if err != nil {
-		fmt.Println("error", err)
-		return 1
-	}
-	evs, _ := m.Subscribe()
-	if u := os.Getenv("FERRY_UPLOAD_URL"); u != "" {
-		must := func(err error) {
-			if err != nil {
-				fmt.Println("error", err)
-				os.Exit(1)
-			}
-		}
-		must(m.SetSetting(KeyBandwidthNormal, "8M"))
-		in, err := m.CreateJob("crash-up", bits.TypeUpload)
-		must(err)
-		must(m.AddFile(in.ID, FileSpec{RemoteName: u, LocalName: os.Getenv("FERRY_UPLOAD_LOCAL")}))
-		must(m.Resume(in.ID))
-		fmt.Println("job", in.ID)
-	}
-	m.Start()
-	for e := range evs {
-		fmt.Println("progress", e.Job.Progress.BytesTransferred, e.Job.State)
-	}
-	return 0
-}
-
-func startUploadChild(t *testing.T, env ...string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append([]string{"FERRY_UPLOAD_CHILD=1"}, env...)...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, lines: make(chan string, 1024)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case c.lines <- sc.Text():
-			default:
-			}
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return c
-}
 
 func TestUploadEngineKill9(t *testing.T) {
 	const size = 24 << 20
@@ -98,17 +20,17 @@ func TestUploadEngineKill9(t *testing.T) {
 	local := filepath.Join(dir, "big.bin")
 	data := writeRandom(t, local, size, 20)
 
-	c := startUploadChild(t, "FERRY_UPLOAD_DB="+db, "FERRY_UPLOAD_URL="+srv.URL+"/big.bin", "FERRY_UPLOAD_LOCAL="+local)
+	c := startChild(t, "FERRY_CRASH_TYPE=upload", "FERRY_CRASH_DB="+db, "FERRY_CRASH_URL="+srv.URL+"/big.bin", "FERRY_CRASH_LOCAL="+local)
 	c.until(t, 8<<20, "")
 	_ = c.cmd.Process.Signal(syscall.SIGKILL)
 	_ = c.cmd.Wait()
 
-	c = startUploadChild(t, "FERRY_UPLOAD_DB="+db)
+	c = startChild(t, "FERRY_CRASH_DB="+db)
 	c.until(t, 16<<20, "")
 	_ = c.cmd.Process.Signal(syscall.SIGKILL)
 	_ = c.cmd.Wait()
 
-	c = startUploadChild(t, "FERRY_UPLOAD_DB="+db)
+	c = startChild(t, "FERRY_CRASH_DB="+db)
 	c.until(t, 0, "TRANSFERRED")
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	_ = c.cmd.Wait()
