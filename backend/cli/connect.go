@@ -175,3 +175,11 @@ func spawnService(exe string, h home.Home) (chan struct{}, error) {
 	}()
 	return exited, nil
 }
+
+// connectFor connects for a command that then runs as long as ctx: only the
+// connection (and any autostart) is bounded by callTimeout.
+func (c *cli) connectFor(ctx context.Context) (*api.Client, error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return c.connect(cctx)
+}

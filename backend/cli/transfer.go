@@ -62,9 +62,7 @@ func runTransfer(c *cli, r ops.Request) int {
 
 	ctx, stop := interruptible()
 	defer stop()
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	cl, err := c.connect(cctx)
-	cancel()
+	cl, err := c.connectFor(ctx)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -95,9 +95,7 @@ func runWait(c *cli, r ops.Request) int {
 	}
 	ctx, stop := interruptible()
 	defer stop()
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	cl, err := c.connect(cctx)
-	cancel()
+	cl, err := c.connectFor(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -170,9 +168,7 @@ func runMonitor(c *cli, r ops.Request) int {
 	}
 	ctx, stop := interruptible()
 	defer stop()
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	cl, err := c.connect(cctx)
-	cancel()
+	cl, err := c.connectFor(ctx)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -35,9 +35,7 @@ func runWeb(c *cli, r ops.Request) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	cl, err := c.connect(cctx)
-	cancel()
+	cl, err := c.connectFor(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
