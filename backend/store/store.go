@@ -16,6 +16,7 @@ import (
 // Store is the SQLite database of one FERRY_HOME.
 type Store struct {
 	db *sql.DB
+	w  *writer
 }
 
 // migrations are applied in order; PRAGMA user_version records how many ran.
@@ -61,6 +62,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.startWriter()
 	return s, nil
 }
 
@@ -92,8 +94,12 @@ func (s *Store) migrate() error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the writer (after the commits already queued) and closes
+// the database.
+func (s *Store) Close() error {
+	s.stopWriter()
+	return s.db.Close()
+}
 
 // jobRow is the job record without its files, which live in their own rows.
 func jobRow(j *bits.Job) ([]byte, error) {
@@ -105,31 +111,7 @@ func jobRow(j *bits.Job) ([]byte, error) {
 
 // SaveJob writes a job and all its files in one transaction.
 func (s *Store) SaveJob(seq int64, j *bits.Job) error {
-	data, err := jobRow(j)
-	if err != nil {
-		return fmt.Errorf("encode job %s: %w", j.ID, err)
-	}
-	tx, err := s.db.Begin()
-	if err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.Exec(`INSERT INTO jobs(id, seq, data) VALUES(?,?,?)
-		ON CONFLICT(id) DO UPDATE SET data = excluded.data`, j.ID, seq, string(data)); err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	if _, err := tx.Exec(`DELETE FROM files WHERE job_id = ? AND idx >= ?`, j.ID, len(j.Files)); err != nil {
-		return fmt.Errorf("save job %s files: %w", j.ID, err)
-	}
-	for i := range j.Files {
-		if err := saveFile(tx, j.ID, i, &j.Files[i]); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	return nil
+	return s.Commit(Change{Seq: seq, Job: j})
 }
 
 // SaveJobOnly writes the job's own row (not its files): cheap for property changes.
@@ -138,10 +120,12 @@ func (s *Store) SaveJobOnly(j *bits.Job) error {
 	if err != nil {
 		return fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
-	if _, err := s.db.Exec(`UPDATE jobs SET data = ? WHERE id = ?`, string(data), j.ID); err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	return nil
+	return s.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE jobs SET data = ? WHERE id = ?`, string(data), j.ID); err != nil {
+			return fmt.Errorf("save job %s: %w", j.ID, err)
+		}
+		return nil
+	})
 }
 
 type execer interface {
@@ -163,15 +147,12 @@ func saveFile(x execer, jobID string, idx int, f *bits.File) error {
 // SaveFile records one file's row: its durable offset, validator and flags.
 // Callers fsync the data before recording the offset that covers it.
 func (s *Store) SaveFile(jobID string, idx int, f *bits.File) error {
-	return saveFile(s.db, jobID, idx, f)
+	return s.write(func(tx *sql.Tx) error { return saveFile(tx, jobID, idx, f) })
 }
 
 // DeleteJob removes a job and its files and secrets.
 func (s *Store) DeleteJob(id string) error {
-	if _, err := s.db.Exec(`DELETE FROM jobs WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("delete job %s: %w", id, err)
-	}
-	return nil
+	return s.Commit(Change{Job: &bits.Job{ID: id}, Delete: true})
 }
 
 // StoredJob is a job as loaded, with its insertion sequence.
@@ -237,7 +218,11 @@ func (s *Store) LoadJobs() ([]StoredJob, error) {
 
 // SaveSecret stores an already sealed secret for a job.
 func (s *Store) SaveSecret(jobID, name string, sealed []byte) error {
-	if _, err := s.db.Exec(`INSERT INTO secrets(job_id, name, sealed) VALUES(?,?,?)
+	return s.write(func(tx *sql.Tx) error { return saveSecret(tx, jobID, name, sealed) })
+}
+
+func saveSecret(x execer, jobID, name string, sealed []byte) error {
+	if _, err := x.Exec(`INSERT INTO secrets(job_id, name, sealed) VALUES(?,?,?)
 		ON CONFLICT(job_id, name) DO UPDATE SET sealed = excluded.sealed`, jobID, name, sealed); err != nil {
 		return fmt.Errorf("save secret of job %s: %w", jobID, err)
 	}
@@ -246,7 +231,11 @@ func (s *Store) SaveSecret(jobID, name string, sealed []byte) error {
 
 // DeleteSecrets removes a job's secrets whose names start with prefix ("" = all).
 func (s *Store) DeleteSecrets(jobID, prefix string) error {
-	if _, err := s.db.Exec(`DELETE FROM secrets WHERE job_id = ? AND substr(name, 1, ?) = ?`, jobID, len(prefix), prefix); err != nil {
+	return s.write(func(tx *sql.Tx) error { return deleteSecrets(tx, jobID, prefix) })
+}
+
+func deleteSecrets(x execer, jobID, prefix string) error {
+	if _, err := x.Exec(`DELETE FROM secrets WHERE job_id = ? AND substr(name, 1, ?) = ?`, jobID, len(prefix), prefix); err != nil {
 		return fmt.Errorf("delete secrets of job %s: %w", jobID, err)
 	}
 	return nil
@@ -291,9 +280,11 @@ func (s *Store) Settings() (map[string]string, error) {
 
 // SetSetting stores one setting.
 func (s *Store) SetSetting(key, value string) error {
-	if _, err := s.db.Exec(`INSERT INTO settings(key, value) VALUES(?,?)
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("save setting %s: %w", key, err)
-	}
-	return nil
+	return s.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO settings(key, value) VALUES(?,?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+			return fmt.Errorf("save setting %s: %w", key, err)
+		}
+		return nil
+	})
 }
