@@ -167,6 +167,24 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	if j.State.Final() {
 		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", j.ID, j.State)
 	}
+	// Recorded before any rename: if the final record cannot be written
+	// after the renames, a retried Complete knows they happened.
+	if err := m.commit(e, func(c *change) error {
+		n := 0
+		for i := range c.job.Files {
+			if f := &c.job.Files[i]; f.Transferred && !f.Committed && !f.Committing {
+				f.Committing = true
+				n++
+			}
+		}
+		c.noop = n == 0
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	j = e.job
+	m.mu.Unlock()
 	res := bits.S_OK
 	committed := map[int]bool{}
 	dropped := map[int]bool{}
@@ -208,7 +226,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 		for i := range cj.Files {
 			f := &cj.Files[i]
 			if committed[i] {
-				f.Committed, f.TempName = true, ""
+				f.Committed, f.Committing, f.TempName = true, false, ""
 			}
 			if dropped[i] {
 				f.TempName = ""
@@ -247,6 +265,11 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 func commitFile(f *bits.File) error {
 	if f.TempName == "" {
 		return errors.New("the temporary file is missing")
+	}
+	if _, err := os.Lstat(f.TempName); errors.Is(err, fs.ErrNotExist) && f.Committing {
+		if _, err := os.Lstat(f.LocalName); err == nil {
+			return nil // renamed by an earlier Complete whose record failed
+		}
 	}
 	if err := checkReplaceable(f.LocalName); err != nil {
 		return err
