@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 
 	_ "github.com/mattn/go-sqlite3" // the design card's SQLite driver (cgo)
 
@@ -43,8 +44,13 @@ var migrations = []string{
 	);`,
 }
 
-// Open opens (creating and migrating) the database at path.
+// Open opens (creating and migrating) the database at path. The database
+// and its -wal and -shm files are private to their user (0600) whatever the
+// umask: SQLite gives the latter the mode of the database file.
 func Open(path string) (*Store, error) {
+	if err := private(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL") // a recorded offset must survive power loss
@@ -62,6 +68,28 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// private creates the database file 0600 if it is missing and takes group
+// and other permissions off it and its companions if they have any.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // not there yet: made later with the database's mode
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o600); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrate() error {
