@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 
@@ -178,6 +179,9 @@ func (c *cli) prepare(spec *ops.Spec, req *ops.Request) error {
 				s, err := readSecret(c.stdin)
 				if err != nil {
 					return err
+				}
+				if !utf8.ValidString(s) {
+					return bits.Errorf(bits.E_INVALIDARG, "the password read from standard input is not valid UTF-8")
 				}
 				req.Args[i] = s
 			}
