@@ -250,6 +250,9 @@ func (c *cli) runOp(op *ops.Op, req ops.Request) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	if op.Name == "list" {
+		c.noteUnreadable(ctx, cl) // unreadable.go
+	}
 	return exitOK
 }
 

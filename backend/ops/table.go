@@ -457,6 +457,18 @@ var table = []*Op{
 		},
 	},
 	{
+		Spec: Spec{Name: "unreadable", Group: GroupEngine,
+			Summary: "records the engine could not read when it started, set aside so that the rest works",
+			Help: "A job, file, setting or upload session record that the database holds but cannot be read is moved out\n" +
+				"of the live tables (kept in its quarantine table) and copied to FERRY_HOME/quarantine/; the engine\n" +
+				"starts and serves everything else. `ferry list` mentions them on stderr.",
+			Example: "ferry unreadable --json", Prints: true},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			return env.Manager.Unreadable(), nil
+		},
+		Text: textUnreadable,
+	},
+	{
 		Spec: Spec{Name: "shutdown", Group: GroupEngine, Summary: "stop the engine cleanly (transfers pause at a saved offset)",
 			Example: "ferry shutdown"},
 		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
