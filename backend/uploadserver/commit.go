@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/durable"
 )
 
 // Upload describes a stored upload to a ReplyFunc.
@@ -74,7 +75,7 @@ func (s *Server) commit(sess *session) error {
 		if err := s.place(part, m.Name); err != nil {
 			return err
 		}
-		if err := syncDir(s.root, path.Dir(m.Name)); err != nil {
+		if err := durable.SyncDirIn(s.root, path.Dir(m.Name)); err != nil {
 			return err
 		}
 		m.Committed, m.SHA256 = true, sum
@@ -108,7 +109,7 @@ func (s *Server) commit(sess *session) error {
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
-	if err := writeAtomic(s.state, sess.key+".reply", body); err != nil {
+	if err := durable.WriteFileIn(s.state, sess.key+".reply", body, 0o600); err != nil {
 		return err
 	}
 	m.ReplyType = ctype

@@ -8,12 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"ferry/backend/internal/durable"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"os"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -160,7 +160,7 @@ func (s *Server) remove(sess *session) {
 			s.log.Warn("could not remove a session file", "session", sess.meta.ID, "err", err)
 		}
 	}
-	_ = syncDir(s.state, ".")
+	_ = durable.SyncDirIn(s.state, ".")
 }
 
 // saveMeta records a session atomically and durably.
@@ -169,7 +169,7 @@ func (s *Server) saveMeta(sess *session) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.state, sess.key+".json", b)
+	return durable.WriteFileIn(s.state, sess.key+".json", b, 0o600)
 }
 
 func fileSHA256(r *os.Root, name string) (string, error) {
@@ -214,33 +214,4 @@ func (s *Server) lookup(r *http.Request) *session {
 		return nil
 	}
 	return sess
-}
-
-// writeAtomic writes name through a temporary file: fsync, rename, fsync dir.
-func writeAtomic(r *os.Root, name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = r.Remove(tmp)
-		return err
-	}
-	if err := r.Rename(tmp, name); err != nil {
-		return err
-	}
-	return syncDir(r, path.Dir(name))
-}
-
-func syncDir(r *os.Root, dir string) error {
-	d, err := r.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
