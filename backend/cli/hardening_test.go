@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -154,5 +156,42 @@ func TestControlCharactersEscapedAndNonUTF8Refused(t *testing.T) {
 	e.okJSON(&jobs, "list")
 	if len(jobs) != 1 {
 		t.Fatalf("a refused create made a job: %v", jobs)
+	}
+}
+
+// serve-uploads' session limits and timeouts are flags; bad values are
+// refused; an empty session goes after --empty-session-timeout.
+func TestServeUploadsSessionFlags(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	for _, bad := range [][]string{
+		{"--session-timeout", "soon"}, {"--session-timeout", "0s"}, {"--empty-session-timeout", "-5m"},
+		{"--max-sessions-per-client", "0"}, {"--session-timeout", "0d"},
+	} {
+		e.fails("E_INVALIDARG", append([]string{"serve-uploads", "--dir", dir, "--listen", "127.0.0.1:0"}, bad...)...)
+	}
+	srv := e.serveUploads("--dir", dir, "--listen", "127.0.0.1:0", "--empty-session-timeout", "1s",
+		"--session-timeout", "14d", "--max-sessions-per-client", "2")
+	create := func() int {
+		req, _ := http.NewRequest("BITS_POST", srv.url+"f"+strconv.Itoa(rand.Int()), http.NoBody)
+		req.Header.Set("BITS-Packet-Type", "Create-Session")
+		req.Header.Set("BITS-Supported-Protocols", "{7df0354d-249b-430f-820d-3d2a9bef4931}")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if a, b, c := create(), create(), create(); a != 200 || b != 200 || c != 503 {
+		t.Fatalf("three sessions from one address: %d %d %d, want 200 200 503", a, b, c)
+	}
+	state := filepath.Join(dir, ".bits-sessions")
+	waitFor(t, 30*time.Second, "the empty sessions to expire", func() bool {
+		ents, _ := os.ReadDir(state)
+		return len(ents) == 0
+	})
+	if c := create(); c != 200 {
+		t.Fatalf("after the expiry: %d", c)
 	}
 }

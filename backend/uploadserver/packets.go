@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,17 +94,12 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, "")
 		return
 	}
-	if st, err := s.root.Stat(name); err == nil {
-		if st.IsDir() {
-			fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, "")
-			return
-		}
-		if !s.cfg.AllowOverwrite {
-			s.log.Info("upload refused: file exists", "name", name)
-			fail(w, http.StatusForbidden, bits.E_ACCESSDENIED, contextServer, "")
-			return
-		}
+	if status, code, why := s.checkTarget(name); status != 0 {
+		s.log.Info("upload refused", "name", name, "why", why)
+		fail(w, status, code, contextServer, "")
+		return
 	}
+	client := clientAddr(r)
 	s.sweep()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -111,9 +108,14 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable), contextServer, "")
 		return
 	}
+	if n := s.clientSessions(client); n >= s.cfg.MaxSessionsPerClient {
+		s.log.Warn("upload refused: too many open sessions from one address", "client", client, "limit", s.cfg.MaxSessionsPerClient)
+		fail(w, http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable), contextServer, "")
+		return
+	}
 	key := uuid.NewString()
 	now := s.now()
-	sess := &session{key: key, meta: sessionMeta{ID: "{" + key + "}", Name: name,
+	sess := &session{key: key, meta: sessionMeta{ID: "{" + key + "}", Name: name, Client: client,
 		ContentName: r.Header.Get("Content-Name"), Total: -1, Created: now, Touched: now}}
 	// 0644 (less the umask): the part file becomes the stored upload.
 	f, err := s.state.OpenFile(key+".part", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -130,8 +132,47 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions[key] = sess
-	s.log.Info("upload session created", "session", sess.meta.ID, "name", name)
+	s.log.Info("upload session created", "session", sess.meta.ID, "name", name, "client", client)
 	reply(w, http.StatusOK, sess.meta.ID, map[string]string{"BITS-Protocol": Protocol, "Accept-Encoding": "identity"})
+}
+
+// checkTarget decides at Create-Session what would fail only at the end of
+// the upload: a name whose directory is reached through a symbolic link
+// that leads outside Dir (403), a directory that is a file (400), and an
+// existing target when overwriting is off (409, bits-reference §14; the
+// client retries, so the upload goes on once the file is moved away).
+func (s *Server) checkTarget(name string) (status int, code bits.HRESULT, why string) {
+	if dir := path.Dir(name); dir != "." {
+		// os.Root follows a link only while it stays inside Dir.
+		st, err := s.root.Stat(dir)
+		switch {
+		case err == nil && !st.IsDir():
+			return http.StatusBadRequest, bits.E_INVALIDARG, dir + " is a file, not a directory"
+		case errors.Is(err, syscall.ENOTDIR):
+			return http.StatusBadRequest, bits.E_INVALIDARG, "a parent of " + name + " is a file, not a directory"
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return http.StatusForbidden, bits.E_ACCESSDENIED, fmt.Sprintf("its directory cannot be used: %v", err)
+		}
+	}
+	st, err := s.root.Lstat(name) // a link is replaced, never followed
+	switch {
+	case err == nil && st.IsDir():
+		return http.StatusBadRequest, bits.E_INVALIDARG, name + " is a directory"
+	case err == nil && !s.cfg.AllowOverwrite:
+		return http.StatusConflict, bits.HTTPError(http.StatusConflict), "the file exists and overwriting is off"
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return http.StatusForbidden, bits.E_ACCESSDENIED, fmt.Sprintf("the name cannot be used: %v", err)
+	}
+	return 0, 0, ""
+}
+
+// clientAddr is the IP address of the TCP peer.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func diskCode(err error) bits.HRESULT {
@@ -239,9 +280,9 @@ func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
 				fail(w, ae.Status, ae.Code, contextApplication, m.ID)
 				return
 			}
-			if errors.Is(err, fs.ErrExist) {
+			if errors.Is(err, fs.ErrExist) { // created since Create-Session
 				s.log.Info("upload refused: file exists", "session", m.ID, "name", m.Name)
-				fail(w, http.StatusForbidden, bits.E_ACCESSDENIED, contextServer, m.ID)
+				fail(w, http.StatusConflict, bits.HTTPError(http.StatusConflict), contextServer, m.ID)
 				return
 			}
 			s.log.Error("could not store an upload", "session", m.ID, "err", err)

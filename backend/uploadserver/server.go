@@ -27,8 +27,18 @@ const Method = "BITS_POST"
 
 // Defaults of Config.
 const (
-	DefaultMaxSessions    = 50                  // IIS' BITSNumberOfSessionsLimit
-	DefaultSessionTimeout = 14 * 24 * time.Hour // IIS' BITSSessionTimeout
+	DefaultMaxSessions = 50 // IIS' BITSNumberOfSessionsLimit
+	// DefaultMaxSessionsPerClient: one address cannot take every session
+	// (BITS itself uploads one file per job, one session at a time).
+	DefaultMaxSessionsPerClient = 8
+	// DefaultSessionTimeout: IIS keeps an idle session 14 days
+	// (BITSSessionTimeout); a day keeps a suspended job's partial upload
+	// over a night without holding abandoned ones for two weeks.
+	DefaultSessionTimeout = 24 * time.Hour
+	// DefaultEmptySessionTimeout: a session that never received a byte
+	// costs the client nothing to make again (it sees
+	// BG_E_SESSION_NOT_FOUND and creates a new one).
+	DefaultEmptySessionTimeout = 5 * time.Minute
 )
 
 // StateDirName is the hidden directory below Config.Dir that holds the
@@ -51,10 +61,18 @@ type Config struct {
 	MaxSize int64
 	// MaxSessions is how many sessions may be open at once (0: DefaultMaxSessions).
 	MaxSessions int
-	// SessionTimeout expires a session with no packet for this long (0: 14 days).
+	// MaxSessionsPerClient is how many of them one client address may hold
+	// (0: DefaultMaxSessionsPerClient). The address is the TCP peer's:
+	// behind a reverse proxy every client shares the proxy's.
+	MaxSessionsPerClient int
+	// SessionTimeout expires a session with no packet for this long
+	// (0: DefaultSessionTimeout).
 	SessionTimeout time.Duration
+	// EmptySessionTimeout expires a session that has not received a byte
+	// for this long (0: DefaultEmptySessionTimeout).
+	EmptySessionTimeout time.Duration
 	// AllowOverwrite lets an upload replace an existing file (IIS'
-	// BITSAllowOverwrites); otherwise Create-Session answers 403.
+	// BITSAllowOverwrites); otherwise Create-Session answers 409.
 	AllowOverwrite bool
 	// Reply makes the reply of an upload, sent to the client as the
 	// BITS-Reply-URL of the last fragment's Ack (nil: DefaultReply).
@@ -75,6 +93,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session // by session key (uuid, lower case, no braces)
+	setAside []SetAside          // records that could not be read at start
 }
 
 // New opens (creating it if needed) cfg.Dir and the sessions recorded in it.
@@ -85,8 +104,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = DefaultMaxSessions
 	}
+	if cfg.MaxSessionsPerClient <= 0 {
+		cfg.MaxSessionsPerClient = DefaultMaxSessionsPerClient
+	}
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = DefaultSessionTimeout
+	}
+	if cfg.EmptySessionTimeout <= 0 {
+		cfg.EmptySessionTimeout = DefaultEmptySessionTimeout
 	}
 	if cfg.Reply == nil {
 		cfg.Reply = DefaultReply
@@ -148,13 +173,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Serve answers on l until ctx ends, then shuts down gracefully (up to 10 s
-// for packets in flight). Expired sessions are swept every hour.
+// for packets in flight). Expired sessions are swept every minute (more
+// often with shorter timeouts) and before each new session.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
-	tick := time.NewTicker(time.Hour)
+	tick := time.NewTicker(s.sweepInterval())
 	defer tick.Stop()
 	for {
 		select {

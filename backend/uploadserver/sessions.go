@@ -21,6 +21,15 @@ import (
 	"github.com/google/uuid"
 )
 
+// SetAside is a session record that could not be read or repaired when the
+// server started: its files were moved to Dir/.bits-sessions/unreadable
+// rather than deleted, and the client will start a new session.
+type SetAside struct {
+	Key    string // the session's key (its GUID)
+	Reason string
+	Dir    string // where its files are now
+}
+
 type session struct {
 	key  string
 	mu   sync.Mutex // one packet of a session at a time
@@ -34,8 +43,9 @@ type sessionMeta struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	ContentName string    `json:"contentName,omitempty"`
-	Total       int64     `json:"total"`    // -1 until the first fragment
-	Received    int64     `json:"received"` // fsynced in KEY.part
+	Total       int64     `json:"total"`            // -1 until the first fragment
+	Received    int64     `json:"received"`         // fsynced in KEY.part
+	Client      string    `json:"client,omitempty"` // the address that created it
 	Created     time.Time `json:"created"`
 	Touched     time.Time `json:"touched"`
 	Committed   bool      `json:"committed,omitempty"` // stored in Dir
@@ -63,12 +73,13 @@ func (s *Server) load() error {
 			err = json.Unmarshal(b, &m)
 		}
 		if err != nil {
-			s.log.Warn("dropping an unreadable upload session", "session", key, "err", err)
+			// Kept (not served) when it cannot be moved: never deleted on a guess.
+			known[key] = s.setAsideSession(key, entries, fmt.Errorf("unreadable record: %w", err)) != nil
 			continue
 		}
 		sess := &session{key: key, meta: m}
 		if err := s.repair(sess); err != nil {
-			s.log.Warn("dropping an upload session that cannot be repaired", "session", key, "err", err)
+			known[key] = s.setAsideSession(key, entries, fmt.Errorf("cannot be repaired: %w", err)) != nil
 			continue
 		}
 		known[key] = true
@@ -76,7 +87,7 @@ func (s *Server) load() error {
 	}
 	for _, e := range entries {
 		base, _, _ := strings.Cut(e.Name(), ".")
-		if !known[base] {
+		if !known[base] && e.Name() != unreadableDir {
 			_ = s.state.Remove(e.Name())
 		}
 	}
@@ -128,25 +139,61 @@ func (s *Server) markCommitted(sess *session) error {
 	return s.saveMeta(sess)
 }
 
-// sweep removes sessions idle for longer than the session timeout.
+// sweep removes expired sessions. A session busy with a packet is not idle
+// and is skipped rather than waited for: a slow fragment must not hold up
+// the Create-Session that sweeps.
 func (s *Server) sweep() {
 	now := s.now()
 	s.mu.Lock()
 	var old []*session
 	for _, sess := range s.sessions {
-		if now.Sub(sess.meta.Touched) > s.cfg.SessionTimeout {
-			old = append(old, sess)
+		if sess.mu.TryLock() {
+			if s.expired(&sess.meta, now) {
+				old = append(old, sess)
+			}
+			sess.mu.Unlock()
 		}
 	}
 	s.mu.Unlock()
 	for _, sess := range old {
-		sess.mu.Lock()
-		if !sess.gone && now.Sub(sess.meta.Touched) > s.cfg.SessionTimeout {
-			s.log.Info("upload session expired", "session", sess.meta.ID, "name", sess.meta.Name)
+		if !sess.mu.TryLock() {
+			continue // a packet arrived meanwhile
+		}
+		if !sess.gone && s.expired(&sess.meta, now) {
+			s.log.Info("upload session expired", "session", sess.meta.ID, "name", sess.meta.Name,
+				"received", sess.meta.Received, "idle", now.Sub(sess.meta.Touched).Round(time.Second))
 			s.remove(sess)
 		}
 		sess.mu.Unlock()
 	}
+}
+
+// expired: idle past the session timeout, or past the much shorter one
+// when it never received a byte (an abandoned or hostile Create-Session).
+func (s *Server) expired(m *sessionMeta, now time.Time) bool {
+	idle := now.Sub(m.Touched)
+	if idle > s.cfg.SessionTimeout {
+		return true
+	}
+	return !m.Committed && m.Received == 0 && idle > s.cfg.EmptySessionTimeout
+}
+
+// sweepInterval is how often Serve sweeps: often enough for the shorter
+// timeout to hold to within half of itself.
+func (s *Server) sweepInterval() time.Duration {
+	d := min(time.Minute, s.cfg.EmptySessionTimeout/2, s.cfg.SessionTimeout/2)
+	return max(d, time.Second)
+}
+
+// clientSessions counts the sessions an address holds (caller holds s.mu).
+func (s *Server) clientSessions(client string) int {
+	n := 0
+	for _, sess := range s.sessions {
+		if sess.meta.Client == client { // written once, before the session is shared
+			n++
+		}
+	}
+	return n
 }
 
 // remove deletes a session, its record first (caller holds sess.mu).
