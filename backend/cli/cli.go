@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 
@@ -179,6 +180,9 @@ func (c *cli) prepare(spec *ops.Spec, req *ops.Request) error {
 				if err != nil {
 					return err
 				}
+				if !utf8.ValidString(s) {
+					return bits.Errorf(bits.E_INVALIDARG, "the password read from standard input is not valid UTF-8")
+				}
 				req.Args[i] = s
 			}
 		}
@@ -245,6 +249,9 @@ func (c *cli) runOp(op *ops.Op, req ops.Request) int {
 	}
 	if err != nil {
 		return c.fail(err)
+	}
+	if op.Name == "list" {
+		c.noteUnreadable(ctx, cl) // unreadable.go
 	}
 	return exitOK
 }

@@ -203,7 +203,7 @@ func (c *cli) monitorLines(ctx context.Context, stream *api.EventStream) int {
 		}
 		j := ev.Job
 		fmt.Fprintf(c.stdout, "%s  %-15s %s  %-15s %s  %s\n", time.Now().UTC().Format(time.RFC3339), ev.Kind, j.ID, j.State,
-			ops.ProgressText(j.Progress), j.DisplayName)
+			ops.ProgressText(j.Progress), ops.Esc(j.DisplayName))
 	}
 }
 

@@ -142,7 +142,7 @@ func (m *Manager) load() error {
 	for k, v := range stored {
 		key, n, err := ParseSetting(k, v)
 		if err != nil {
-			m.log.Warn("ignoring stored setting", "key", k, "err", err)
+			m.setAsideSetting(k, v, err) // unreadable.go
 			continue
 		}
 		m.settings[key] = n
@@ -151,6 +151,7 @@ func (m *Manager) load() error {
 	if err != nil {
 		return err
 	}
+	m.logUnreadable() // unreadable.go
 	now := m.clk.Now()
 	for _, sj := range jobs {
 		j := sj.Job

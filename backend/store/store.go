@@ -5,8 +5,11 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"sync"
 
 	_ "github.com/mattn/go-sqlite3" // the design card's SQLite driver (cgo)
 
@@ -15,8 +18,12 @@ import (
 
 // Store is the SQLite database of one FERRY_HOME.
 type Store struct {
-	db *sql.DB
-	w  *writer
+	db   *sql.DB
+	w    *writer
+	path string
+
+	qmu      sync.Mutex
+	setAside []SetAside // records moved out of the live tables since Open
 }
 
 // migrations are applied in order; PRAGMA user_version records how many ran.
@@ -42,10 +49,24 @@ var migrations = []string{
 		sealed BLOB NOT NULL,
 		PRIMARY KEY (job_id, name)
 	);`,
+	// Records that could not be read, moved out of the live tables (raw
+	// bytes kept; see quarantine.go).
+	`CREATE TABLE quarantine (
+		seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+		kind   TEXT NOT NULL,
+		key    TEXT NOT NULL,
+		at     TEXT NOT NULL,
+		record TEXT NOT NULL
+	);`,
 }
 
-// Open opens (creating and migrating) the database at path.
+// Open opens (creating and migrating) the database at path. The database
+// and its -wal and -shm files are private to their user (0600) whatever the
+// umask: SQLite gives the latter the mode of the database file.
 func Open(path string) (*Store, error) {
+	if err := private(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL") // a recorded offset must survive power loss
@@ -57,13 +78,35 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
-	s := &Store{db: db}
+	s := &Store{db: db, path: path}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
 	}
 	s.startWriter()
 	return s, nil
+}
+
+// private creates the database file 0600 if it is missing and takes group
+// and other permissions off it and its companions if they have any.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // not there yet: made later with the database's mode
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o600); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrate() error {
@@ -161,29 +204,31 @@ type StoredJob struct {
 	Job *bits.Job
 }
 
-// LoadJobs returns every job with its files, in creation order.
+// LoadJobs returns every job with its files, in creation order. A job whose
+// row or any of whose file rows cannot be read is set aside (see SetAside)
+// and left out, so that one damaged row never hides the others.
 func (s *Store) LoadJobs() ([]StoredJob, error) {
+	type rawJob struct {
+		id    string
+		seq   int64
+		data  []byte
+		files []rawRow
+		bad   string // why a file row is unreadable
+	}
 	rows, err := s.db.Query(`SELECT id, seq, data FROM jobs ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("load jobs: %w", err)
 	}
-	var out []StoredJob
-	byID := map[string]*bits.Job{}
+	var all []*rawJob
+	byID := map[string]*rawJob{}
 	for rows.Next() {
-		var id, data string
-		var seq int64
-		if err := rows.Scan(&id, &seq, &data); err != nil {
+		r := &rawJob{}
+		if err := rows.Scan(&r.id, &r.seq, &r.data); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("load jobs: %w", err)
 		}
-		j := &bits.Job{}
-		if err := json.Unmarshal([]byte(data), j); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("decode job %s: %w", id, err)
-		}
-		j.Files = []bits.File{}
-		byID[id] = j
-		out = append(out, StoredJob{Seq: seq, Job: j})
+		all = append(all, r)
+		byID[r.id] = r
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -193,27 +238,69 @@ func (s *Store) LoadJobs() ([]StoredJob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load files: %w", err)
 	}
-	defer frows.Close()
 	for frows.Next() {
-		var id, data string
+		var id string
 		var idx int
+		var data []byte
 		if err := frows.Scan(&id, &idx, &data); err != nil {
+			frows.Close()
 			return nil, fmt.Errorf("load files: %w", err)
 		}
-		j := byID[id]
-		if j == nil {
+		r := byID[id]
+		if r == nil {
 			continue
 		}
-		if idx != len(j.Files) {
-			return nil, fmt.Errorf("job %s: file rows out of order at %d", id, idx)
+		if idx != len(r.files) && r.bad == "" {
+			r.bad = fmt.Sprintf("file rows out of order: row %d where %d belongs", idx, len(r.files))
 		}
+		r.files = append(r.files, raw(fmt.Sprint(idx), data))
+	}
+	frows.Close()
+	if err := frows.Err(); err != nil {
+		return nil, fmt.Errorf("load files: %w", err)
+	}
+	var out []StoredJob
+	for _, r := range all {
+		j, err := decodeJob(r.id, r.data, r.files, r.bad)
+		if err != nil {
+			// Reported through SetAside; a failed move still leaves the
+			// job out, so the engine starts and serves the others.
+			_ = s.setAsideJob(r.id, r.seq, r.data, r.files, err.Error())
+			continue
+		}
+		out = append(out, StoredJob{Seq: r.seq, Job: j})
+	}
+	return out, nil
+}
+
+// decodeJob reads one job and its file rows.
+func decodeJob(id string, data []byte, files []rawRow, bad string) (*bits.Job, error) {
+	j := &bits.Job{}
+	if err := json.Unmarshal(data, j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	if err := checkJob(id, j); err != nil {
+		return nil, err
+	}
+	if bad != "" {
+		return nil, errors.New(bad)
+	}
+	j.Files = make([]bits.File, 0, len(files))
+	for i, fr := range files {
 		var f bits.File
-		if err := json.Unmarshal([]byte(data), &f); err != nil {
-			return nil, fmt.Errorf("decode file %d of job %s: %w", idx, id, err)
+		b := fr.Base64
+		if b == nil {
+			b = []byte(fr.Text)
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("decode file %d of job %s: %w", i, id, err)
+		}
+		if err := checkFile(i, &f); err != nil {
+			return nil, err
 		}
 		j.Files = append(j.Files, f)
 	}
-	return out, frows.Err()
+	return j, nil
 }
 
 // SaveSecret stores an already sealed secret for a job.
