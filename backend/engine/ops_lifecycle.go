@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/durable"
 )
 
 // TakeOwnership is IBackgroundCopyJob::TakeOwnership: the caller becomes the
@@ -214,7 +215,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 		}
 	}
 	for d := range dirs { // one directory sync makes many renames durable
-		if err := syncDir(d); err != nil && renameErr == nil {
+		if err := durable.SyncDir(d); err != nil && renameErr == nil {
 			renameErr = bits.Errorf(bits.E_FAIL, "could not make the renames in %s durable: %v", d, err)
 		}
 	}
@@ -293,13 +294,4 @@ func codeOr(err error, def bits.HRESULT) bits.HRESULT {
 		return be.Code
 	}
 	return def
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/durable"
 	"ferry/backend/transfer"
 )
 
@@ -235,7 +236,7 @@ func moveFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(to))
+	return durable.SyncDir(filepath.Dir(to))
 }
 
 func copyFile(from, to string) error {
