@@ -100,6 +100,12 @@ func storeError(err error) error {
 // differ from the committed record.
 func (c *change) storeChange() store.Change {
 	sc := store.Change{Seq: c.e.seq, Job: c.job, Delete: c.remove, Secrets: c.secrets, DropSecrets: c.dropSecrets}
+	if public, secret := splitHeaders(c.job.CustomHeaders); secret {
+		// Credentials in headers live sealed (ops_http.go), never in the row.
+		row := *c.job
+		row.CustomHeaders = public
+		sc.Job = &row
+	}
 	if c.remove {
 		return sc
 	}

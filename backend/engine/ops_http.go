@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -48,6 +49,14 @@ func (m *Manager) loadCredentials() error {
 			return err
 		}
 		for name, sealed := range secrets {
+			if name == headersSecret && m.cfg.Secrets != nil {
+				if plain, err := m.cfg.Secrets.Open(sealed, secretAAD(id, name)); err == nil {
+					e.job.CustomHeaders = string(plain)
+				} else {
+					m.log.Warn("the job's sealed headers could not be opened (secret key changed?); they are not sent", "job", id)
+				}
+				continue
+			}
 			if !strings.HasPrefix(name, credPrefix) {
 				continue
 			}
@@ -257,7 +266,49 @@ func (m *Manager) SetCustomHeaders(ref, headers string) error {
 	if len(h)+1 > bits.MaxCustomHeaders { // BITS counts the terminating NUL
 		return bits.Errorf(bits.BG_E_STRING_TOO_LONG, "the headers have %d characters; the limit is %d", len(h), bits.MaxCustomHeaders-1)
 	}
-	return m.update(ref, func(c *change) error { c.job.CustomHeaders = h; return nil })
+	var secrets map[string][]byte
+	if _, secret := splitHeaders(h); secret {
+		if m.cfg.Secrets == nil {
+			return bits.Errorf(bits.E_NOTIMPL, "this engine has no secret key, so it cannot keep Authorization, Proxy-Authorization or Cookie headers")
+		}
+		e, err := m.find(ref)
+		if err != nil {
+			return err
+		}
+		sealed, err := m.cfg.Secrets.Seal([]byte(h), secretAAD(e.job.ID, headersSecret))
+		if err != nil {
+			return bits.Errorf(bits.E_FAIL, "could not seal the headers: %v", err)
+		}
+		secrets = map[string][]byte{headersSecret: sealed}
+	}
+	return m.update(ref, func(c *change) error {
+		c.job.CustomHeaders = h
+		c.dropSecrets = append(c.dropSecrets, headersSecret)
+		c.secrets = secrets
+		return nil
+	})
+}
+
+// headersSecret names the sealed copy of custom headers that carry
+// credentials: the job row keeps only the other lines.
+const headersSecret = "headers"
+
+// sensitiveHeaders carry credentials or sessions: sealed at rest.
+var sensitiveHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true}
+
+// splitHeaders returns the lines of h that may be stored as they are, and
+// whether h has any that may not.
+func splitHeaders(h string) (public string, secret bool) {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(h, "\r\n") {
+		name, _, _ := strings.Cut(line, ":")
+		if sensitiveHeaders[http.CanonicalHeaderKey(strings.TrimSpace(name))] {
+			secret = true
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String(), secret
 }
 
 // defaultMethod is the verb a job uses unless told otherwise.

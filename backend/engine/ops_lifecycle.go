@@ -168,6 +168,15 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	if j.State.Final() {
 		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", j.ID, j.State)
 	}
+	// Every local name is checked before the first rename, so a refusal
+	// changes nothing.
+	for _, f := range j.Files {
+		if f.Transferred && !f.Committed {
+			if err := checkReplaceable(f.LocalName); err != nil {
+				return 0, err
+			}
+		}
+	}
 	// Recorded before any rename: if the final record cannot be written
 	// after the renames, a retried Complete knows they happened.
 	if err := m.commit(e, func(c *change) error {
