@@ -213,8 +213,12 @@ func (m *Manager) install(c *change) {
 	if c.start && e.worker == nil && e.hold == 0 && j.State.Active() {
 		m.startWorker(e, c.now)
 	}
-	for _, ev := range c.events {
-		m.emit(e, ev.kind, ev.file)
+	if len(c.events) > 0 {
+		v := m.view(e) // once: a job may have thousands of files
+		info := v.Info(false)
+		for _, ev := range c.events {
+			m.publish(e, v, info, ev.kind, ev.file)
+		}
 	}
 	if c.after != nil {
 		c.after()

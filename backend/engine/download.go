@@ -187,14 +187,26 @@ func tempName(dir string) (string, error) {
 // open opens file idx's temporary file, creating it (never over an existing
 // file) when it does not exist yet. fresh reports a new, empty file.
 func (d *download) open(idx int, f bits.File) (fh *os.File, fresh bool, err error) {
-	fh, err = os.OpenFile(f.TempName, os.O_RDWR, 0)
-	if err == nil {
-		return fh, false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, err
+	if f.BytesTransferred > 0 || !f.Validator.Zero() {
+		// It was written before: it is ours, or gone.
+		fh, err = os.OpenFile(f.TempName, os.O_RDWR, 0)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fh, false, err
+		}
 	}
 	fh, err = os.OpenFile(f.TempName, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) && f.BytesTransferred == 0 && f.Validator.Zero() {
+		// Created by an earlier run that recorded no byte of it yet (its
+		// name was reserved first, so it is ours): start it over.
+		fh, err = os.OpenFile(f.TempName, os.O_RDWR, 0)
+		if err == nil {
+			if err := fh.Truncate(0); err != nil {
+				fh.Close()
+				return nil, false, err
+			}
+			return fh, true, nil
+		}
+	}
 	if errors.Is(err, fs.ErrExist) {
 		// Someone else's file took the name: never touch it; name ours anew.
 		if err := d.rename(idx, f.TempName); err != nil {

@@ -39,8 +39,11 @@ func (k EventKind) notifyBit() bits.NotifyFlags {
 type Event struct {
 	Kind EventKind    `json:"event"`
 	Job  bits.JobInfo `json:"job"`
-	// FileIndex is the file of a fileTransferred event, else -1.
-	FileIndex int `json:"fileIndex"`
+	// FileIndex is the file of a fileTransferred event, else -1; File is
+	// that file (the job's info carries no files: a job of thousands of
+	// files would make every event that large).
+	FileIndex int            `json:"fileIndex"`
+	File      *bits.FileInfo `json:"file,omitempty"`
 	// Notify reports whether the job's notify flags let this event reach
 	// its listeners, notify command line and desktop notifications.
 	Notify bool `json:"notify"`

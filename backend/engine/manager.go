@@ -258,9 +258,20 @@ func (m *Manager) wake() {
 
 // emit publishes an event for e (caller holds mu).
 func (m *Manager) emit(e *entry, kind EventKind, fileIndex int) {
+	v := m.view(e)
+	m.publish(e, v, v.Info(false), kind, fileIndex)
+}
+
+// publish sends one event of e; v is its view and info v's rendering, made
+// once for all the events of a commit (caller holds mu).
+func (m *Manager) publish(e *entry, v *bits.Job, info bits.JobInfo, kind EventKind, fileIndex int) {
 	bit := kind.notifyBit()
-	ev := Event{Kind: kind, Job: m.view(e).Info(kind == EventFileTransferred), FileIndex: fileIndex,
-		Notify: bit != 0 && e.job.NotifyFlags.Wants(bit)}
+	ev := Event{Kind: kind, Job: info, FileIndex: fileIndex, Notify: bit != 0 && e.job.NotifyFlags.Wants(bit)}
+	if fileIndex >= 0 && fileIndex < len(v.Files) {
+		f := v.Files[fileIndex]
+		ev.File = &bits.FileInfo{RemoteName: f.RemoteName, LocalName: f.LocalName, BytesTotal: f.BytesTotal,
+			BytesTransferred: f.BytesTransferred, Completed: f.Transferred}
+	}
 	m.bus.publish(ev)
 }
 
