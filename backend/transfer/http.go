@@ -44,8 +44,20 @@ const (
 	DefaultBufferSize     = 256 << 10
 )
 
-// HTTPDriver downloads http:// and https:// URLs the way BITS does (§13):
-// HEAD for size and validators, then ranged GETs guarded by If-Range.
+// HTTPDriver downloads http:// and https:// URLs the way BITS does (§13),
+// with ranged GETs guarded by If-Range, and three differences:
+//
+//   - No HEAD. A GET with "Range: bytes=0-" answers with the size (in
+//     Content-Range) and the validators (ETag, Last-Modified) as well as the
+//     bytes, saving a round trip per file. A reply with no size at all keeps
+//     BITS' BG_E_MISSING_FILE_SIZE unless the job is dynamic.
+//   - A server that ignores Range is not a failure (BITS ends such a job in
+//     BG_E_INSUFFICIENT_RANGE_SUPPORT): from byte 0 its 200 is the whole
+//     file; resumed, a 200 of the same version is read past the bytes held.
+//   - A server that ignores If-Range (go-httpbin, whose ETag is unquoted)
+//     is asked again without it when its 200 shows the same version.
+//
+// See whole for how a 200 is told apart from a new version.
 type HTTPDriver struct {
 	cfg    HTTPConfig
 	client *http.Client
@@ -178,6 +190,9 @@ type session struct {
 
 	offset int64          // bytes in t
 	want   bits.Validator // version of the bytes in t (zero if none yet)
+
+	noIfRange bool // the server ignored If-Range for the same version: ask without it
+	plain     bool // the server refused "bytes=0-": ask without Range
 }
 
 // newRequest builds a request with the job's headers (credentials are

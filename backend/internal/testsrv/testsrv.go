@@ -31,9 +31,19 @@ type File struct {
 	CutOnce    bool  // only the first cut GET is cut; later ones are whole
 	StallAfter int64 // a GET body stops (connection held open) after this many bytes
 	NoRange    bool  // Range and If-Range are ignored: always 200 with the whole body
-	NoLength   bool  // no Content-Length: chunked GET, HEAD without a length
 	NoHead     bool  // HEAD is answered 405
 	WrongRange bool  // 206 replies carry a Content-Range whose start is off by one
+	// NoLength: the size is never sent: no Content-Length (chunked GET, HEAD
+	// without a length) and "*" as the total of a 206's Content-Range.
+	NoLength bool
+	// IgnoreIfRange: a GET with If-Range gets 200 and the whole body even
+	// when the validator matches; a plain Range is honoured (seen behind
+	// proxies and CDNs that do not implement If-Range).
+	IgnoreIfRange bool
+	// UnquotedETag sends the ETag without its quotes, as go-httpbin does; like
+	// Go's http.ServeContent, an If-Range holding it then never matches (it
+	// is not an entity-tag), while Last-Modified still does.
+	UnquotedETag bool
 	// ChangeAfter > 0: after this many requests (of any method) the content
 	// changes: new bytes, new ETag and Last-Modified, same size.
 	ChangeAfter  int
@@ -199,6 +209,9 @@ func (e *entry) body(path string, version int) []byte {
 func (e *entry) etag(path string, version int) string {
 	h := fnv.New64a()
 	h.Write(e.body(path, version))
+	if e.UnquotedETag {
+		return fmt.Sprintf("%x-v%d", h.Sum64(), version)
+	}
 	return fmt.Sprintf("\"%x-v%d\"", h.Sum64(), version)
 }
 
