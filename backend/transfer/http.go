@@ -57,10 +57,12 @@ const (
 //   - A server that ignores If-Range (go-httpbin, whose ETag is unquoted)
 //     is asked again without it when its 200 shows the same version.
 //
-// See whole for how a 200 is told apart from a new version.
+// See whole for how a 200 is told apart from a new version. Connections are
+// kept alive and pooled across the files and calls of every job.
 type HTTPDriver struct {
 	cfg    HTTPConfig
 	client *http.Client
+	tls    tlsPool // transports of jobs with their own TLS options
 }
 
 var _ Driver = (*HTTPDriver)(nil)
@@ -139,7 +141,10 @@ func NewHTTP(cfg HTTPConfig) *HTTPDriver {
 func (d *HTTPDriver) Schemes() []string { return []string{"http", "https"} }
 
 // CloseIdleConnections drops pooled connections (e.g. after a network change).
-func (d *HTTPDriver) CloseIdleConnections() { d.client.CloseIdleConnections() }
+func (d *HTTPDriver) CloseIdleConnections() {
+	d.client.CloseIdleConnections()
+	d.tls.closeIdle()
+}
 
 // Download implements Driver.
 func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error {

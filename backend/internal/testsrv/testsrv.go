@@ -10,10 +10,12 @@ import (
 	"hash/fnv"
 	"log"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -72,6 +74,7 @@ type Server struct {
 	files map[string]*entry
 	log   []*logEntry
 	quit  chan struct{}
+	conns atomic.Int64 // TCP connections accepted
 }
 
 type entry struct {
@@ -94,6 +97,11 @@ func start(t testing.TB, tls bool) *Server {
 	// Server-side noise (e.g. the handshake a test makes fail on purpose)
 	// goes to the test log, not to stderr.
 	s.Server.Config.ErrorLog = log.New(testWriter{t}, "testsrv: ", 0)
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
 	if tls {
 		s.Server.StartTLS()
 	} else {
@@ -113,6 +121,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// Conns is the number of TCP connections accepted so far.
+func (s *Server) Conns() int64 { return s.conns.Load() }
 
 // Roots trusts the TLS server's certificate.
 func (s *Server) Roots() *x509.CertPool {
