@@ -58,7 +58,11 @@ func TestHTTPJobTLSOptionsReuseConnections(t *testing.T) {
 	wantCode(t, run(t, d, Request{URL: srv.URL("/strict")}, newTarget(t)), bits.ERROR_WINHTTP_SECURE_FAILURE, false, bits.ContextGeneralTransport)
 	wantCode(t, run(t, d, Request{URL: srv.URL("/strict"), Options: flags(SecurityIgnoreCertDateInvalid)}, newTarget(t)),
 		bits.ERROR_WINHTTP_SECURE_FAILURE, false, bits.ContextGeneralTransport)
-	// A failed call's transport is dropped, not pooled; the next starts afresh.
+	// A failed call's transport is dropped, not pooled; the relaxed one
+	// still serves its job.
+	if d.tls.get(tlsKey(SecurityIgnoreCertDateInvalid, nil)) != nil {
+		t.Fatal("the transport of a failed call was pooled")
+	}
 	before := srv.Conns()
 	fetchAll(t, d, srv, 3, relaxed)
 	if c := srv.Conns() - before; c > 1 {
