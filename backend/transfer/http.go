@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,6 +34,9 @@ type HTTPConfig struct {
 	// AckTimeout bounds the wait for a BITS upload Ack once a fragment is
 	// sent (default DefaultAckTimeout; never below StallTimeout).
 	AckTimeout time.Duration
+	// Logger records servers that break the range protocol and how the
+	// download went on (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Defaults of HTTPConfig.
@@ -94,6 +98,9 @@ func NewHTTP(cfg HTTPConfig) *HTTPDriver {
 	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = DefaultAckTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	var tlsCfg *tls.Config
 	if cfg.TLSConfig != nil {

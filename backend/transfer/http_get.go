@@ -125,11 +125,14 @@ func (s *session) whole(resp *http.Response, sentIfRange bool) (bool, error) {
 	got := validatorOf(resp, resp.ContentLength)
 	switch {
 	case s.offset == 0:
+		s.note(resp, "the server ignored Range: taking the whole file")
 	case sameVersion(s.want, got) && sentIfRange:
+		s.note(resp, "the server ignored If-Range for the same version: asking again without it")
 		drain(resp)
 		s.noIfRange = true
 		return false, nil
 	case sameVersion(s.want, got) && s.offset <= got.Size:
+		s.note(resp, "the server ignored Range: skipping the bytes held")
 		s.want = got
 		if err := s.sized(got); err != nil {
 			return false, err
@@ -139,6 +142,7 @@ func (s *session) whole(resp *http.Response, sentIfRange bool) (bool, error) {
 		}
 		return true, s.copy(resp.Body, got.Size-s.offset)
 	default:
+		s.note(resp, "another version, or one that cannot be told apart: restarting from byte 0")
 		if err := s.reset(); err != nil {
 			return false, err
 		}
@@ -148,6 +152,16 @@ func (s *session) whole(resp *http.Response, sentIfRange bool) (bool, error) {
 		return false, err
 	}
 	return true, s.copy(resp.Body, got.Size)
+}
+
+// note logs a 200 to a ranged GET: the exact request and reply headers that
+// matter, so that a server's broken range support can be shown to its owner.
+func (s *session) note(resp *http.Response, action string) {
+	s.d.cfg.Logger.Info("range reply: "+action, "url", redactURL(s.url), "offset", s.offset,
+		"range", resp.Request.Header.Get("Range"), "if_range", resp.Request.Header.Get("If-Range"),
+		"status", resp.StatusCode, "content_length", resp.ContentLength,
+		"etag", resp.Header.Get("ETag"), "last_modified", resp.Header.Get("Last-Modified"),
+		"held_etag", s.want.ETag, "held_last_modified", s.want.LastModified, "held_size", s.want.Size)
 }
 
 // unsatisfiable handles a 416. From byte 0 it is an empty file (no range of

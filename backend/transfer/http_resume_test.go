@@ -1,11 +1,15 @@
 package transfer
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"ferry/backend/bits"
 	"ferry/backend/internal/testsrv"
@@ -37,7 +41,15 @@ func cutThenResume(t *testing.T, d *HTTPDriver, srv *testsrv.Server, url string,
 // 200 shows the same version, so the range is asked again without If-Range.
 func TestHTTPIfRangeIgnoredButRangeHonoured(t *testing.T) {
 	srv, url := serve(t, testsrv.File{Size: mb, CutAfter: 300 << 10, CutOnce: true, IgnoreIfRange: true})
-	held, req := cutThenResume(t, testHTTP(), srv, url, newTarget(t))
+	var logged bytes.Buffer
+	d := NewHTTP(HTTPConfig{StallTimeout: time.Second, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	held, req := cutThenResume(t, d, srv, url, newTarget(t))
+	// The exchange is logged for the server's owner.
+	for _, want := range []string{"ignored If-Range", "status=200", "if_range=" + strconv.Quote(req.Validator.ETag), fmt.Sprintf("offset=%d", len(held))} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logged.String())
+		}
+	}
 	log := srv.Requests("/f.bin")
 	want := fmt.Sprintf("bytes=%d-", len(held))
 	if len(log) != 2 || log[0].IfRange != req.Validator.ETag || log[0].Status != 200 ||
