@@ -65,7 +65,7 @@ build: deps frontend
 	$(WAILS) build -m -s
 	@ls -l build/bin/ferry
 
-## bench: a 1 GiB loopback download from nginx by curl, aria2c and ferry, in one run (BENCH_SIZE_MIB, BENCH_RUNS)
+## bench: loopback downloads from nginx by curl, aria2c and ferry in one run: 1 GiB, and 2,000 files of 16 KiB in one job (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_RUNS)
 bench: build
 	scripts/bench.sh
 
