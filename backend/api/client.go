@@ -56,6 +56,22 @@ func (e *ConnectError) NoEngine() bool { return isNoEngine(e.Err) }
 // Denied reports that the socket belongs to someone else.
 func (e *ConnectError) Denied() bool { return isDenied(e.Err) }
 
+// As lets a ConnectError read as the BITS error it means, so that every
+// transport reports it alike: the socket is someone else's
+// (E_ACCESSDENIED), or no engine answers (ERROR_SERVICE_NOT_ACTIVE).
+func (e *ConnectError) As(target any) bool {
+	t, ok := target.(**bits.Error)
+	if !ok {
+		return false
+	}
+	code := bits.ERROR_SERVICE_NOT_ACTIVE
+	if e.Denied() {
+		code = bits.E_ACCESSDENIED
+	}
+	*t = bits.Errorf(code, "%s", e.Error())
+	return true
+}
+
 // AsConnectError finds a *ConnectError in err.
 func AsConnectError(err error) (*ConnectError, bool) {
 	var ce *ConnectError
