@@ -400,3 +400,38 @@ func TestEventsOverflowEndsTheStream(t *testing.T) {
 		t.Fatalf("the stream went on after overflow: %q", r.sc.Text())
 	}
 }
+
+// The units the UI is told about are the ones the engine parses: every
+// suffix and named value of a unit reads as Meta says, and units without
+// suffixes refuse them.
+func TestMetaUnitsMatchTheEngine(t *testing.T) {
+	m := BuildMeta("test")
+	for _, d := range m.Settings {
+		u := m.Units[d.Unit]
+		for sfx, mult := range u.Suffixes {
+			if _, v, err := engine.ParseSetting(d.Key, "3"+sfx); err != nil || v != 3*mult {
+				t.Errorf("%s = 3%s: %d, %v; Meta says %d", d.Key, sfx, v, err, 3*mult)
+			}
+		}
+		for word, want := range u.Named {
+			if _, v, err := engine.ParseSetting(d.Key, word); err != nil || v != want {
+				t.Errorf("%s = %s: %d, %v; Meta says %d", d.Key, word, v, err, want)
+			}
+		}
+		if len(u.Suffixes) == 0 {
+			if _, _, err := engine.ParseSetting(d.Key, "1K"); err == nil {
+				t.Errorf("%s accepts 1K, but Meta lists no suffixes for %s", d.Key, d.Unit)
+			}
+		}
+	}
+	if len(m.Units[engine.UnitRate].Suffixes) == 0 || m.Limits["displayName"] != bits.MaxDisplayName || len(m.NotifyFlags) != 6 {
+		t.Fatalf("meta: units %v, limits %v, %d notify flags", m.Units, m.Limits, len(m.NotifyFlags))
+	}
+	var all bits.NotifyFlags
+	for _, f := range m.NotifyFlags {
+		all |= f.Bit
+	}
+	if !all.Valid() || (all|0x40).Valid() || all != 0x3F {
+		t.Fatalf("notify bits %#x, want every valid bit", all)
+	}
+}
