@@ -58,7 +58,7 @@ type Event struct {
 // So a stalled reader costs at most this many events, however long it
 // stalls and however busy the engine is. A variable only so that tests can
 // reach an overflow quickly; set it before the engine starts.
-var SubscriberBuffer = 4096
+var SubscriberBuffer = 1024
 
 // bus fans events out to subscribers. Each subscriber has a bounded queue in
 // which a job's "modified" event replaces the job's pending one when that is
