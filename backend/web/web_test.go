@@ -431,7 +431,7 @@ func TestMetaUnitsMatchTheEngine(t *testing.T) {
 	for _, f := range m.NotifyFlags {
 		all |= f.Bit
 	}
-	if !all.Valid() || (all|0x40).Valid() || all != 0x3F {
+	if !all.Valid() || (all | 0x40).Valid() || all != 0x3F {
 		t.Fatalf("notify bits %#x, want every valid bit", all)
 	}
 }
