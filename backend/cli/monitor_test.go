@@ -180,3 +180,54 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// wait and transfer follow one job; if they fall behind (their updates not
+// read) and the engine drops them, they subscribe again and read the job
+// afresh instead of reporting a lost engine.
+func TestJobWatchSurvivesOverflow(t *testing.T) {
+	defer func(n int) { engine.SubscriberBuffer = n }(engine.SubscriberBuffer)
+	engine.SubscriberBuffer = 8
+	m, cl := inProcessEngine(t)
+	ctx := context.Background()
+	in, err := m.CreateJob("watched", bits.TypeDownload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := watchJob(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	w.follow(in.ID)
+	// More changes of the job than updates holds, then more than the
+	// engine buffers and the socket holds, none of them read.
+	for i := range 600 {
+		if err := m.SetDescription(in.ID, fmt.Sprintf("d%d %s", i, strings.Repeat("x", 500))); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 { // other jobs' events do not coalesce with these
+			o, err := m.CreateJob("other", bits.TypeDownload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Cancel(o.ID)
+		}
+	}
+	final := "the final description"
+	if err := m.SetDescription(in.ID, final); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case j := <-w.updates:
+			if j.Description == final {
+				return
+			}
+		case err := <-w.ended:
+			t.Fatalf("the watch ended: %v", err)
+		case <-deadline:
+			t.Fatal("the final description never arrived")
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,12 +25,15 @@ func interruptible() (context.Context, context.CancelFunc) {
 // jobWatch follows one job: its events as they come, plus a slow poll in
 // case the engine coalesced or the stream missed something.
 type jobWatch struct {
+	ctx     context.Context
 	cl      *api.Client
 	id      string
 	updates chan bits.JobInfo
 	ended   chan error
-	stream  *api.EventStream
 	done    chan struct{}
+
+	mu     sync.Mutex // guards stream: follow replaces it after an overflow
+	stream *api.EventStream
 }
 
 // watchJob subscribes to events (before the caller reads the job's state,
@@ -39,15 +43,22 @@ func watchJob(ctx context.Context, cl *api.Client) (*jobWatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &jobWatch{cl: cl, stream: stream, updates: make(chan bits.JobInfo, 64), ended: make(chan error, 1), done: make(chan struct{})}, nil
+	return &jobWatch{ctx: ctx, cl: cl, stream: stream, updates: make(chan bits.JobInfo, 64), ended: make(chan error, 1), done: make(chan struct{})}, nil
 }
 
-// follow starts delivering the events of job id.
+// follow starts delivering the events of job id. If the engine drops the
+// stream for falling behind, it subscribes again and reads the job afresh.
 func (w *jobWatch) follow(id string) {
 	w.id = id
 	go func() {
 		for {
-			ev, _, err := w.stream.Next()
+			w.mu.Lock()
+			stream := w.stream
+			w.mu.Unlock()
+			ev, _, err := stream.Next()
+			if err == nil && ev.Kind == engine.EventOverflow {
+				ev.Job, err = w.resubscribe()
+			}
 			if err != nil {
 				w.ended <- err
 				return
@@ -64,9 +75,33 @@ func (w *jobWatch) follow(id string) {
 	}()
 }
 
+// resubscribe replaces the stream and returns the job as it is now.
+func (w *jobWatch) resubscribe() (bits.JobInfo, error) {
+	stream, err := w.cl.Events(w.ctx)
+	if err != nil {
+		return bits.JobInfo{}, err
+	}
+	w.mu.Lock()
+	select {
+	case <-w.done:
+		w.mu.Unlock()
+		stream.Close()
+		return bits.JobInfo{}, errors.New("closed")
+	default:
+	}
+	old := w.stream
+	w.stream = stream
+	w.mu.Unlock()
+	old.Close()
+	return w.cl.Info(w.ctx, w.id)
+}
+
 func (w *jobWatch) close() {
+	w.mu.Lock()
 	close(w.done)
-	w.stream.Close()
+	stream := w.stream
+	w.mu.Unlock()
+	stream.Close()
 }
 
 func finalOrDone(s bits.JobState) bool {
