@@ -426,6 +426,7 @@ export function App({ transport }: { transport: Transport }) {
         <NewJobDialog
           transport={transport}
           defaultFolder={defaultFolder}
+          limits={meta?.limits ?? {}}
           prefill={newJob}
           onClose={() => setNewJob(false)}
           onCreated={(j) => {
