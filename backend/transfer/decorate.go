@@ -22,12 +22,24 @@ func Limit(d Driver, wait WaitFunc) Driver {
 	if wait == nil {
 		return d
 	}
-	return &limited{Driver: d, wait: wait}
+	return &limited{sessions: sessions{d}, wait: wait}
 }
 
 type limited struct {
-	Driver
+	sessions
 	wait WaitFunc
+}
+
+// sessions passes Close-Session and Cancel-Session through to the wrapped
+// driver: decorators change how bytes move, not how sessions end.
+type sessions struct{ Driver }
+
+func (s sessions) CloseSession(ctx context.Context, req UploadRequest) error {
+	return asUploader(s.Driver).CloseSession(ctx, req)
+}
+
+func (s sessions) CancelSession(ctx context.Context, req UploadRequest) error {
+	return asUploader(s.Driver).CancelSession(ctx, req)
 }
 
 func (l *limited) Download(ctx context.Context, req Request, t Target) error {
@@ -41,14 +53,6 @@ func (l *limited) Upload(ctx context.Context, req UploadRequest, t UploadTarget)
 	}
 	req.Source = &limitedSource{r: req.Source, ctx: ctx, wait: l.wait}
 	return up.Upload(ctx, req, t)
-}
-
-func (l *limited) CloseSession(ctx context.Context, req UploadRequest) error {
-	return asUploader(l.Driver).CloseSession(ctx, req)
-}
-
-func (l *limited) CancelSession(ctx context.Context, req UploadRequest) error {
-	return asUploader(l.Driver).CancelSession(ctx, req)
 }
 
 type limitedTarget struct {
@@ -86,10 +90,10 @@ const QuickRetries = 3
 // to, when the failed attempt had moved bytes: a dropped connection in the
 // middle of a healthy transfer. Failures without progress are returned as
 // they are, for the engine's retry delay.
-func Retry(d Driver, attempts int) Driver { return &retrying{Driver: d, attempts: attempts} }
+func Retry(d Driver, attempts int) Driver { return &retrying{sessions: sessions{d}, attempts: attempts} }
 
 type retrying struct {
-	Driver
+	sessions
 	attempts int
 }
 
@@ -122,14 +126,6 @@ func (r *retrying) Upload(ctx context.Context, req UploadRequest, t UploadTarget
 		}
 		req.SessionID, req.Offset = ct.sid, ct.acked
 	}
-}
-
-func (r *retrying) CloseSession(ctx context.Context, req UploadRequest) error {
-	return asUploader(r.Driver).CloseSession(ctx, req)
-}
-
-func (r *retrying) CancelSession(ctx context.Context, req UploadRequest) error {
-	return asUploader(r.Driver).CancelSession(ctx, req)
 }
 
 // countingTarget follows where a download got to, so a retry continues there.
