@@ -90,7 +90,9 @@ const QuickRetries = 3
 // to, when the failed attempt had moved bytes: a dropped connection in the
 // middle of a healthy transfer. Failures without progress are returned as
 // they are, for the engine's retry delay.
-func Retry(d Driver, attempts int) Driver { return &retrying{sessions: sessions{d}, attempts: attempts} }
+func Retry(d Driver, attempts int) Driver {
+	return &retrying{sessions: sessions{d}, attempts: attempts}
+}
 
 type retrying struct {
 	sessions
