@@ -216,8 +216,17 @@ func (m *Manager) install(c *change) {
 	if len(c.events) > 0 {
 		v := m.view(e) // once: a job may have thousands of files
 		info := v.Info(false)
+		var withFiles *bits.JobInfo
 		for _, ev := range c.events {
-			m.publish(e, v, info, ev.kind, ev.file)
+			in := info
+			if ev.kind == EventFileTransferred && len(v.Files) <= eventFileList {
+				if withFiles == nil {
+					wf := v.Info(true)
+					withFiles = &wf
+				}
+				in = *withFiles
+			}
+			m.publish(e, v, in, ev.kind, ev.file)
 		}
 	}
 	if c.after != nil {

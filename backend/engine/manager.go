@@ -256,10 +256,15 @@ func (m *Manager) wake() {
 	}
 }
 
+// eventFileList bounds the jobs whose fileTransferred events carry the
+// whole file list, as info does: past it, a job's events would grow with the
+// square of its files; the event's "file" names the one transferred.
+const eventFileList = 256
+
 // emit publishes an event for e (caller holds mu).
 func (m *Manager) emit(e *entry, kind EventKind, fileIndex int) {
 	v := m.view(e)
-	m.publish(e, v, v.Info(false), kind, fileIndex)
+	m.publish(e, v, v.Info(kind == EventFileTransferred && len(v.Files) <= eventFileList), kind, fileIndex)
 }
 
 // publish sends one event of e; v is its view and info v's rendering, made
