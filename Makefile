@@ -19,8 +19,11 @@ TOOLS := $(CURDIR)/.tools
 WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
+# lxqt-panel: a real tray host (StatusNotifierWatcher) for the end-to-end test
+# of a panel that starts after the app.
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
-	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick
+	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
+	lxqt-panel
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
