@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: bench bench-cli all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -20,10 +20,11 @@ WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 # lxqt-panel: a real tray host (StatusNotifierWatcher) for the end-to-end test
-# of a panel that starts after the app.
+# of a panel that starts after the app. hyperfine and time (GNU time):
+# the CLI's cost, in make bench-cli and cmd/ferry's latency test.
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
 	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
-	lxqt-panel
+	lxqt-panel hyperfine time
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
@@ -70,9 +71,14 @@ build: deps frontend
 	$(GO) build -trimpath -o build/bin/ferry ./cmd/ferry
 	@ls -l build/bin/ferry build/bin/ferry-desktop
 
-## bench: a 1 GiB loopback download from nginx by curl, aria2c and ferry, in one run (BENCH_SIZE_MIB, BENCH_RUNS)
+## bench: a 1 GiB loopback download from nginx by curl, aria2c and ferry, in one run (BENCH_SIZE_MIB, BENCH_RUNS); then bench-cli
 bench: build
 	scripts/bench.sh
+	scripts/bench-cli.sh
+
+## bench-cli: ferry getstate against a trivial Go program (wall, CPU, memory), ferry's shared libraries, a loop of ferry create (BENCH_RUNS, BENCH_JOBS)
+bench-cli: build
+	scripts/bench-cli.sh
 
 ## run: build, then open the window
 run: build
