@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench bench-cli all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: bench bench-cli package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -22,9 +22,10 @@ STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # lxqt-panel: a real tray host (StatusNotifierWatcher) for the end-to-end test
 # of a panel that starts after the app. hyperfine and time (GNU time):
 # the CLI's cost, in make bench-cli and cmd/ferry's latency test.
+# desktop-file-utils: the package test validates the desktop entry.
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
 	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
-	lxqt-panel hyperfine time
+	lxqt-panel hyperfine time desktop-file-utils
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
@@ -65,7 +66,6 @@ frontend: node-deps
 ## build: both executables: build/bin/ferry (CLI and headless engine) and build/bin/ferry-desktop (the window; JS bindings regenerated in frontend/wailsjs)
 # -s: the frontend was just built above; -m: never `go mod tidy`, which
 # would drop requirements of packages that are being written.
-# ferry is built after Wails, which empties build/bin first.
 build: deps frontend
 	$(WAILS) build -m -s
 	$(GO) build -trimpath -o build/bin/ferry ./cmd/ferry
@@ -80,12 +80,20 @@ bench: build
 bench-cli: build
 	scripts/bench-cli.sh
 
+## package: the Debian package build/bin/ferry_VERSION_ARCH.deb (both executables, desktop entry, icon, user systemd unit)
+package: build
+	scripts/package-deb.sh
+
+## package-test: unpack the package into a scratch root and use it: files, desktop entry, the unit's engine, a CLI session
+package-test: package
+	scripts/test-package.sh
+
 ## run: build, then open the window
 run: build
 	build/bin/ferry-desktop
 
-## test: formatting, vet, staticcheck, frontend tests, the Go tests, then the end-to-end tests (their "N passed, N failed" ends the output)
-test: deps frontend lint frontend-test go-test e2e
+## test: formatting, vet, staticcheck, frontend tests, the Go tests, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
+test: deps frontend lint frontend-test go-test package-test e2e
 
 ## lint: gofmt, go vet (also for macOS) and staticcheck
 lint: fmt-check vet vet-darwin staticcheck
