@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make bench-cli: what one command costs. `ferry getstate JOB` against a
-# running engine and a trivial Go program, interleaved in one hyperfine
-# run (wall time, CPU), their peak memory (GNU time), the shared libraries
-# ferry loads, and how fast a loop of `ferry create` fills a queue.
+# running engine and a trivial Go program in one hyperfine run (all runs of
+# one, then all of the other: on a busy machine the load may differ between
+# them; cmd/ferry's latency test interleaves), their peak memory (GNU
+# time), the shared libraries ferry loads, and how fast a loop of
+# `ferry create` fills a queue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-100}
@@ -45,7 +47,7 @@ rss() {
 ferry_rss=$(rss "$FERRY" getstate "$id")
 triv_rss=$(rss "$work/trivial-bin")
 
-echo "CLI cost ($RUNS runs each, interleaved; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo "CLI cost ($RUNS runs each; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
 python3 - "$work/h.json" "$ferry_rss" "$triv_rss" <<'PY'
 import json, sys
 res = json.load(open(sys.argv[1]))["results"]
