@@ -7,8 +7,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/mattn/go-sqlite3"
-
 	"ferry/backend/bits"
 )
 
@@ -164,11 +162,7 @@ func (s *Store) WriteStats() WriteStats {
 
 // IsDiskFull reports a write that failed for lack of space.
 func IsDiskFull(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
-		return true
-	}
-	return errors.Is(err, syscall.ENOSPC)
+	return sqliteFull(err) || errors.Is(err, syscall.ENOSPC)
 }
 
 // Change is one job's writes, applied atomically: its row, the file rows

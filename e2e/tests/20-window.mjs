@@ -1,13 +1,14 @@
-// The real desktop binary, build/bin/ferry, under Xvfb with a private D-Bus
-// session: its window shows the jobs, its tray item registers with a
+// The real desktop app, build/bin/ferry-desktop (started by `ferry` with no
+// arguments, and directly), under Xvfb with a private D-Bus session: its
+// window shows the jobs, its tray item registers with a
 // StatusNotifierWatcher, a notification reaches the notification server
 // when a job transfers, a second start exits 0, and Quit in the tray's menu
 // stops it cleanly.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   artifacts,
   assert,
+  desktopBin,
   engineHome,
   eq,
   ferry,
@@ -23,37 +24,8 @@ import {
   test,
   waitFor,
 } from '../lib/harness.mjs';
+import { sessionBus, xvfb } from '../lib/desktop.mjs';
 import { docroot, mixedJobs } from '../lib/jobs.mjs';
-
-// A session bus that lets anyone own any name and activates no services,
-// so that no real daemon of the machine answers in place of the fakes.
-const busConfig = (dir) => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=${dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`;
-
-async function xvfb(cleanup, size) {
-  const p = start('Xvfb', ['-displayfd', '1', '-screen', '0', `${size}x24`, '-nolisten', 'tcp', '-noreset'], { cleanup, name: 'xvfb' });
-  const n = await waitFor(() => p.output().match(/^(\d+)$/m)?.[1], { what: 'Xvfb to print its display', timeout: 15_000 });
-  return `:${n}`;
-}
-
-async function sessionBus(cleanup) {
-  const dir = tempDir('bus', cleanup);
-  const conf = join(dir, 'bus.conf');
-  writeFileSync(conf, busConfig(dir));
-  const p = start('dbus-daemon', [`--config-file=${conf}`, '--nofork', '--nopidfile', '--print-address=1'], { cleanup, name: 'dbus-daemon' });
-  return waitFor(() => p.output().match(/^(unix:\S+)$/m)?.[1], { what: 'dbus-daemon to print its address', timeout: 15_000 });
-}
 
 /** fakeDesktop builds and starts e2e/fakedesktop; events() lists what it reported so far. */
 async function fakeDesktop(cleanup, env) {
@@ -110,6 +82,7 @@ test('the desktop window under Xvfb: jobs, tray, notification, one instance, Qui
   });
   log(`headless notification: "${headless.summary}"`);
 
+  // `ferry` with no arguments becomes ferry-desktop (same process).
   const t0 = Date.now();
   const win = start(ferryBin, [], { env: { ...session, FERRY_HOME: home }, cleanup, name: 'ferry-window' });
   const item = await waitFor(() => fake.events.find((e) => e.event === 'item'), { what: 'the tray item to register', timeout: 30_000 });
@@ -153,10 +126,15 @@ test('the desktop window under Xvfb: jobs, tray, notification, one instance, Qui
   eq(note.category, 'transfer.complete', 'the notification category');
   assert(note.actions.includes('default'), `the notification opens the job on click: ${JSON.stringify(note.actions)}`);
 
-  // A second start shows the first window and exits 0.
-  const second = await run(ferryBin, [], { env: { ...session, FERRY_HOME: home }, timeout: 20_000 });
-  eq(second.code, 0, `a second ferry exits 0 (${second.stderr.trim()})`);
-  assert(/already open/.test(second.stderr), `it says so: ${second.stderr}`);
+  // A second start shows the first window and exits 0, through ferry and directly.
+  for (const bin of [ferryBin, desktopBin]) {
+    const second = await run(bin, [], { env: { ...session, FERRY_HOME: home }, timeout: 20_000 });
+    eq(second.code, 0, `a second ${bin} exits 0 (${second.stderr.trim()})`);
+    assert(/already open/.test(second.stderr), `it says so: ${second.stderr}`);
+  }
+  // The desktop app runs no commands: they are ferry's.
+  const usage = await run(desktopBin, ['list'], { env: { ...session, FERRY_HOME: home }, timeout: 20_000 });
+  eq(usage.code, 2, `ferry-desktop with arguments is a usage error (${usage.stderr.trim()})`);
 
   // Quit in the tray's menu ends the app and its engine cleanly.
   fake.send('click Quit');
@@ -171,7 +149,7 @@ test('the desktop window under Xvfb: jobs, tray, notification, one instance, Qui
   await ferry(home, ['shutdown']);
 
   // SIGTERM (a logout, a kill) ends the app too, rather than hiding it into the tray.
-  const again = start(ferryBin, [], { env: { ...session, FERRY_HOME: home }, cleanup, name: 'ferry-window-2' });
+  const again = start(desktopBin, [], { env: { ...session, FERRY_HOME: home }, cleanup, name: 'ferry-window-2' });
   const items = fake.events.filter((e) => e.event === 'item').length;
   await waitFor(() => fake.events.filter((e) => e.event === 'item').length > items, { what: 'the second window’s tray item' });
   again.kill('SIGTERM');
