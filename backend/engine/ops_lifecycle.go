@@ -185,14 +185,8 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	// Recorded before any rename: if the final record cannot be written
 	// after the renames, a retried Complete knows they happened.
 	if err := m.commit(e, func(c *change) error {
-		n := 0
-		for i := range c.job.Files {
-			if f := &c.job.Files[i]; f.Transferred && !f.Committed && !f.Committing {
-				f.Committing = true
-				n++
-			}
-		}
-		c.noop = n == 0
+		c.noop = c.job.Completing
+		c.job.Completing = true
 		return nil
 	}); err != nil {
 		return 0, err
@@ -220,7 +214,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 				res = bits.BG_S_PARTIAL_COMPLETE
 				continue
 			}
-			if err := commitFile(&f, existing[i]); err != nil {
+			if err := commitFile(&f, existing[i], j.Completing); err != nil {
 				renameErr = bits.Errorf(codeOr(err, bits.E_ACCESSDENIED), "could not move %s into place: %v; the job stays %s, retry Complete or Cancel", f.LocalName, err, j.State)
 				break
 			}
@@ -241,7 +235,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 		for i := range cj.Files {
 			f := &cj.Files[i]
 			if committed[i] {
-				f.Committed, f.Committing, f.TempName = true, false, ""
+				f.Committed, f.TempName = true, ""
 			}
 			if dropped[i] {
 				f.TempName = ""
@@ -253,6 +247,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 			}
 			return nil
 		}
+		cj.Completing = false
 		if cj.Upload != nil {
 			cj.Upload.ReplyTemp = ""
 		}
@@ -278,13 +273,13 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 // regular file it replaces (nil: none), which lends the new file its
 // permissions. A temporary file already gone under a rename that Complete
 // recorded as begun means an earlier Complete made it.
-func commitFile(f *bits.File, old fs.FileInfo) error {
+func commitFile(f *bits.File, old fs.FileInfo, begun bool) error {
 	if f.TempName == "" {
 		return errors.New("the temporary file is missing")
 	}
 	if old != nil {
 		if err := os.Chmod(f.TempName, old.Mode().Perm()); err != nil {
-			if errors.Is(err, fs.ErrNotExist) && f.Committing {
+			if errors.Is(err, fs.ErrNotExist) && begun {
 				return nil
 			}
 			return fmt.Errorf("keep the permissions of %s: %w", f.LocalName, err)
@@ -295,7 +290,7 @@ func commitFile(f *bits.File, old fs.FileInfo) error {
 		_ = os.Chtimes(f.TempName, f.ModTime, f.ModTime) // the server's time, as BITS
 	}
 	err := os.Rename(f.TempName, f.LocalName)
-	if errors.Is(err, fs.ErrNotExist) && f.Committing {
+	if errors.Is(err, fs.ErrNotExist) && begun {
 		if _, lerr := os.Lstat(f.LocalName); lerr == nil {
 			return nil
 		}
