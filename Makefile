@@ -58,12 +58,14 @@ $(E2E_STAMP): e2e/package.json e2e/package-lock.json
 frontend: node-deps
 	cd frontend && npm run build
 
-## build: the desktop binary build/bin/ferry (JS bindings regenerated in frontend/wailsjs)
+## build: both executables: build/bin/ferry (CLI and headless engine) and build/bin/ferry-desktop (the window; JS bindings regenerated in frontend/wailsjs)
 # -s: the frontend was just built above; -m: never `go mod tidy`, which
 # would drop requirements of packages that are being written.
+# ferry is built after Wails, which empties build/bin first.
 build: deps frontend
 	$(WAILS) build -m -s
-	@ls -l build/bin/ferry
+	$(GO) build -trimpath -o build/bin/ferry ./cmd/ferry
+	@ls -l build/bin/ferry build/bin/ferry-desktop
 
 ## bench: a 1 GiB loopback download from nginx by curl, aria2c and ferry, in one run (BENCH_SIZE_MIB, BENCH_RUNS)
 bench: build
@@ -71,7 +73,7 @@ bench: build
 
 ## run: build, then open the window
 run: build
-	build/bin/ferry
+	build/bin/ferry-desktop
 
 ## test: formatting, vet, staticcheck, frontend tests, the Go tests, then the end-to-end tests (their "N passed, N failed" ends the output)
 test: deps frontend lint frontend-test go-test e2e

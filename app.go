@@ -11,6 +11,7 @@ import (
 	"ferry/backend/api"
 	"ferry/backend/bits"
 	"ferry/backend/desktop"
+	"ferry/backend/desktop/tray"
 	"ferry/backend/engine"
 	"ferry/backend/ops"
 	"ferry/backend/service"
@@ -89,7 +90,7 @@ type shell struct {
 // from becoming a non-nil interface.
 var desktopShell = shell{
 	startTray: func(a desktop.Actions, jobs func() []bits.JobInfo, evs <-chan engine.Event) (trayIcon, error) {
-		t, err := desktop.StartTray(a, jobs, evs)
+		t, err := tray.Start(a, jobs, evs)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +114,7 @@ type Notice struct {
 // noTrayNotice says why closing the window quits (issue 4: "otherwise it
 // quits, after saying so once").
 var noTrayNotice = Notice{ID: "no-tray",
-	Text: "No system tray was found, so closing this window quits Ferry: transfers pause until you open it again (or run `ferry service`)."}
+	Text: "No system tray was found, so closing this window quits Ferry: transfers pause until you open it again (or run `ferry service`). If a tray appears later, Ferry's icon shows there and closing the window hides it instead."}
 
 // App is the Wails-bound adapter between the window and the engine. Its
 // exported methods become window.go.main.App.* in the frontend: Call runs
@@ -277,6 +278,11 @@ func (a *App) start(ctx context.Context, ui windowRuntime) {
 		} else {
 			a.tray = tray
 			stops = append(stops, tunsubscribe, tray.Stop)
+			if !tray.Available() {
+				// No panel yet: the icon shows when one starts.
+				a.log.Info("desktop: no tray host yet; closing the window quits until one appears")
+				a.notice(noTrayNotice)
+			}
 		}
 
 		nevs, nunsubscribe := m.Subscribe()

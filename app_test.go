@@ -312,6 +312,28 @@ func TestNoTrayQuitsAndSaysSo(t *testing.T) {
 	}
 }
 
+// A panel that starts after the app (usual at login): until it is there
+// closing quits and the window says so; then closing hides.
+func TestLateTrayHost(t *testing.T) {
+	tray := &fakeTray{available: false}
+	app, ui, _ := startApp(t, tray, nil)
+	if n := app.Notices(); len(n) != 1 || n[0].ID != "no-tray" {
+		t.Fatalf("notices = %+v, want the no-tray notice", n)
+	}
+	if app.beforeClose(context.Background()) {
+		t.Fatal("closing before the panel appeared was prevented")
+	}
+	tray.mu.Lock()
+	tray.available = true
+	tray.mu.Unlock()
+	if !app.beforeClose(context.Background()) {
+		t.Fatal("closing with the late panel quit the app")
+	}
+	if _, hides, _ := ui.counts(); hides != 1 {
+		t.Fatalf("hides = %d, want 1", hides)
+	}
+}
+
 func TestTrayActions(t *testing.T) {
 	tray := &fakeTray{available: true}
 	app, ui, eng := startApp(t, tray, nil)

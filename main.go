@@ -1,20 +1,20 @@
-// Command ferry runs BITS-style background transfers: with no arguments it
-// opens the desktop window, otherwise it runs one command of the CLI.
+// Command ferry-desktop is Ferry's desktop app: the window, the tray icon
+// and notifications, with the engine of its FERRY_HOME inside. The command
+// line and the headless engine are the other executable, ferry
+// (cmd/ferry), which links no GUI library.
 package main
 
 import (
-	"embed"
+	_ "embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"ferry/backend/cli"
 	"ferry/backend/desktop"
 	"ferry/backend/home"
-	"ferry/backend/web"
+	"ferry/frontend"
 
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
@@ -22,25 +22,16 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 )
 
-// The frontend is built into frontend/dist by `make build`; a committed
-// .gitkeep keeps this embed (and so go vet and go test) valid before that.
-//
-//go:embed all:frontend/dist
-var assets embed.FS
-
 //go:embed build/appicon.png
 var icon []byte
 
 func main() {
 	if len(os.Args) > 1 {
-		// `ferry web` serves the very files the window shows.
-		if dist, err := fs.Sub(assets, "frontend/dist"); err == nil {
-			web.Assets = dist
-		}
-		os.Exit(cli.Main(os.Args[1:]))
+		fmt.Fprintf(os.Stderr, "ferry-desktop: it takes no arguments; commands are run by ferry (ferry help)\n")
+		os.Exit(2)
 	}
 	if err := runDesktop(); err != nil {
-		fmt.Fprintln(os.Stderr, "ferry:", err)
+		fmt.Fprintln(os.Stderr, "ferry-desktop:", err)
 		os.Exit(1)
 	}
 }
@@ -56,9 +47,9 @@ func runDesktop() error {
 		case err != nil:
 			// Unsupported here, or FERRY_HOME unusable (the engine will
 			// report that in the window): go on as the only instance.
-			fmt.Fprintln(os.Stderr, "ferry: warning:", err)
+			fmt.Fprintln(os.Stderr, "ferry-desktop: warning:", err)
 		case already:
-			fmt.Fprintln(os.Stderr, "ferry: Ferry is already open; its window was brought up")
+			fmt.Fprintln(os.Stderr, "ferry-desktop: Ferry is already open; its window was brought up")
 			return nil
 		case release != nil:
 			app.release = release
@@ -80,7 +71,7 @@ func runDesktop() error {
 		Height:         700,
 		MinWidth:       640,
 		MinHeight:      400,
-		AssetServer:    &assetserver.Options{Assets: assets},
+		AssetServer:    &assetserver.Options{Assets: frontend.Dist()},
 		OnStartup:      app.startup,
 		OnDomReady:     app.domReady,
 		OnBeforeClose:  app.beforeClose,

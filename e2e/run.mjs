@@ -1,15 +1,19 @@
 // Runs Ferry's end-to-end tests one after another and ends with the line
 // "N passed, N failed" that CI reads. Arguments filter the tests by name
-// (a substring); FERRY_BIN names the binary (default build/bin/ferry).
+// (a substring); FERRY_BIN names the command-line binary (default
+// build/bin/ferry) and FERRY_DESKTOP_BIN the desktop app (default
+// ferry-desktop beside it).
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { artifacts, Cleanup, e2eDir, ferryBin, killAll, registered } from './lib/harness.mjs';
+import { artifacts, Cleanup, desktopBin, e2eDir, ferryBin, killAll, registered } from './lib/harness.mjs';
 
-if (!existsSync(ferryBin)) {
-  console.error(`e2e: ${ferryBin} does not exist; run make build first`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+for (const bin of [ferryBin, desktopBin]) {
+  if (!existsSync(bin)) {
+    console.error(`e2e: ${bin} does not exist; run make build first`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
 }
 rmSync(artifacts, { recursive: true, force: true });
 mkdirSync(artifacts, { recursive: true });

@@ -1,12 +1,13 @@
-// Package desktop holds what Ferry shows outside its window: the tray icon,
-// OS notifications and the single-instance handshake. It is kept out of the
-// engine: the engine only publishes events, and this package consumes them,
-// so the headless service and the desktop app share the same notifier.
+// Package desktop holds what Ferry shows outside its window, except the
+// tray icon (package desktop/tray, which only the desktop app links): OS
+// notifications, the drawn icons, and the single-instance handshake. It is
+// kept out of the engine: the engine only publishes events, and this
+// package consumes them, so the headless service and the desktop app share
+// the same notifier.
 //
-// Linux is fully supported (StatusNotifierItem and org.freedesktop.Notifications
-// over D-Bus). Elsewhere the tray and notifier constructors return
-// ErrUnsupported and the caller carries on without them; the single-instance
-// handshake works on every unix.
+// Linux is fully supported (org.freedesktop.Notifications over D-Bus).
+// Elsewhere the notifier constructor returns ErrUnsupported and the caller
+// carries on without it; the single-instance handshake works on every unix.
 package desktop
 
 import "errors"
@@ -26,3 +27,14 @@ var (
 	// org.freedesktop.Notifications.
 	ErrNoNotificationServer = errors.New("no notification server (org.freedesktop.Notifications) on the session bus")
 )
+
+// Actions are what the tray's menu does. A nil func leaves its item
+// disabled (a nil OpenJob makes the recent-job items informational only).
+// Each runs on its own goroutine, so it may block or stop the tray.
+type Actions struct {
+	Show       func()
+	SuspendAll func()
+	ResumeAll  func()
+	OpenJob    func(id string)
+	Quit       func()
+}

@@ -13,12 +13,23 @@ import (
 // variants of one shape (a disc with a glyph) differ only in colour and
 // glyph, and drawing them keeps them in step with each other.
 
-const iconSize = 32
+// Icon picks one of the drawn icons.
+type Icon int
 
-var iconColors = map[iconState]color.NRGBA{
-	iconIdle:         {0x6b, 0x72, 0x80, 0xff}, // grey: nothing moves
-	iconTransferring: {0x25, 0x63, 0xeb, 0xff}, // blue: bytes are moving
-	iconError:        {0xdc, 0x26, 0x26, 0xff}, // red: a job needs the user
+// The icons: the tray shows one per state, a notification the one of its event.
+const (
+	IconIdle Icon = iota
+	IconTransferring
+	IconError
+)
+
+// IconSize is the icons' width and height in pixels.
+const IconSize = 32
+
+var iconColors = map[Icon]color.NRGBA{
+	IconIdle:         {0x6b, 0x72, 0x80, 0xff}, // grey: nothing moves
+	IconTransferring: {0x25, 0x63, 0xeb, 0xff}, // blue: bytes are moving
+	IconError:        {0xdc, 0x26, 0x26, 0xff}, // red: a job needs the user
 }
 
 type drawnIcon struct {
@@ -26,10 +37,10 @@ type drawnIcon struct {
 	png []byte
 }
 
-// icons are drawn on first use, not at init: the CLI links this package
-// and never shows an icon.
-var icons = sync.OnceValue(func() map[iconState]drawnIcon {
-	out := map[iconState]drawnIcon{}
+// icons are drawn on first use, not at init: the headless engine links
+// this package and may never show one.
+var icons = sync.OnceValue(func() map[Icon]drawnIcon {
+	out := map[Icon]drawnIcon{}
 	for st := range iconColors {
 		img := drawIcon(st)
 		var buf bytes.Buffer
@@ -41,22 +52,22 @@ var icons = sync.OnceValue(func() map[iconState]drawnIcon {
 	return out
 })
 
-// iconPNG returns the PNG of a state's icon.
-func iconPNG(st iconState) []byte { return icons()[st].png }
+// IconPNG returns the PNG of an icon.
+func IconPNG(st Icon) []byte { return icons()[st].png }
 
 // drawIcon renders a disc of the state's colour with a white glyph: a
 // down arrow (idle, transferring) or an exclamation mark (error). Each pixel
 // is supersampled 4×4 so the edges stay smooth at panel sizes.
-func drawIcon(st iconState) *image.NRGBA {
+func drawIcon(st Icon) *image.NRGBA {
 	const ss = 4
 	c := iconColors[st]
 	glyph := arrowGlyph
-	if st == iconError {
+	if st == IconError {
 		glyph = bangGlyph
 	}
-	img := image.NewNRGBA(image.Rect(0, 0, iconSize, iconSize))
-	for py := range iconSize {
-		for px := range iconSize {
+	img := image.NewNRGBA(image.Rect(0, 0, IconSize, IconSize))
+	for py := range IconSize {
+		for px := range IconSize {
 			var disc, white int
 			for sy := range ss {
 				for sx := range ss {

@@ -14,7 +14,7 @@ type notification struct {
 	summary  string
 	body     string
 	category string // freedesktop's standard categories: transfer.complete, transfer.error
-	icon     iconState
+	icon     Icon
 }
 
 // notificationFor decides whether an event becomes a notification and what
@@ -26,7 +26,7 @@ func notificationFor(ev engine.Event) (notification, bool) {
 		return notification{}, false
 	}
 	j := ev.Job
-	name := jobName(j)
+	name := JobName(j)
 	switch ev.Kind {
 	case engine.EventTransferred:
 		return notification{
@@ -34,7 +34,7 @@ func notificationFor(ev engine.Event) (notification, bool) {
 			summary:  fmt.Sprintf("“%s” transferred", name),
 			body:     transferredSentence(j),
 			category: "transfer.complete",
-			icon:     iconTransferring,
+			icon:     IconTransferring,
 		}, true
 	case engine.EventError:
 		return notification{
@@ -42,7 +42,7 @@ func notificationFor(ev engine.Event) (notification, bool) {
 			summary:  fmt.Sprintf("“%s” failed", name),
 			body:     errorSentence(j),
 			category: "transfer.error",
-			icon:     iconError,
+			icon:     IconError,
 		}, true
 	}
 	return notification{}, false
@@ -55,7 +55,7 @@ func transferredSentence(j bits.JobInfo) string {
 		files = fmt.Sprintf("%d files", p.FilesTotal)
 	}
 	if p.BytesTotal >= 0 {
-		files += fmt.Sprintf(" (%s)", formatSize(float64(p.BytesTotal)))
+		files += fmt.Sprintf(" (%s)", FormatSize(float64(p.BytesTotal)))
 	}
 	// A BITS job keeps its files under temporary names until it is
 	// completed: say so, or people look for files that are not there yet.

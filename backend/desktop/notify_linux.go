@@ -44,7 +44,7 @@ type Notifier struct {
 // once and goes on without notifications. onOpen may be nil: notifications
 // then offer no click action.
 func NewNotifier(onOpen func(id string)) (*Notifier, error) {
-	conn, err := sessionBus()
+	conn, err := SessionBus()
 	if err != nil {
 		return nil, fmt.Errorf("notifications: %w", err)
 	}
@@ -55,7 +55,7 @@ func NewNotifier(onOpen func(id string)) (*Notifier, error) {
 	}
 	// GetCapabilities also starts a D-Bus-activated server that is not
 	// running yet, and proves that one answers.
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), CallTimeout)
 	defer cancel()
 	var caps []string
 	if err := conn.Object(notifyName, notifyPath).CallWithContext(ctx, notifyIface+".GetCapabilities", 0).Store(&caps); err != nil {
@@ -87,7 +87,7 @@ func NewNotifier(onOpen func(id string)) (*Notifier, error) {
 }
 
 // Run shows the notifications for events until events is closed or Close
-// is called. Notify calls are synchronous and bounded by callTimeout, so a
+// is called. Notify calls are synchronous and bounded by CallTimeout, so a
 // hung server delays notifications but never the engine (its event queue
 // per subscriber is unbounded).
 func (n *Notifier) Run(events <-chan engine.Event) {
@@ -138,7 +138,7 @@ func (n *Notifier) send(msg notification) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	replaces := n.openOf[msg.jobID] // the job's older notification is outdated
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), CallTimeout)
 	defer cancel()
 	var id uint32
 	err := n.conn.Object(notifyName, notifyPath).CallWithContext(ctx, notifyIface+".Notify", 0,
@@ -164,11 +164,11 @@ func (n *Notifier) send(msg notification) {
 }
 
 // iconImage returns the pixels of a state's icon; callers must not modify them.
-func iconImage(st iconState) *image.NRGBA { return icons()[st].img }
+func iconImage(st Icon) *image.NRGBA { return icons()[st].img }
 
 // imageData is the spec's (iiibiiay) raw image: the icon travels with the
 // notification, so it shows without an icon theme entry for Ferry.
-func imageData(st iconState) any {
+func imageData(st Icon) any {
 	img := iconImage(st)
 	return struct {
 		Width, Height, RowStride int32

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/desktop/internal/testbus"
 	"ferry/backend/engine"
 
 	"github.com/godbus/dbus/v5"
@@ -83,23 +84,23 @@ func (s *fakeNotifications) next1(t *testing.T) notifyCall {
 
 func startNotifications(t *testing.T) *fakeNotifications {
 	t.Helper()
-	s := &fakeNotifications{conn: testConn(t), got: make(chan notifyCall, 16)}
+	s := &fakeNotifications{conn: testbus.Conn(t), got: make(chan notifyCall, 16)}
 	if err := s.conn.Export(s, notifyPath, notifyIface); err != nil {
 		t.Fatal(err)
 	}
-	own(t, s.conn, notifyName)
+	testbus.Own(t, s.conn, notifyName)
 	return s
 }
 
 func TestNotifierNeedsASessionBus(t *testing.T) {
-	noBus(t)
+	testbus.NoBus(t)
 	if _, err := NewNotifier(nil); !errors.Is(err, ErrNoSessionBus) {
 		t.Fatalf("NewNotifier without a bus: %v, want ErrNoSessionBus", err)
 	}
 }
 
 func TestNotifier(t *testing.T) {
-	privateBus(t)
+	testbus.Private(t)
 	if _, err := NewNotifier(nil); !errors.Is(err, ErrNoNotificationServer) {
 		t.Fatalf("NewNotifier without a server: %v, want ErrNoNotificationServer", err)
 	}
@@ -125,10 +126,10 @@ func TestNotifier(t *testing.T) {
 		}
 	}
 	now := time.Now()
-	nightly := testJob("11111111-0000-0000-0000-000000000001", "nightly", bits.StateTransferred, 3_400_000, 3_400_000, now)
+	nightly := job("11111111-0000-0000-0000-000000000001", "nightly", bits.StateTransferred, 3_400_000, 3_400_000, now)
 	nightly.Progress.FilesTotal, nightly.Progress.FilesTransferred = 2, 2
-	quiet := testJob("22222222-0000-0000-0000-000000000002", "quiet", bits.StateTransferred, 10, 10, now)
-	broken := testJob("33333333-0000-0000-0000-000000000003", "broken", bits.StateError, 0, -1, now)
+	quiet := job("22222222-0000-0000-0000-000000000002", "quiet", bits.StateTransferred, 10, 10, now)
+	broken := job("33333333-0000-0000-0000-000000000003", "broken", bits.StateError, 0, -1, now)
 	broken.Error = &bits.ErrorInfo{Name: "BG_E_HTTP_ERROR_404", Description: "The requested URL does not exist on the server",
 		File: &bits.ErrorFile{RemoteName: "http://example.org/a?x=1&y=2"}}
 

@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 
 export const e2eDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const repoDir = resolve(e2eDir, '..');
+/** The command line and headless engine (no GUI library). */
 export const ferryBin = resolve(process.env.FERRY_BIN || join(repoDir, 'build/bin/ferry'));
+/** The desktop app (window, tray, notifications); `ferry` with no arguments starts it. */
+export const desktopBin = resolve(process.env.FERRY_DESKTOP_BIN || join(dirname(ferryBin), 'ferry-desktop'));
 /** Screenshots and logs of a run (gitignored). */
 export const artifacts = join(e2eDir, 'artifacts');
 /** Where the README's screenshots go when FERRY_SCREENSHOTS is set (docs/screenshots). */

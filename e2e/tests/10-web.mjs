@@ -279,6 +279,11 @@ test('10,000 jobs render, scroll and filter smoothly', async ({ cleanup, log }) 
   const loadMs = Date.now() - t0;
   const domRows = await page.locator('.spacer .row').count();
   assert(domRows > 5 && domRows < 80, `the list renders only the visible rows (${domRows} in the DOM)`);
+  // Newest first: the top rows are the last jobs the engine made (its list is in creation order).
+  const made = (await ferryJSON(home, ['list'])).map((j) => j.displayName);
+  const top = [];
+  for (let r = 2; r <= 6; r++) top.push((await page.locator(`.spacer .row[aria-rowindex="${r}"] .cell.name button.link`).textContent()).trim());
+  eq(top.join(', '), made.slice(-5).reverse().join(', '), 'the top rows are the newest jobs');
   // Jump to the bottom: the last job must be there within a frame or two.
   const jump = await page.evaluate(async (n) => {
     const sc = document.querySelector('.scroller');

@@ -1,5 +1,6 @@
-// The real desktop binary, build/bin/ferry, under Xvfb with a private D-Bus
-// session: its window shows the jobs, its tray item registers with a
+// The real desktop app, build/bin/ferry-desktop (started by `ferry` with no
+// arguments, and directly), under Xvfb with a private D-Bus session: its
+// window shows the jobs, its tray item registers with a
 // StatusNotifierWatcher, a notification reaches the notification server
 // when a job transfers, a second start exits 0, and Quit in the tray's menu
 // stops it cleanly.
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import {
   artifacts,
   assert,
+  desktopBin,
   engineHome,
   eq,
   ferry,
@@ -110,6 +112,7 @@ test('the desktop window under Xvfb: jobs, tray, notification, one instance, Qui
   });
   log(`headless notification: "${headless.summary}"`);
 
+  // `ferry` with no arguments becomes ferry-desktop (same process).
   const t0 = Date.now();
   const win = start(ferryBin, [], { env: { ...session, FERRY_HOME: home }, cleanup, name: 'ferry-window' });
   const item = await waitFor(() => fake.events.find((e) => e.event === 'item'), { what: 'the tray item to register', timeout: 30_000 });
@@ -153,10 +156,15 @@ test('the desktop window under Xvfb: jobs, tray, notification, one instance, Qui
   eq(note.category, 'transfer.complete', 'the notification category');
   assert(note.actions.includes('default'), `the notification opens the job on click: ${JSON.stringify(note.actions)}`);
 
-  // A second start shows the first window and exits 0.
-  const second = await run(ferryBin, [], { env: { ...session, FERRY_HOME: home }, timeout: 20_000 });
-  eq(second.code, 0, `a second ferry exits 0 (${second.stderr.trim()})`);
-  assert(/already open/.test(second.stderr), `it says so: ${second.stderr}`);
+  // A second start shows the first window and exits 0, through ferry and directly.
+  for (const bin of [ferryBin, desktopBin]) {
+    const second = await run(bin, [], { env: { ...session, FERRY_HOME: home }, timeout: 20_000 });
+    eq(second.code, 0, `a second ${bin} exits 0 (${second.stderr.trim()})`);
+    assert(/already open/.test(second.stderr), `it says so: ${second.stderr}`);
+  }
+  // The desktop app runs no commands: they are ferry's.
+  const usage = await run(desktopBin, ['list'], { env: { ...session, FERRY_HOME: home }, timeout: 20_000 });
+  eq(usage.code, 2, `ferry-desktop with arguments is a usage error (${usage.stderr.trim()})`);
 
   // Quit in the tray's menu ends the app and its engine cleanly.
   fake.send('click Quit');
@@ -171,7 +179,7 @@ test('the desktop window under Xvfb: jobs, tray, notification, one instance, Qui
   await ferry(home, ['shutdown']);
 
   // SIGTERM (a logout, a kill) ends the app too, rather than hiding it into the tray.
-  const again = start(ferryBin, [], { env: { ...session, FERRY_HOME: home }, cleanup, name: 'ferry-window-2' });
+  const again = start(desktopBin, [], { env: { ...session, FERRY_HOME: home }, cleanup, name: 'ferry-window-2' });
   const items = fake.events.filter((e) => e.event === 'item').length;
   await waitFor(() => fake.events.filter((e) => e.event === 'item').length > items, { what: 'the second window’s tray item' });
   again.kill('SIGTERM');

@@ -6,18 +6,63 @@ import type { JobPriority } from './types';
 const at = (t: string) => ({ creationTime: t, modificationTime: null, transferCompletionTime: null });
 
 describe('JobStore', () => {
-  it('orders by priority, then creation, then id (the engine’s order)', () => {
+  it('orders newest first by default, whatever the priority', () => {
     const s = new JobStore();
     const mk = (id: string, priority: JobPriority, t: string) => job(id, { priority, times: at(t) });
     s.reset([
       mk('low', 'LOW', '2026-01-01T00:00:00Z'),
       mk('n2', 'NORMAL', '2026-01-02T00:00:00Z'),
-      mk('n1b', 'NORMAL', '2026-01-01T00:00:00Z'),
-      mk('n1a', 'NORMAL', '2026-01-01T00:00:00Z'),
       mk('fg', 'FOREGROUND', '2026-01-03T00:00:00Z'),
-      mk('hi', 'HIGH', '2026-01-03T00:00:00Z'),
+      mk('hi', 'HIGH', '2026-01-03T00:00:01Z'),
     ]);
-    expect(s.view).toEqual(['fg', 'hi', 'n1a', 'n1b', 'n2', 'low']);
+    expect(s.view).toEqual(['hi', 'fg', 'n2', 'low']);
+  });
+
+  it('compares the engine’s nanosecond times as times, not strings', () => {
+    const s = new JobStore();
+    // Go's RFC3339Nano trims trailing zeros: as strings ".1Z" > ".12Z".
+    s.reset([
+      job('t100', { times: at('2026-01-01T00:00:05.1Z') }),
+      job('t120', { times: at('2026-01-01T00:00:05.12Z') }),
+      job('t123456789', { times: at('2026-01-01T00:00:05.123456789Z') }),
+      job('t123456', { times: at('2026-01-01T00:00:05.123456Z') }),
+      job('t0', { times: at('2026-01-01T00:00:05Z') }),
+      job('offset', { times: at('2026-01-01T01:00:04.9+01:00') }), // 00:00:04.9Z
+    ]);
+    expect(s.view).toEqual(['t123456789', 't123456', 't120', 't100', 't0', 'offset']);
+  });
+
+  it('puts 1,000 jobs made in a loop newest first (q999 … q0)', () => {
+    const s = new JobStore();
+    const base = Date.parse('2026-11-30T01:00:00Z');
+    // As the engine sends them: its list in creation order, some within
+    // one clock tick (the same time), nanoseconds trimmed as Go does.
+    const list = Array.from({ length: 1000 }, (_, i) => {
+      const ns = Math.floor(i / 3) * 123_457; // three jobs a tick
+      const t = new Date(base + Math.floor(ns / 1e6)).toISOString().replace(/\.\d+Z$/, '');
+      const frac = String(ns % 1e9).padStart(9, '0').replace(/0+$/, '');
+      return job(`id-${(i * 7919) % 1000}`, { displayName: `q${i}`, times: at(`${t}${frac ? '.' + frac : ''}Z`) });
+    });
+    s.reset(list);
+    const names = s.view.map((id) => s.get(id)!.displayName);
+    expect(names.slice(0, 4)).toEqual(['q999', 'q998', 'q997', 'q996']);
+    expect(names).toEqual(list.map((j) => j.displayName).reverse());
+    // A job made later arrives pushed and goes on top, even in the same tick.
+    s.apply([job('new', { displayName: 'q1000', times: list[999].times })]);
+    expect(s.get(s.view[0])!.displayName).toBe('q1000');
+  });
+
+  it('goes back to the default order on a third click of a column', () => {
+    const s = new JobStore();
+    s.reset([job('old', { displayName: 'b', times: at('2026-01-01T00:00:00Z') }), job('new', { displayName: 'a', times: at('2026-01-02T00:00:00Z') }), job('mid', { displayName: 'c', times: at('2026-01-01T12:00:00Z') })]);
+    expect(s.view).toEqual(['new', 'mid', 'old']);
+    s.toggleSort('name');
+    expect(s.view).toEqual(['new', 'old', 'mid']);
+    s.toggleSort('name');
+    expect(s.view).toEqual(['mid', 'old', 'new']);
+    s.toggleSort('name');
+    expect(s.sort.key).toBe('default');
+    expect(s.view).toEqual(['new', 'mid', 'old']);
   });
 
   it('applies a change in place without recomputing the view', () => {
@@ -37,7 +82,7 @@ describe('JobStore', () => {
     s.reset([job('a'), job('b')]);
     s.select('a');
     expect(s.apply([job('c'), job('a', { state: 'CANCELLED' }), job('zz', { state: 'ACKNOWLEDGED' })])).toBe(true);
-    expect(s.view).toEqual(['b', 'c']);
+    expect(s.view).toEqual(['c', 'b']); // the pushed new job on top
     expect(s.selected.size).toBe(0);
     expect(s.count('ALL')).toBe(2);
     expect(s.count('QUEUED')).toBe(2);
@@ -102,12 +147,12 @@ describe('JobStore', () => {
     expect(s.selected.has('a')).toBe(false);
     s.selectAll();
     expect(s.selected.size).toBe(5);
-    expect(s.selectedJobs().map((j) => j.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(s.selectedJobs().map((j) => j.id)).toEqual(['e', 'd', 'c', 'b', 'a']); // newest first
     s.clearSelection();
-    expect(s.move(null, 1)).toBe('a');
-    expect(s.move(null, -1)).toBe('e');
-    expect(s.move('e', 1)).toBe('e');
-    expect(s.move('c', -1)).toBe('b');
+    expect(s.move(null, 1)).toBe('e');
+    expect(s.move(null, -1)).toBe('a');
+    expect(s.move('a', 1)).toBe('a');
+    expect(s.move('c', -1)).toBe('d');
   });
 
   it('notifies subscribers and counts versions', () => {
@@ -141,10 +186,11 @@ describe('JobStore', () => {
 });
 
 describe('comparator and matches', () => {
-  it('falls back to the default order on ties', () => {
-    const a = job('a', { state: 'ERROR', priority: 'LOW' });
-    const b = job('b', { state: 'ERROR', priority: 'HIGH' });
+  it('falls back to the default order (newest first) on ties, either way', () => {
+    const a = job('a', { state: 'ERROR', times: at('2026-01-01T00:00:00Z') });
+    const b = job('b', { state: 'ERROR', times: at('2026-01-02T00:00:00Z') });
     expect(comparator({ key: 'state', desc: false })(a, b)).toBeGreaterThan(0);
+    expect(comparator({ key: 'state', desc: true })(a, b)).toBeGreaterThan(0);
   });
   it('matches with an empty search', () => expect(matches(job('x'), 'ALL', '  ')).toBe(true));
 });

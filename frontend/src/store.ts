@@ -45,22 +45,56 @@ function cmpText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+// timeKeys caches each job object's creation time as [ms since the epoch,
+// ns within the ms]: pushed jobs are new objects, so a key never outlives
+// its job, and a sort of 10,000 jobs parses each time once.
+const timeKeys = new WeakMap<JobInfo, [number, number]>();
+
 /**
- * defaultOrder is how the engine serves jobs: by priority, then first
- * created first (BITS is FIFO within a priority), then by id, so the order
- * is total and rows never swap at random.
+ * creationKey parses the engine's RFC 3339 creation time. The engine sends
+ * nanoseconds with trailing zeros trimmed (Go's RFC3339Nano), so comparing
+ * the strings would put ".1Z" after ".12Z"; Date.parse alone keeps only
+ * milliseconds. A missing or bad time sorts as the oldest.
  */
-export function defaultOrder(a: JobInfo, b: JobInfo): number {
-  const p = (PRIORITY_RANK[a.priority] ?? 9) - (PRIORITY_RANK[b.priority] ?? 9);
-  if (p !== 0) return p;
-  const t = cmpText(a.times.creationTime ?? '', b.times.creationTime ?? '');
-  return t !== 0 ? t : cmpText(a.id, b.id);
+export function creationKey(j: JobInfo): [number, number] {
+  let k = timeKeys.get(j);
+  if (k) return k;
+  const t = j.times.creationTime ?? '';
+  const ms = Date.parse(t);
+  const frac = /\.(\d+)/.exec(t)?.[1] ?? '';
+  k = Number.isNaN(ms) ? [-Infinity, 0] : [ms, Number((frac + '000000000').slice(3, 9))];
+  timeKeys.set(j, k);
+  return k;
+}
+
+/** Seq numbers jobs in the order the engine created them (the order of its list, then of pushes). */
+export type Seq = (j: JobInfo) => number;
+
+/**
+ * defaultOrder is newest first, as download managers show their lists:
+ * by creation time, then (jobs made within one clock tick) by the order
+ * the engine created them, then by id, so the order is total and rows
+ * never swap at random.
+ */
+export function defaultOrder(a: JobInfo, b: JobInfo, seq?: Seq): number {
+  const ka = creationKey(a);
+  const kb = creationKey(b);
+  if (ka[0] !== kb[0]) return ka[0] < kb[0] ? 1 : -1;
+  if (ka[1] !== kb[1]) return kb[1] - ka[1];
+  if (seq) {
+    const d = seq(b) - seq(a);
+    if (d !== 0) return d;
+  }
+  return cmpText(a.id, b.id);
 }
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
-/** comparator returns the order of a sort; ties fall back to the default order. */
-export function comparator(sort: Sort): (a: JobInfo, b: JobInfo) => number {
+/**
+ * comparator returns the order of a sort; ties fall back to the default
+ * order (newest first, whichever way the column goes).
+ */
+export function comparator(sort: Sort, seq?: Seq): (a: JobInfo, b: JobInfo) => number {
   const dir = sort.desc ? -1 : 1;
   const primary = (a: JobInfo, b: JobInfo): number => {
     switch (sort.key) {
@@ -73,14 +107,14 @@ export function comparator(sort: Sort): (a: JobInfo, b: JobInfo) => number {
       case 'progress':
         return (progressFraction(a.progress) ?? -1) - (progressFraction(b.progress) ?? -1);
       case 'created':
-        return cmpText(a.times.creationTime ?? '', b.times.creationTime ?? '');
+        return -defaultOrder(a, b, seq); // oldest first; desc: newest first
       default:
         return 0;
     }
   };
   return (a, b) => {
     const c = primary(a, b);
-    return c !== 0 ? c * dir : defaultOrder(a, b) * (sort.key === 'default' ? dir : 1);
+    return c !== 0 ? c * dir : defaultOrder(a, b, seq) * (sort.key === 'default' ? dir : 1);
   };
 }
 
@@ -96,8 +130,9 @@ export function matches(j: JobInfo, filter: StateFilter, search: string): boolea
 
 /** sortKeyChanged: whether moving from a to b can change b's place under sort. */
 function placeChanged(a: JobInfo, b: JobInfo, sort: Sort): boolean {
-  if (a.priority !== b.priority) return true; // every order falls back to the default
   switch (sort.key) {
+    case 'priority':
+      return a.priority !== b.priority;
     case 'name':
       return a.displayName !== b.displayName;
     case 'state':
@@ -112,6 +147,9 @@ function placeChanged(a: JobInfo, b: JobInfo, sort: Sort): boolean {
 export class JobStore {
   private jobs = new Map<string, JobInfo>();
   private stateCounts = new Map<JobState, number>();
+  /** seq: the order the engine made each job (its list is in creation order; pushes come after). */
+  private seq = new Map<string, number>();
+  private nextSeq = 0;
   /** view: the ids shown, filtered and sorted. Replaced (never mutated) when it changes. */
   view: string[] = [];
   filter: StateFilter = 'ALL';
@@ -158,9 +196,11 @@ export class JobStore {
   reset(list: JobInfo[]): void {
     this.jobs.clear();
     this.stateCounts.clear();
+    this.seq.clear();
     for (const j of list) {
       if (isFinal(j.state)) continue;
       this.jobs.set(j.id, j);
+      this.seq.set(j.id, this.nextSeq++);
       this.countState(j.state, 1);
     }
     for (const id of this.selected) if (!this.jobs.has(id)) this.selected.delete(id);
@@ -180,6 +220,7 @@ export class JobStore {
       if (isFinal(j.state)) {
         if (old) {
           this.jobs.delete(j.id);
+          this.seq.delete(j.id);
           this.countState(old.state, -1);
           this.selected.delete(j.id);
           reorder = true;
@@ -187,6 +228,7 @@ export class JobStore {
         continue;
       }
       this.jobs.set(j.id, j);
+      if (!old) this.seq.set(j.id, this.nextSeq++);
       if (old) this.countState(old.state, -1);
       this.countState(j.state, 1);
       if (
@@ -215,15 +257,20 @@ export class JobStore {
     this.changed();
   }
 
-  /** toggleSort: a header click sorts by its column, a second click reverses it. */
+  /**
+   * toggleSort: a header click sorts by its column, a second click reverses
+   * it, a third goes back to the default order (newest first).
+   */
   toggleSort(key: SortKey): void {
-    this.setSort(this.sort.key === key ? { key, desc: !this.sort.desc } : { key, desc: false });
+    if (this.sort.key !== key) this.setSort({ key, desc: false });
+    else if (!this.sort.desc) this.setSort({ key, desc: true });
+    else this.setSort({ key: 'default', desc: false });
   }
 
   private recompute(): void {
     const out: JobInfo[] = [];
     for (const j of this.jobs.values()) if (matches(j, this.filter, this.search)) out.push(j);
-    out.sort(comparator(this.sort));
+    out.sort(comparator(this.sort, (j) => this.seq.get(j.id) ?? 0));
     this.view = out.map((j) => j.id);
   }
 

@@ -1,11 +1,7 @@
-package desktop
+package tray
 
 import (
-	"bytes"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
 	"slices"
 	"strings"
@@ -13,6 +9,7 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/desktop"
 	"ferry/backend/engine"
 )
 
@@ -28,7 +25,7 @@ func job(id, name string, st bits.JobState, done, total int64, mod time.Time) bi
 func TestTrayModelCountsAndIcon(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	m := newTrayModel()
-	if s := m.summary(now); s.text() != "Ferry — idle" || s.icon != iconIdle || s.busy() {
+	if s := m.summary(now); s.text() != "Ferry — idle" || s.icon != desktop.IconIdle || s.busy() {
 		t.Fatalf("empty model: %q icon %d busy %v", s.text(), s.icon, s.busy())
 	}
 	m.set(job("a", "a", bits.StateTransferring, 0, 10, now), now)
@@ -36,7 +33,7 @@ func TestTrayModelCountsAndIcon(t *testing.T) {
 	m.set(job("c", "c", bits.StateQueued, 0, 10, now), now)
 	m.set(job("d", "d", bits.StateTransientError, 0, 10, now), now)
 	s := m.summary(now)
-	if s.active != 2 || s.icon != iconTransferring || !s.busy() {
+	if s.active != 2 || s.icon != desktop.IconTransferring || !s.busy() {
 		t.Fatalf("active %d icon %d busy %v", s.active, s.icon, s.busy())
 	}
 	if s.text() != "Ferry — 2 active, 0 B/s" {
@@ -44,7 +41,7 @@ func TestTrayModelCountsAndIcon(t *testing.T) {
 	}
 	m.set(job("e", "e", bits.StateError, 0, 10, now), now)
 	s = m.summary(now)
-	if s.failed != 1 || s.icon != iconError || s.text() != "Ferry — 2 active, 0 B/s, 1 failed" {
+	if s.failed != 1 || s.icon != desktop.IconError || s.text() != "Ferry — 2 active, 0 B/s, 1 failed" {
 		t.Errorf("with a failure: %q icon %d", s.text(), s.icon)
 	}
 	// Final states leave the tray.
@@ -136,56 +133,5 @@ func TestLabels(t *testing.T) {
 		if got := formatRate(bps); got != want {
 			t.Errorf("formatRate(%v) = %q, want %q", bps, got, want)
 		}
-	}
-}
-
-func TestIcons(t *testing.T) {
-	seen := map[string]iconState{}
-	for st, want := range iconColors {
-		img, err := png.Decode(bytes.NewReader(iconPNG(st)))
-		if err != nil {
-			t.Fatalf("icon %d: %v", st, err)
-		}
-		if img.Bounds() != image.Rect(0, 0, iconSize, iconSize) {
-			t.Errorf("icon %d is %v", st, img.Bounds())
-		}
-		// Inside the disc, outside the glyph: the state's colour.
-		if got := color.NRGBAModel.Convert(img.At(16, 3)).(color.NRGBA); got != want {
-			t.Errorf("icon %d at the top: %v, want %v", st, got, want)
-		}
-		// The corner is outside the disc: transparent.
-		if _, _, _, a := img.At(0, 0).RGBA(); a != 0 {
-			t.Errorf("icon %d has an opaque corner", st)
-		}
-		if other, dup := seen[string(iconPNG(st))]; dup {
-			t.Errorf("icons %d and %d are the same", st, other)
-		}
-		seen[string(iconPNG(st))] = st
-	}
-}
-
-func TestNotificationFor(t *testing.T) {
-	now := time.Now()
-	done := job("id", "nightly", bits.StateTransferred, 1, 1, now)
-	if n, ok := notificationFor(engine.Event{Kind: engine.EventTransferred, Job: done, Notify: true}); !ok ||
-		n.summary != "“nightly” transferred" || n.body != "All 1 file (1 B) transferred. Complete the job to use them." {
-		t.Errorf("transferred: %+v %v", n, ok)
-	}
-	if _, ok := notificationFor(engine.Event{Kind: engine.EventTransferred, Job: done, Notify: false}); ok {
-		t.Error("a muted event became a notification")
-	}
-	for _, k := range []engine.EventKind{engine.EventCreated, engine.EventModified, engine.EventFileTransferred, engine.EventCancelled, engine.EventAcknowledged} {
-		if _, ok := notificationFor(engine.Event{Kind: k, Job: done, Notify: true}); ok {
-			t.Errorf("%s became a notification", k)
-		}
-	}
-	failed := job("id", "", bits.StateError, 0, -1, now)
-	failed.Error = &bits.ErrorInfo{Name: "BG_E_HTTP_ERROR_404", Description: "Not found"}
-	n, ok := notificationFor(engine.Event{Kind: engine.EventError, Job: failed, Notify: true})
-	if !ok || n.summary != "“Job id” failed" || n.body != "BG_E_HTTP_ERROR_404: Not found." || n.category != "transfer.error" {
-		t.Errorf("error: %+v %v", n, ok)
-	}
-	if got := escapeMarkup("a<b>&c"); got != "a&lt;b&gt;&amp;c" {
-		t.Errorf("escapeMarkup %q", got)
 	}
 }

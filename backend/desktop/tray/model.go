@@ -1,4 +1,4 @@
-package desktop
+package tray
 
 import (
 	"cmp"
@@ -8,19 +8,9 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/desktop"
 	"ferry/backend/engine"
 )
-
-// Actions are what the tray's menu does. A nil func leaves its item
-// disabled (a nil OpenJob makes the recent-job items informational only).
-// Each runs on its own goroutine, so it may block or stop the tray.
-type Actions struct {
-	Show       func()
-	SuspendAll func()
-	ResumeAll  func()
-	OpenJob    func(id string)
-	Quit       func()
-}
 
 const (
 	// recentJobs is how many jobs the menu lists.
@@ -31,15 +21,6 @@ const (
 	rateWindow = 3 * time.Second
 	// maxLabel keeps a long display name from widening the menu.
 	maxLabel = 40
-)
-
-// iconState picks the tray icon.
-type iconState int
-
-const (
-	iconIdle iconState = iota
-	iconTransferring
-	iconError
 )
 
 // trayModel is the tray's picture of the jobs, built from a snapshot and
@@ -118,7 +99,7 @@ type traySummary struct {
 	active int // CONNECTING or TRANSFERRING
 	failed int // ERROR: waiting for the user
 	rate   float64
-	icon   iconState
+	icon   desktop.Icon
 	recent []bits.JobInfo
 }
 
@@ -135,9 +116,9 @@ func (m *trayModel) summary(now time.Time) traySummary {
 	switch {
 	case s.failed > 0:
 		// A failure needs the user; progress of other jobs does not.
-		s.icon = iconError
+		s.icon = desktop.IconError
 	case s.active > 0:
-		s.icon = iconTransferring
+		s.icon = desktop.IconTransferring
 	}
 	s.recent = make([]bits.JobInfo, 0, len(m.jobs))
 	for _, j := range m.jobs {
@@ -186,7 +167,7 @@ func (s traySummary) text() string {
 
 // jobLabel is a recent job's menu entry, e.g. "nightly — Transferring 45%".
 func jobLabel(j bits.JobInfo) string {
-	name := []rune(jobName(j))
+	name := []rune(desktop.JobName(j))
 	if len(name) > maxLabel {
 		name = append(name[:maxLabel-1], '…')
 	}
@@ -200,17 +181,6 @@ func jobLabel(j bits.JobInfo) string {
 // menuLabel escapes "_", which dbusmenu (the tray menu on Linux) reads as
 // a mnemonic marker: "nightly_build" would otherwise show as "nightlybuild".
 func menuLabel(s string) string { return strings.ReplaceAll(s, "_", "__") }
-
-// jobName is the name people know a job by.
-func jobName(j bits.JobInfo) string {
-	if n := strings.TrimSpace(j.DisplayName); n != "" {
-		return n
-	}
-	if len(j.ID) >= 8 {
-		return "Job " + j.ID[:8]
-	}
-	return "Job " + j.ID
-}
 
 var stateTexts = map[bits.JobState]string{
 	bits.StateQueued:         "Queued",
@@ -233,18 +203,4 @@ func stateText(s bits.JobState) string {
 
 // formatRate prints a rate in decimal units, as browsers and download
 // managers do: "512 B/s", "3.4 MB/s".
-func formatRate(bps float64) string { return formatSize(bps) + "/s" }
-
-// formatSize prints a byte count in decimal units: "512 B", "3.4 MB".
-func formatSize(n float64) string {
-	if n < 1000 {
-		return fmt.Sprintf("%d B", int64(n))
-	}
-	units := []string{"kB", "MB", "GB", "TB", "PB"}
-	u := -1
-	for n >= 1000 && u < len(units)-1 {
-		n /= 1000
-		u++
-	}
-	return fmt.Sprintf("%.1f %s", n, units[u])
-}
+func formatRate(bps float64) string { return desktop.FormatSize(bps) + "/s" }

@@ -1,4 +1,7 @@
-package desktop
+// Package testbus gives the desktop packages' tests a D-Bus session of their
+// own: a private dbus-daemon that activates nothing, connections to it, and
+// a way to run a test in a process of its own.
+package testbus
 
 import (
 	"bufio"
@@ -31,9 +34,9 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 </busconfig>
 `
 
-// privateBus starts a dbus-daemon of the test's own, points
+// Private starts a dbus-daemon of the test's own, points
 // DBUS_SESSION_BUS_ADDRESS at it for the test, and stops it afterwards.
-func privateBus(t *testing.T) string {
+func Private(t *testing.T) string {
 	t.Helper()
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
@@ -79,15 +82,15 @@ func privateBus(t *testing.T) string {
 	return addr
 }
 
-// noBus makes the session bus unreachable for the test.
-func noBus(t *testing.T) {
+// NoBus makes the session bus unreachable for the test.
+func NoBus(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // no runtime-dir bus to discover
 	t.Setenv("DISPLAY", "")                  // nothing dbus-launch could autolaunch on
 }
 
-// testConn is a connection of the test's own to the private bus.
-func testConn(t *testing.T) *dbus.Conn {
+// Conn is a connection of the test's own to the private bus.
+func Conn(t *testing.T) *dbus.Conn {
 	t.Helper()
 	conn, err := dbus.SessionBusPrivateNoAutoStartup()
 	if err != nil {
@@ -103,8 +106,8 @@ func testConn(t *testing.T) *dbus.Conn {
 	return conn
 }
 
-// own takes a well-known name for conn, failing the test if it cannot.
-func own(t *testing.T, conn *dbus.Conn, name string) {
+// Own takes a well-known name for conn, failing the test if it cannot.
+func Own(t *testing.T, conn *dbus.Conn, name string) {
 	t.Helper()
 	reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
@@ -112,8 +115,8 @@ func own(t *testing.T, conn *dbus.Conn, name string) {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+// Eventually polls cond until it holds or the deadline passes.
+func Eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -124,12 +127,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// inOwnProcess runs the calling test again in a child process of the test
+// InOwnProcess runs the calling test again in a child process of the test
 // binary and reports its result, for tests of process-wide state (the one
 // fyne.io/systray tray a process may start): -count=N and other tests
 // then never see that state used up. It returns true in the child, where
 // the test body runs.
-func inOwnProcess(t *testing.T) bool {
+func InOwnProcess(t *testing.T) bool {
 	t.Helper()
 	const env = "FERRY_DESKTOP_TEST_CHILD"
 	if os.Getenv(env) == t.Name() {

@@ -1,4 +1,4 @@
-package desktop
+package tray
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/desktop"
+	"ferry/backend/desktop/internal/testbus"
 	"ferry/backend/engine"
 
 	"github.com/godbus/dbus/v5"
@@ -48,7 +50,7 @@ func (w *fakeWatcher) RegisterStatusNotifierHost(service string) *dbus.Error { r
 
 func startWatcher(t *testing.T, hosted bool) *fakeWatcher {
 	t.Helper()
-	w := &fakeWatcher{conn: testConn(t), items: make(chan itemRef, 4)}
+	w := &fakeWatcher{conn: testbus.Conn(t), items: make(chan itemRef, 4)}
 	if err := w.conn.Export(w, watcherPath, watcherName); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func startWatcher(t *testing.T, hosted bool) *fakeWatcher {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	own(t, w.conn, watcherName)
+	testbus.Own(t, w.conn, watcherName)
 	return w
 }
 
@@ -235,10 +237,10 @@ func testJob(id, name string, st bits.JobState, done, total int64, mod time.Time
 }
 
 func TestTrayNeedsASessionBus(t *testing.T) {
-	noBus(t)
-	tray, err := StartTray(Actions{}, nil, nil)
-	if !errors.Is(err, ErrNoSessionBus) {
-		t.Fatalf("StartTray without a bus: %v, want ErrNoSessionBus", err)
+	testbus.NoBus(t)
+	tray, err := Start(desktop.Actions{}, nil, nil)
+	if !errors.Is(err, desktop.ErrNoSessionBus) {
+		t.Fatalf("StartTray without a bus: %v, want desktop.ErrNoSessionBus", err)
 	}
 	if tray.Available() {
 		t.Fatal("a nil tray reports Available")
@@ -250,30 +252,14 @@ func TestTrayNeedsASessionBus(t *testing.T) {
 // in a process of its own and on a private bus: registration, properties, menu, events, clicks,
 // the panel going away and coming back, and stop.
 func TestTray(t *testing.T) {
-	if !inOwnProcess(t) {
+	if !testbus.InOwnProcess(t) {
 		return
 	}
-	privateBus(t)
-	conn := testConn(t)
+	testbus.Private(t)
+	conn := testbus.Conn(t)
 
-	// No watcher, then a watcher without a host: no tray, and the
-	// process' systray is left untouched for the real start below.
-	if _, err := StartTray(Actions{}, nil, nil); !errors.Is(err, ErrNoTrayHost) {
-		t.Fatalf("StartTray without a watcher: %v, want ErrNoTrayHost", err)
-	}
-	hostless := startWatcher(t, false)
-	if _, err := StartTray(Actions{}, nil, nil); !errors.Is(err, ErrNoTrayHost) {
-		t.Fatalf("StartTray with a hostless watcher: %v, want ErrNoTrayHost", err)
-	}
-	hostless.conn.Close()
-	eventually(t, "the hostless watcher to leave", func() bool {
-		has, err := nameHasOwner(conn, watcherName)
-		return err == nil && !has
-	})
-
-	w := startWatcher(t, true)
 	calls := make(chan string, 16)
-	actions := Actions{
+	actions := desktop.Actions{
 		Show:       func() { calls <- "show" },
 		SuspendAll: func() { calls <- "suspend" },
 		ResumeAll:  func() { calls <- "resume" },
@@ -283,19 +269,40 @@ func TestTray(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	snapshot := []bits.JobInfo{testJob("00000000-0000-0000-0000-00000000000a", "nightly_build", bits.StateSuspended, 0, 100, t0)}
 	events := make(chan engine.Event)
-	tray, err := StartTray(actions, func() []bits.JobInfo { return snapshot }, events)
+
+	// No panel yet (Ferry autostarted before it): the tray starts, but
+	// does not count as shown, so closing the window quits.
+	tray, err := Start(actions, func() []bits.JobInfo { return snapshot }, events)
 	if err != nil {
-		t.Fatalf("StartTray: %v", err)
+		t.Fatalf("Start without a watcher: %v", err)
 	}
 	defer tray.Stop()
-	if !tray.Available() {
-		t.Fatal("a started tray is not Available")
-	}
-	if _, err := StartTray(actions, nil, nil); err == nil {
-		t.Fatal("a second StartTray in one process succeeded")
+	if tray.Available() {
+		t.Fatal("a tray without a watcher is Available")
 	}
 
+	// A watcher without a host appears: the item registers with it, but
+	// nothing draws it.
+	hostless := startWatcher(t, false)
+	hostless.registration(t)
+	time.Sleep(200 * time.Millisecond) // long enough for a wrong Available to show
+	if tray.Available() {
+		t.Fatal("a tray with a hostless watcher is Available")
+	}
+	hostless.conn.Close()
+	testbus.Eventually(t, "the hostless watcher to leave", func() bool {
+		has, err := desktop.NameHasOwner(conn, watcherName)
+		return err == nil && !has
+	})
+
+	// The panel starts: the item registers and the tray is shown.
+	w := startWatcher(t, true)
 	ref := w.registration(t)
+	testbus.Eventually(t, "Available with a panel that started late", tray.Available)
+	if _, err := Start(actions, nil, nil); err == nil {
+		t.Fatal("a second Start in one process succeeded")
+	}
+
 	if ref.path != "/StatusNotifierItem" {
 		t.Fatalf("registered path %q", ref.path)
 	}
@@ -316,12 +323,12 @@ func TestTray(t *testing.T) {
 	// The snapshot's job appears under the fixed items.
 	var entries []menuEntry
 	wantIdle := []string{"Show Ferry", "Suspend all", "Resume all", "---", "nightly__build — Suspended 0%", "---", "Quit"}
-	eventually(t, "the snapshot in the menu", func() bool {
+	testbus.Eventually(t, "the snapshot in the menu", func() bool {
 		entries = menu(t, conn, ref, menuPath)
 		return slices.Equal(menuStrings(entries), wantIdle)
 	})
 	idleIcon := pixmap(t, conn, ref)
-	if idleIcon.W != iconSize || idleIcon.H != iconSize || len(idleIcon.Pix) != iconSize*iconSize*4 {
+	if idleIcon.W != desktop.IconSize || idleIcon.H != desktop.IconSize || len(idleIcon.Pix) != desktop.IconSize*desktop.IconSize*4 {
 		t.Fatalf("IconPixmap %dx%d with %d bytes", idleIcon.W, idleIcon.H, len(idleIcon.Pix))
 	}
 
@@ -343,7 +350,7 @@ func TestTray(t *testing.T) {
 		send(engine.EventModified, testJob(alpha, "alpha", bits.StateTransferring, i*1_000_000, 10_000_000, t0.Add(3*time.Minute)), false)
 	}
 	busyText := regexp.MustCompile(`^Ferry — 2 active, [0-9.]+ (B|kB|MB|GB)/s$`)
-	eventually(t, "the tooltip to count 2 active transfers", func() bool {
+	testbus.Eventually(t, "the tooltip to count 2 active transfers", func() bool {
 		return busyText.MatchString(tooltip(t, conn, ref))
 	})
 	if got := title(t, conn, ref); !busyText.MatchString(got) {
@@ -353,7 +360,7 @@ func TestTray(t *testing.T) {
 	if slices.Equal(busyIcon.Pix, idleIcon.Pix) {
 		t.Error("the icon did not change when transfers started")
 	}
-	eventually(t, "the menu to list the moving jobs", func() bool {
+	testbus.Eventually(t, "the menu to list the moving jobs", func() bool {
 		entries = menu(t, conn, ref, menuPath)
 		s := menuStrings(entries)
 		return len(s) == 9 && s[4] == "alpha — Transferring 50%" && s[5] == "beta — Connecting" &&
@@ -383,7 +390,7 @@ func TestTray(t *testing.T) {
 	fail.Error = &bits.ErrorInfo{Name: "BG_E_HTTP_ERROR_404", Description: "Not found."}
 	send(engine.EventError, fail, true)
 	send(engine.EventCancelled, testJob(beta, "beta", bits.StateCancelled, 0, -1, t0.Add(5*time.Minute)), false)
-	eventually(t, "the error state", func() bool { return tooltip(t, conn, ref) == "Ferry — 1 failed" })
+	testbus.Eventually(t, "the error state", func() bool { return tooltip(t, conn, ref) == "Ferry — 1 failed" })
 	if got := title(t, conn, ref); got != "Ferry — 1 failed" {
 		t.Errorf("Title = %q", got)
 	}
@@ -391,7 +398,7 @@ func TestTray(t *testing.T) {
 	if slices.Equal(errIcon.Pix, idleIcon.Pix) || slices.Equal(errIcon.Pix, busyIcon.Pix) {
 		t.Error("the error icon is not distinct")
 	}
-	eventually(t, "the menu without the cancelled job", func() bool {
+	testbus.Eventually(t, "the menu without the cancelled job", func() bool {
 		entries = menu(t, conn, ref, menuPath)
 		return slices.Equal(menuStrings(entries), []string{"Show Ferry", "Suspend all", "Resume all", "---",
 			"alpha — Error 50%", "nightly__build — Suspended 0%", "---", "Quit"})
@@ -400,13 +407,13 @@ func TestTray(t *testing.T) {
 	// The panel goes away: closing the window must not hide it any more.
 	// When a panel comes back, the item registers again by itself.
 	w.conn.Close()
-	eventually(t, "Available to turn false without a watcher", func() bool { return !tray.Available() })
+	testbus.Eventually(t, "Available to turn false without a watcher", func() bool { return !tray.Available() })
 	w2 := startWatcher(t, true)
 	again := w2.registration(t)
 	if again.bus != ref.bus {
 		t.Errorf("re-registered from %s, first from %s", again.bus, ref.bus)
 	}
-	eventually(t, "Available to turn true with a new watcher", tray.Available)
+	testbus.Eventually(t, "Available to turn true with a new watcher", tray.Available)
 
 	// Stop takes the item off the bus and runs no action.
 	item := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", os.Getpid())
@@ -415,8 +422,8 @@ func TestTray(t *testing.T) {
 	if tray.Available() {
 		t.Error("a stopped tray is Available")
 	}
-	eventually(t, "the item to leave the bus", func() bool {
-		has, err := nameHasOwner(conn, item)
+	testbus.Eventually(t, "the item to leave the bus", func() bool {
+		has, err := desktop.NameHasOwner(conn, item)
 		return err == nil && !has
 	})
 	select {

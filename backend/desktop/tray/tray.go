@@ -1,25 +1,25 @@
-package desktop
+//go:build linux || (darwin && cgo)
+
+// Package tray is the desktop app's tray icon (fyne.io/systray): a
+// StatusNotifierItem over D-Bus on Linux, an NSStatusItem on macOS. It is
+// apart from package desktop so that the headless engine (ferry), which
+// uses desktop's notifier, does not link systray, whose init locks the
+// main goroutine to its thread.
+package tray
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/desktop"
 	"ferry/backend/engine"
 
 	"fyne.io/systray"
-	"github.com/godbus/dbus/v5"
-)
-
-const (
-	watcherName = "org.kde.StatusNotifierWatcher"
-	watcherPath = "/StatusNotifierWatcher"
 )
 
 // trayRefresh bounds tray updates to about one a second: progress events
@@ -32,13 +32,13 @@ const trayRefresh = time.Second
 // run after a stop would find its quit channel already closed.
 var trayClaimed atomic.Bool
 
-// Tray is the StatusNotifierItem of the desktop app: a title and tooltip
-// with the number of active transfers and the total rate, an icon per state,
-// and a menu. It redraws from engine events, at most about once a second.
+// Tray is the tray icon of the desktop app: a title and tooltip with the
+// number of active transfers and the total rate, an icon per state, and a
+// menu. It redraws from engine events, at most about once a second.
 type Tray struct {
-	actions Actions
-	watch   *dbus.Conn // our own connection, to follow the watcher's presence
-	end     func()     // systray's end: drops the item from the bus
+	actions desktop.Actions
+	host    *host  // the platform's side: where the icon is shown, and whether
+	end     func() // systray's end: drops the item
 
 	available atomic.Bool
 
@@ -52,7 +52,7 @@ type Tray struct {
 	// after start, so unchanged items cost no D-Bus signals.
 	shown struct {
 		text    string
-		icon    iconState
+		icon    desktop.Icon
 		label   [recentJobs]string
 		enabled [recentJobs]bool
 		visible [recentJobs]bool
@@ -63,11 +63,15 @@ type Tray struct {
 	stopOnce sync.Once
 }
 
-// StartTray shows the tray icon and keeps it up to date from events (the
-// caller subscribes before calling, so nothing is missed between the jobs
-// snapshot and the first event). It fails, without touching the process'
-// tray state, when there is no session bus or no tray host: the app then
-// quits on window close instead of hiding into a tray nobody can see.
+// Start shows the tray icon and keeps it up to date from events (the caller
+// subscribes before calling, so nothing is missed between the jobs snapshot
+// and the first event).
+//
+// Where the platform has no tray at all (Linux without a session bus) it
+// fails without touching the process' tray state. A session whose tray host
+// is not there yet gets the icon all the same, unavailable: Available turns
+// true when a panel appears (at login, autostarted programs race the
+// panel), and false again while it is gone.
 //
 // fyne.io/systray's external-loop mode is used: on Linux it speaks D-Bus
 // from its own goroutines and needs neither GTK nor Wails' main loop, and
@@ -76,63 +80,46 @@ type Tray struct {
 // bumps the menu revision under a different lock than GetLayout reads it
 // with, a data race that `go test -race` reports.
 // Only one tray can be started per process.
-func StartTray(actions Actions, jobs func() []bits.JobInfo, events <-chan engine.Event) (*Tray, error) {
-	conn, err := sessionBus()
+func Start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan engine.Event) (*Tray, error) {
+	h, err := openHost()
 	if err != nil {
 		return nil, fmt.Errorf("tray: %w", err)
 	}
-	if err := checkTrayHost(conn); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("tray: %w", err)
-	}
-	// Follow the watcher from before registration on, so that a panel
-	// that goes away in between is not missed.
-	if err := conn.AddMatchSignal(
-		dbus.WithMatchSender("org.freedesktop.DBus"),
-		dbus.WithMatchInterface("org.freedesktop.DBus"),
-		dbus.WithMatchMember("NameOwnerChanged"),
-		dbus.WithMatchArg(0, watcherName),
-	); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("tray: following %s: %w", watcherName, err)
-	}
 	if !trayClaimed.CompareAndSwap(false, true) {
-		conn.Close()
+		h.close()
 		return nil, errors.New("tray: already started once in this process")
 	}
-	t := &Tray{actions: actions, watch: conn, stop: make(chan struct{})}
-	sigs := make(chan *dbus.Signal, 8)
-	conn.Signal(sigs)
+	t := &Tray{actions: actions, host: h, stop: make(chan struct{})}
 
 	ready := make(chan struct{})
 	start, end := systray.RunWithExternalLoop(func() { t.buildMenu(); close(ready) }, nil)
 	if actions.Show != nil {
 		// A left click on the icon shows the window, as in every tray app;
-		// the menu stays on the right click. systray calls this on its D-Bus
-		// goroutine, which must not wait for the window.
+		// the menu stays on the right click. systray calls this on its own
+		// goroutine or thread, which must not wait for the window.
 		systray.SetOnTapped(func() { go actions.Show() })
 	}
 	idle := newTrayModel().summary(time.Now())
-	systray.SetIcon(iconPNG(idle.icon))
+	systray.SetIcon(desktop.IconPNG(idle.icon))
 	systray.SetTitle(idle.text())
 	systray.SetTooltip(idle.text())
 	t.shown.text, t.shown.icon = idle.text(), idle.icon
-	start()
+	h.start(start)
 	<-ready
 
-	// systray only logs a failure to export its item; the bus name it
-	// takes after exporting the item and menu tells whether that worked.
-	item := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", os.Getpid())
-	if has, err := nameHasOwner(conn, item); err != nil || !has {
+	if err := h.exported(); err != nil {
 		endSystray(end)
-		conn.Close()
-		return nil, fmt.Errorf("tray: the status notifier item %s was not exported (see the systray log line)", item)
+		h.close()
+		return nil, fmt.Errorf("tray: %w", err)
 	}
 	t.end = end
-	t.available.Store(true)
+	t.available.Store(h.shown())
 
 	t.wg.Add(1)
-	go t.follow(sigs)
+	go func() {
+		defer t.wg.Done()
+		h.follow(t.stop, t.available.Store)
+	}()
 	t.listen(t.show, actions.Show)
 	t.listen(t.suspend, actions.SuspendAll)
 	t.listen(t.resume, actions.ResumeAll)
@@ -146,8 +133,8 @@ func StartTray(actions Actions, jobs func() []bits.JobInfo, events <-chan engine
 }
 
 // Available reports whether a tray host shows the icon now, so that closing
-// the window may hide it. It turns false if the panel goes away and true
-// again when one comes back (systray then registers again by itself).
+// the window may hide it. It turns true when a panel appears and false
+// while none is there.
 func (t *Tray) Available() bool { return t != nil && t.available.Load() }
 
 // Stop removes the icon; it does not call any action. Safe on a nil Tray
@@ -160,7 +147,7 @@ func (t *Tray) Stop() {
 		t.available.Store(false)
 		close(t.stop)
 		t.wg.Wait()
-		t.watch.Close()
+		t.host.close()
 		endSystray(t.end)
 	})
 }
@@ -176,31 +163,6 @@ func endSystray(end func()) {
 		}
 	}()
 	end()
-}
-
-// checkTrayHost makes sure a StatusNotifierWatcher runs, and that it has a
-// host (a panel that draws items) behind it. A watcher that cannot answer
-// the property is given the benefit of the doubt: the name is what the
-// item needs to register.
-func checkTrayHost(conn *dbus.Conn) error {
-	has, err := nameHasOwner(conn, watcherName)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNoTrayHost, err)
-	}
-	if !has {
-		return ErrNoTrayHost
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	var v dbus.Variant
-	err = conn.Object(watcherName, watcherPath).CallWithContext(ctx,
-		"org.freedesktop.DBus.Properties.Get", 0, watcherName, "IsStatusNotifierHostRegistered").Store(&v)
-	if err == nil {
-		if hosted, ok := v.Value().(bool); ok && !hosted {
-			return fmt.Errorf("%w: the watcher has no host registered", ErrNoTrayHost)
-		}
-	}
-	return nil
 }
 
 // buildMenu runs in systray's onReady callback, where every platform of
@@ -261,29 +223,6 @@ func (t *Tray) openSlot(i int) {
 	t.mu.Unlock()
 	if id != "" && t.actions.OpenJob != nil {
 		t.actions.OpenJob(id)
-	}
-}
-
-// follow tracks the watcher's owner: gone means no panel shows the icon.
-func (t *Tray) follow(sigs <-chan *dbus.Signal) {
-	defer t.wg.Done()
-	for {
-		select {
-		case <-t.stop:
-			return
-		case sig, ok := <-sigs:
-			if !ok || sig == nil {
-				return
-			}
-			if sig.Name != "org.freedesktop.DBus.NameOwnerChanged" || len(sig.Body) != 3 {
-				continue
-			}
-			if name, _ := sig.Body[0].(string); name != watcherName {
-				continue
-			}
-			owner, _ := sig.Body[2].(string)
-			t.available.Store(owner != "")
-		}
 	}
 }
 
@@ -353,7 +292,7 @@ func (t *Tray) render(s traySummary) {
 		systray.SetTitle(text)
 	}
 	if s.icon != t.shown.icon {
-		systray.SetIcon(iconPNG(s.icon))
+		systray.SetIcon(desktop.IconPNG(s.icon))
 		t.shown.icon = s.icon
 	}
 	if text != t.shown.text {

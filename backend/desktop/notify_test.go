@@ -1,0 +1,73 @@
+package desktop
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"testing"
+	"time"
+
+	"ferry/backend/bits"
+	"ferry/backend/engine"
+)
+
+func job(id, name string, st bits.JobState, done, total int64, mod time.Time) bits.JobInfo {
+	m := mod.UTC()
+	return bits.JobInfo{
+		ID: id, DisplayName: name, State: st,
+		Progress: bits.JobProgress{BytesTotal: total, BytesTransferred: done, FilesTotal: 1},
+		Times:    bits.JobTimes{CreationTime: &m, ModificationTime: &m},
+	}
+}
+
+func TestIcons(t *testing.T) {
+	seen := map[string]Icon{}
+	for st, want := range iconColors {
+		img, err := png.Decode(bytes.NewReader(IconPNG(st)))
+		if err != nil {
+			t.Fatalf("icon %d: %v", st, err)
+		}
+		if img.Bounds() != image.Rect(0, 0, IconSize, IconSize) {
+			t.Errorf("icon %d is %v", st, img.Bounds())
+		}
+		// Inside the disc, outside the glyph: the state's colour.
+		if got := color.NRGBAModel.Convert(img.At(16, 3)).(color.NRGBA); got != want {
+			t.Errorf("icon %d at the top: %v, want %v", st, got, want)
+		}
+		// The corner is outside the disc: transparent.
+		if _, _, _, a := img.At(0, 0).RGBA(); a != 0 {
+			t.Errorf("icon %d has an opaque corner", st)
+		}
+		if other, dup := seen[string(IconPNG(st))]; dup {
+			t.Errorf("icons %d and %d are the same", st, other)
+		}
+		seen[string(IconPNG(st))] = st
+	}
+}
+
+func TestNotificationFor(t *testing.T) {
+	now := time.Now()
+	done := job("id", "nightly", bits.StateTransferred, 1, 1, now)
+	if n, ok := notificationFor(engine.Event{Kind: engine.EventTransferred, Job: done, Notify: true}); !ok ||
+		n.summary != "“nightly” transferred" || n.body != "All 1 file (1 B) transferred. Complete the job to use them." {
+		t.Errorf("transferred: %+v %v", n, ok)
+	}
+	if _, ok := notificationFor(engine.Event{Kind: engine.EventTransferred, Job: done, Notify: false}); ok {
+		t.Error("a muted event became a notification")
+	}
+	for _, k := range []engine.EventKind{engine.EventCreated, engine.EventModified, engine.EventFileTransferred, engine.EventCancelled, engine.EventAcknowledged} {
+		if _, ok := notificationFor(engine.Event{Kind: k, Job: done, Notify: true}); ok {
+			t.Errorf("%s became a notification", k)
+		}
+	}
+	failed := job("id", "", bits.StateError, 0, -1, now)
+	failed.Error = &bits.ErrorInfo{Name: "BG_E_HTTP_ERROR_404", Description: "Not found"}
+	n, ok := notificationFor(engine.Event{Kind: engine.EventError, Job: failed, Notify: true})
+	if !ok || n.summary != "“Job id” failed" || n.body != "BG_E_HTTP_ERROR_404: Not found." || n.category != "transfer.error" {
+		t.Errorf("error: %+v %v", n, ok)
+	}
+	if got := escapeMarkup("a<b>&c"); got != "a&lt;b&gt;&amp;c" {
+		t.Errorf("escapeMarkup %q", got)
+	}
+}

@@ -1,0 +1,27 @@
+//go:build !unix
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+// startDesktop runs ferry-desktop and waits for it, passing on its exit
+// status (this system has no exec that replaces the process).
+func startDesktop(path string) error {
+	cmd := exec.Command(path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		os.Exit(exit.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", path, err)
+	}
+	os.Exit(0)
+	return nil
+}
