@@ -682,12 +682,3 @@ func commitFile(f *bits.File) error {
 	}
 	return syncDir(filepath.Dir(f.LocalName))
 }
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

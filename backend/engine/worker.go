@@ -354,6 +354,9 @@ func (m *Manager) openTemp(e *entry, idx int, f *bits.File) (*os.File, bool, err
 		if err != nil {
 			return nil, false, err
 		}
+		if err := hideFile(name); err != nil {
+			m.log.Warn("temporary file stays visible", "job", e.job.ID, "err", err) // cosmetic
+		}
 		f.TempName = name
 		return fh, true, nil
 	}

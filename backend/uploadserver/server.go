@@ -353,15 +353,6 @@ func writeAtomic(r *os.Root, name string, data []byte) error {
 	return syncDir(r, path.Dir(name))
 }
 
-func syncDir(r *os.Root, dir string) error {
-	d, err := r.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 func fileSHA256(r *os.Root, name string) (string, error) {
 	f, err := r.Open(name)
 	if err != nil {
