@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package desktop
 
@@ -9,7 +9,7 @@ import (
 )
 
 // Notifier shows desktop notifications; this platform has none yet
-// (Windows toasts and macOS' UserNotifications need their own code).
+// (macOS' UserNotifications need their own code).
 type Notifier struct{}
 
 // NewNotifier returns ErrUnsupported on this platform.
