@@ -69,7 +69,7 @@ echo "ready in $((SECONDS - t0)) s"
 
 overlay=$out/overlay.json
 at=$(go env GOROOT)/src/internal/syscall/windows/at_windows.go
-patched=$out/at_windows.go
+patched=$out/at_windows.go.overlay # not .go: gofmt and ./... would find it
 sed 's|^\tcase STATUS_INVALID_INFO_CLASS, // the operating system|\tcase NTStatus(0xC0000002), // STATUS_NOT_IMPLEMENTED (Wine)\n\t\tSTATUS_INVALID_INFO_CLASS, // the operating system|' "$at" >"$patched"
 grep -q 0xC0000002 "$patched" || { echo "test-windows: could not patch $at for Wine" >&2; exit 1; }
 printf '{"Replace":{"%s":"%s"}}\n' "$at" "$patched" >"$overlay"
