@@ -29,12 +29,8 @@ unset DISPLAY # console programs only: Wine must not open windows
 # its reason. Anything not listed here is not run: see the README.
 packages=(bits clock store ops home api engine transfer uploadserver service web desktop)
 declare -A skip=(
-	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestBench*);
-	# and two TLS tests that fail under Wine, not investigated yet:
-	# TestHTTPTLS (a refused handshake arrives as a stall, not an error) and
-	# TestTLSDateUsageAndNameFlags (an expired certificate from an unknown CA
-	# is refused despite both ignore flags: the system verifier's path)
-	[transfer]='^(TestNginx|TestTinyproxy|TestBench|TestHTTPTLS$|TestTLSDateUsageAndNameFlags$)'
+	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestBench*)
+	[transfer]='^(TestNginx|TestTinyproxy|TestBench)'
 	# engine: kill -9 of a child engine (SIGKILL, the child's unix plumbing);
 	# nginx and tinyproxy; notify command lines that run /bin/true and
 	# /usr/bin/env; file:// URLs built from unix paths (the Windows forms are
