@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: bench bench-cli package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -19,8 +19,13 @@ TOOLS := $(CURDIR)/.tools
 WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
+# lxqt-panel: a real tray host (StatusNotifierWatcher) for the end-to-end test
+# of a panel that starts after the app. hyperfine and time (GNU time):
+# the CLI's cost, in make bench-cli and cmd/ferry's latency test.
+# desktop-file-utils: the package test validates the desktop entry.
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
-	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick
+	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
+	lxqt-panel hyperfine time desktop-file-utils
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
@@ -61,25 +66,37 @@ frontend: node-deps
 ## build: both executables: build/bin/ferry (CLI and headless engine) and build/bin/ferry-desktop (the window; JS bindings regenerated in frontend/wailsjs)
 # -s: the frontend was just built above; -m: never `go mod tidy`, which
 # would drop requirements of packages that are being written.
-# ferry is built after Wails, which empties build/bin first.
 build: deps frontend
 	$(WAILS) build -m -s
 	$(GO) build -trimpath -o build/bin/ferry ./cmd/ferry
 	@ls -l build/bin/ferry build/bin/ferry-desktop
 
-## bench: a 1 GiB loopback download from nginx by curl, aria2c and ferry, in one run (BENCH_SIZE_MIB, BENCH_RUNS)
+## bench: loopback downloads from nginx by curl, aria2c and ferry in one run: 1 GiB, and 2,000 files of 16 KiB in one job (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_RUNS); then bench-cli
 bench: build
 	scripts/bench.sh
+	scripts/bench-cli.sh
+
+## bench-cli: ferry getstate against a trivial Go program (wall, CPU, memory), ferry's shared libraries, a loop of ferry create (BENCH_RUNS, BENCH_JOBS)
+bench-cli: build
+	scripts/bench-cli.sh
+
+## package: the Debian package build/bin/ferry_VERSION_ARCH.deb (both executables, desktop entry, icon, user systemd unit)
+package: build
+	scripts/package-deb.sh
+
+## package-test: unpack the package into a scratch root and use it: files, desktop entry, the unit's engine, a CLI session
+package-test: package
+	scripts/test-package.sh
 
 ## run: build, then open the window
 run: build
 	build/bin/ferry-desktop
 
-## test: formatting, vet, staticcheck, frontend tests, the Go tests, then the end-to-end tests (their "N passed, N failed" ends the output)
-test: deps frontend lint frontend-test go-test test-windows e2e
+## test: formatting, vet, staticcheck, frontend tests, the Go tests, the Windows tests under Wine, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
+test: deps frontend lint frontend-test go-test test-windows package-test e2e
 
-## lint: gofmt, go vet and staticcheck
-lint: fmt-check vet staticcheck
+## lint: gofmt, go vet (also for macOS) and staticcheck
+lint: fmt-check vet vet-darwin staticcheck
 
 fmt-check:
 	@out=$$(find . -path ./frontend -prune -o -path ./.tools -prune -o -path ./.git -prune -o -name '*.go' -print | xargs gofmt -l); \
@@ -87,6 +104,15 @@ fmt-check:
 
 vet:
 	$(GO) vet -tags $(TAGS) ./...
+
+# What can be checked for macOS without a Mac: the backend and ferry, both
+# architectures, without cgo (the window and the tray need cgo and the
+# macOS SDK; see the README's macOS section).
+vet-darwin:
+	@for arch in arm64 amd64; do \
+		echo "go vet (darwin/$$arch, CGO_ENABLED=0) ./backend/... ./cmd/ferry ./frontend"; \
+		GOOS=darwin GOARCH=$$arch CGO_ENABLED=0 $(GO) vet ./backend/... ./cmd/ferry ./frontend || exit 1; \
+	done
 
 staticcheck: tools
 	$(STATICCHECK) -tags $(TAGS) ./...

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"ferry/backend/api"
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
 	"ferry/backend/desktop"
 	"ferry/backend/desktop/tray"
@@ -23,6 +23,7 @@ import (
 // Events the window receives (runtime.EventsOn in the frontend).
 const (
 	eventJob     = "job"      // a job's new state (bits.JobInfo), coalesced per job
+	eventResync  = "resync"   // the window fell behind the engine's events: list the jobs again
 	eventOpenJob = "open-job" // the tray or a notification asks to open a job (its id)
 	eventNotice  = "notice"   // something the user should know once (Notice)
 )
@@ -140,6 +141,7 @@ type App struct {
 	ready     chan struct{} // closed once the engine is open (or failed to open)
 	ctx       context.Context
 	env       *ops.Env
+	eng       web.Engine // the seam the window shares with `ferry web`
 	err       error
 	tray      trayIcon
 	log       *slog.Logger
@@ -229,41 +231,29 @@ func (a *App) start(ctx context.Context, ui windowRuntime) {
 		a.ctx = ctx
 		m := eng.Manager
 		a.env = &ops.Env{Manager: m, Shutdown: a.quit}
+		// The window reaches the engine through the same seam as `ferry
+		// web`, in-process: the same calls, the same coalesced changes.
+		a.eng = web.LocalEngine(a.env)
 		var stops []func() // run in reverse order
 
-		// The window's stream: every change, coalesced per job.
-		evs, unsubscribe := m.Subscribe()
-		changes := make(chan bits.JobInfo)
+		stream, err := a.eng.Subscribe(ctx)
+		if err != nil {
+			a.err = err
+			return
+		}
 		cctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
-		wg.Add(2)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer close(changes)
-			for {
-				select {
-				case e, ok := <-evs:
-					if !ok {
-						return
-					}
-					select {
-					case changes <- e.Job:
-					case <-cctx.Done():
-						return
-					}
-				case <-cctx.Done():
-					return
-				}
-			}
+			a.follow(cctx, stream, ui)
 		}()
-		go func() {
-			defer wg.Done()
-			web.Coalesce(cctx, changes, web.MinPushInterval, func(j bits.JobInfo) { ui.Emit(eventJob, j) })
-		}()
-		stops = append(stops, func() { cancel(); unsubscribe(); wg.Wait() })
+		stops = append(stops, func() { cancel(); wg.Wait() })
 
 		// The tray subscribes before it lists, so nothing falls between.
-		tevs, tunsubscribe := m.Subscribe()
+		// Watch, not Subscribe: if it falls behind it catches up from a
+		// snapshot rather than going deaf.
+		tevs, tunsubscribe := m.Watch()
 		tray, err := a.shell.startTray(desktop.Actions{
 			Show:       a.show,
 			SuspendAll: func() { a.forAll(suspendable, m.Suspend) },
@@ -285,7 +275,7 @@ func (a *App) start(ctx context.Context, ui windowRuntime) {
 			}
 		}
 
-		nevs, nunsubscribe := m.Subscribe()
+		nevs, nunsubscribe := m.Watch()
 		n, err := a.shell.newNotifier(a.openJob)
 		if err != nil {
 			nunsubscribe()
@@ -318,6 +308,25 @@ func (a *App) start(ctx context.Context, ui windowRuntime) {
 	})
 	if show {
 		ui.Show()
+	}
+}
+
+// follow pushes the engine's job changes to the window until ctx ends. If
+// the window falls so far behind that the engine drops its subscription, it
+// subscribes again and tells the page to list the jobs anew.
+func (a *App) follow(ctx context.Context, stream web.Stream, ui windowRuntime) {
+	for {
+		err := web.Follow(ctx, stream, web.MinPushInterval, func(j bits.JobInfo) { ui.Emit(eventJob, j) })
+		stream.Close()
+		if ctx.Err() != nil || !errors.Is(err, web.ErrOverflow) {
+			return
+		}
+		a.log.Warn("desktop: the window fell behind the engine's events; listing the jobs again")
+		if stream, err = a.eng.Subscribe(ctx); err != nil {
+			a.log.Error("desktop: resubscribe to the engine's events", "err", err)
+			return
+		}
+		ui.Emit(eventResync, nil)
 	}
 }
 
@@ -433,11 +442,7 @@ func (a *App) Call(op string, args []string, flags map[string]string) (json.RawM
 	if a.env == nil {
 		return nil, bits.Errorf(bits.E_FAIL, "the window is closing")
 	}
-	res, err := ops.Invoke(a.ctx, a.env, op, ops.Request{Args: args, Flags: flags})
-	if err != nil {
-		return nil, err
-	}
-	return marshalResult(res)
+	return a.eng.Call(a.ctx, op, ops.Request{Args: args, Flags: flags})
 }
 
 // Meta describes the operations and the engine's settings, as the browser
@@ -475,29 +480,6 @@ func (a *App) PickFile(title string) (string, error) {
 	return ui.PickFile(title)
 }
 
-// marshalResult encodes as the control API does (no HTML escaping:
-// "<local>" stays readable); nil becomes null.
-func marshalResult(v any) (json.RawMessage, error) {
-	var b jsonBuffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, bits.Errorf(bits.E_FAIL, "encode the result: %v", err)
-	}
-	return json.RawMessage(b.buf), nil
-}
-
-type jsonBuffer struct{ buf []byte }
-
-func (b *jsonBuffer) Write(p []byte) (int, error) { b.buf = append(b.buf, p...); return len(p), nil }
-
 // formatError is Wails' ErrorFormatter: a bound method's error reaches the
-// page as the control API's error object, so the UI reads one shape from
-// either transport.
-func formatError(err error) any {
-	var be *bits.Error
-	if errors.As(err, &be) {
-		return api.ErrorBody{Code: be.Code, Name: be.Code.Name(), Message: be.Msg}
-	}
-	return api.ErrorBody{Code: bits.E_FAIL, Name: bits.E_FAIL.Name(), Message: err.Error()}
-}
+// page in the wire format, so the UI reads one shape from either transport.
+func formatError(err error) any { return *wire.Body(err) }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"ferry/backend/api"
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
 	"ferry/backend/desktop"
 	"ferry/backend/engine"
@@ -20,6 +21,7 @@ import (
 // fakeUI records what App asks of the Wails runtime.
 type fakeUI struct {
 	mu     sync.Mutex
+	gate   chan struct{} // when set, each Emit waits for it to be closed
 	events []emitted
 	shows  int
 	hides  int
@@ -32,6 +34,12 @@ type emitted struct {
 }
 
 func (f *fakeUI) Emit(name string, data any) {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.events = append(f.events, emitted{name, data})
@@ -169,19 +177,19 @@ func TestCallRunsTheOperationsTable(t *testing.T) {
 	}
 	// Errors keep their BITS code, and reach the page as the API's shape.
 	_, err = app.Call("info", []string{"00000000-0000-0000-0000-000000000000"}, nil)
-	body, ok := formatError(err).(api.ErrorBody)
+	body, ok := formatError(err).(wire.ErrorBody)
 	if !ok || body.Name != "BG_E_NOT_FOUND" || body.Code != bits.BG_E_NOT_FOUND || body.Message == "" {
 		t.Fatalf("unknown job: %v → %+v", err, formatError(err))
 	}
 	_, err = app.Call("nosuchop", nil, nil)
-	if body := formatError(err).(api.ErrorBody); body.Name != "E_INVALIDARG" {
+	if body := formatError(err).(wire.ErrorBody); body.Name != "E_INVALIDARG" {
 		t.Fatalf("unknown op → %+v", body)
 	}
 	_, err = app.Call("getstate", nil, nil)
-	if body := formatError(err).(api.ErrorBody); body.Name != "E_INVALIDARG" {
+	if body := formatError(err).(wire.ErrorBody); body.Name != "E_INVALIDARG" {
 		t.Fatalf("missing argument → %+v", body)
 	}
-	if body := formatError(errors.New("plain")).(api.ErrorBody); body.Name != "E_FAIL" || body.Message != "plain" {
+	if body := formatError(errors.New("plain")).(wire.ErrorBody); body.Name != "E_FAIL" || body.Message != "plain" {
 		t.Fatalf("foreign error → %+v", body)
 	}
 }
@@ -215,7 +223,7 @@ func TestOpenErrorReachesTheWindow(t *testing.T) {
 	app.start(context.Background(), &fakeUI{})
 	defer app.close()
 	_, err := app.Call("list", nil, nil)
-	if body := formatError(err).(api.ErrorBody); body.Name != "E_FAIL" || !strings.Contains(body.Message, "engine locked") {
+	if body := formatError(err).(wire.ErrorBody); body.Name != "E_FAIL" || !strings.Contains(body.Message, "engine locked") {
 		t.Fatalf("Call error = %+v, want the open error", body)
 	}
 }
@@ -256,6 +264,38 @@ func TestChangesArePushedCoalesced(t *testing.T) {
 	if _, n := last(); n > int(burst/(250*time.Millisecond))+3 {
 		t.Fatalf("%d events for a %v burst of 41 changes", n, burst)
 	}
+}
+
+// A window that falls behind the engine's events (its page stalled) is not
+// left with a stale list: it subscribes again and the page is told to list
+// the jobs anew ("resync").
+func TestWindowResyncsAfterOverflow(t *testing.T) {
+	defer func(n int) { engine.SubscriberBuffer = n }(engine.SubscriberBuffer)
+	engine.SubscriberBuffer = 8
+	app, ui, _ := startApp(t, nil, nil)
+	gate := make(chan struct{})
+	ui.mu.Lock()
+	ui.gate = gate
+	ui.mu.Unlock()
+	for i := range 40 { // jobs, not progress: nothing to coalesce
+		if _, err := app.Call("create", []string{fmt.Sprintf("j%d", i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(gate)
+	waitFor(t, "a resync event", func() bool { return len(ui.named(eventResync)) == 1 })
+	// The new subscription works.
+	if _, err := app.Call("create", []string{"after"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job created after the resync", func() bool {
+		for _, e := range ui.named(eventJob) {
+			if e.(bits.JobInfo).DisplayName == "after" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func TestCloseHidesToTheTray(t *testing.T) {

@@ -10,6 +10,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/mattn/go-isatty v0.0.20
 	github.com/mattn/go-sqlite3 v1.14.53
+	github.com/mccutchen/go-httpbin/v2 v2.26.0
 	github.com/vbauerster/mpb/v8 v8.16.2
 	github.com/wailsapp/wails/v2 v2.16.0
 	golang.org/x/net v0.62.0

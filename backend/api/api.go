@@ -6,12 +6,7 @@
 package api
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
-
-	"ferry/backend/bits"
+	"ferry/backend/api/wire"
 	"ferry/backend/ops"
 )
 
@@ -36,51 +31,5 @@ type CallRequest struct {
 	ops.Request
 }
 
-// ErrorBody is a failed call's error.
-type ErrorBody struct {
-	Code    bits.HRESULT `json:"code"`
-	Name    string       `json:"name"`
-	Message string       `json:"message"`
-}
-
-type callReply struct {
-	Result json.RawMessage `json:"result,omitempty"`
-	Error  *ErrorBody      `json:"error,omitempty"`
-}
-
-// errorBody turns any error into the wire form (E_FAIL for foreign ones).
-func errorBody(err error) *ErrorBody {
-	var be *bits.Error
-	if errors.As(err, &be) {
-		return &ErrorBody{Code: be.Code, Name: be.Code.Name(), Message: be.Msg}
-	}
-	return &ErrorBody{Code: bits.E_FAIL, Name: bits.E_FAIL.Name(), Message: err.Error()}
-}
-
-// statusOf picks an HTTP status for a BITS code; clients read the body.
-func statusOf(code bits.HRESULT) int {
-	switch code {
-	case bits.BG_E_NOT_FOUND:
-		return http.StatusNotFound
-	case bits.E_ACCESSDENIED:
-		return http.StatusForbidden
-	case bits.E_FAIL:
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadRequest
-}
-
-// marshal encodes without HTML escaping: "<local>" stays readable.
-func marshal(v any) ([]byte, error) {
-	var b jsonBuffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	return b.buf, nil
-}
-
-type jsonBuffer struct{ buf []byte }
-
-func (b *jsonBuffer) Write(p []byte) (int, error) { b.buf = append(b.buf, p...); return len(p), nil }
+// ErrorBody is a failed call's error (the wire package owns the format).
+type ErrorBody = wire.ErrorBody

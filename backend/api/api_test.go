@@ -110,15 +110,3 @@ func TestNoEngine(t *testing.T) {
 		t.Fatalf("Hello without an engine = %v", err)
 	}
 }
-
-func TestLongSocketPath(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
-	path := filepath.Join(dir, "ferry.sock")
-	if len(SocketAddr(path)) > maxSocketPath {
-		t.Fatalf("SocketAddr(%d chars) = %q", len(path), SocketAddr(path))
-	}
-	cl, _ := serve(t, path)
-	if _, err := cl.Hello(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
 	"ferry/backend/engine"
 	"ferry/backend/ops"
@@ -55,6 +56,22 @@ func (e *ConnectError) NoEngine() bool { return isNoEngine(e.Err) }
 // Denied reports that the socket belongs to someone else.
 func (e *ConnectError) Denied() bool { return isDenied(e.Err) }
 
+// As lets a ConnectError read as the BITS error it means, so that every
+// transport reports it alike: the socket is someone else's
+// (E_ACCESSDENIED), or no engine answers (ERROR_SERVICE_NOT_ACTIVE).
+func (e *ConnectError) As(target any) bool {
+	t, ok := target.(**bits.Error)
+	if !ok {
+		return false
+	}
+	code := bits.ERROR_SERVICE_NOT_ACTIVE
+	if e.Denied() {
+		code = bits.E_ACCESSDENIED
+	}
+	*t = bits.Errorf(code, "%s", e.Error())
+	return true
+}
+
 // AsConnectError finds a *ConnectError in err.
 func AsConnectError(err error) (*ConnectError, bool) {
 	var ce *ConnectError
@@ -77,16 +94,6 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// remoteError reads an error reply into a *bits.Error.
-func remoteError(resp *http.Response) error {
-	var rep callReply
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err := json.Unmarshal(body, &rep); err != nil || rep.Error == nil {
-		return bits.Errorf(bits.E_FAIL, "the engine answered %s", resp.Status)
-	}
-	return &bits.Error{Code: rep.Error.Code, Msg: rep.Error.Message}
-}
-
 // Hello asks who answers.
 func (c *Client) Hello(ctx context.Context) (Hello, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ferry"+PathHello, nil)
@@ -99,7 +106,7 @@ func (c *Client) Hello(ctx context.Context) (Hello, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Hello{}, remoteError(resp)
+		return Hello{}, wire.ReadError(resp)
 	}
 	var h Hello
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
@@ -111,7 +118,7 @@ func (c *Client) Hello(ctx context.Context) (Hello, error) {
 // Call runs one operation and returns its JSON result ("null" for none).
 // A failure of the operation is a *bits.Error with the engine's code.
 func (c *Client) Call(ctx context.Context, op string, r ops.Request) (json.RawMessage, error) {
-	body, err := marshal(CallRequest{Op: op, Request: r})
+	body, err := wire.Marshal(CallRequest{Op: op, Request: r})
 	if err != nil {
 		return nil, err
 	}
@@ -126,14 +133,14 @@ func (c *Client) Call(ctx context.Context, op string, r ops.Request) (json.RawMe
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, remoteError(resp)
+		return nil, wire.ReadError(resp)
 	}
-	var rep callReply
+	var rep wire.Reply
 	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
 		return nil, fmt.Errorf("read the engine's answer: %w", err)
 	}
 	if rep.Error != nil {
-		return nil, &bits.Error{Code: rep.Error.Code, Msg: rep.Error.Message}
+		return nil, rep.Error.Err()
 	}
 	if len(rep.Result) == 0 {
 		return json.RawMessage("null"), nil
@@ -182,7 +189,7 @@ func (c *Client) Events(ctx context.Context) (*EventStream, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, remoteError(resp)
+		return nil, wire.ReadError(resp)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)

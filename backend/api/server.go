@@ -3,10 +3,8 @@ package api
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,12 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
+	"ferry/backend/engine"
 	"ferry/backend/ops"
 )
-
-// maxBody bounds a call's body; the largest legitimate one is a password.
-const maxBody = 1 << 20
 
 // Server serves the control API for one engine.
 type Server struct {
@@ -94,63 +91,44 @@ func (s *Server) checkPeer(next http.Handler) http.Handler {
 				msg = fmt.Sprintf("this Ferry engine could not tell who is calling (%v), so it refuses", p.err)
 			}
 			s.log.Warn("refused a caller of another user", "uid", p.uid, "err", p.err)
-			writeError(w, bits.Errorf(bits.E_ACCESSDENIED, "%s", msg))
+			wire.WriteError(w, bits.Errorf(bits.E_ACCESSDENIED, "%s", msg))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"0x80004005","name":"E_FAIL","message":"could not encode the answer"}}` + "\n")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-func writeError(w http.ResponseWriter, err error) {
-	eb := errorBody(err)
-	writeJSON(w, statusOf(eb.Code), callReply{Error: eb})
-}
-
 func (s *Server) handleHello(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.hello)
+	wire.WriteJSON(w, http.StatusOK, s.hello)
 }
 
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	var req CallRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, bits.Errorf(bits.E_INVALIDARG, "the request is not a valid call: %v", err))
+	if err := wire.ReadCall(w, r, &req); err != nil {
+		s.log.Info("refused a call", "code", bits.CodeOf(err).Name())
+		wire.WriteError(w, err)
 		return
 	}
 	res, err := ops.Invoke(r.Context(), s.env, req.Op, req.Request)
 	// Arguments are never logged: one of them may be a password.
 	if err != nil {
 		s.log.Info("call failed", "op", req.Op, "code", bits.CodeOf(err).Name())
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	s.log.Debug("call", "op", req.Op)
-	b, err := marshal(res)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, callReply{Result: json.RawMessage(b)})
+	wire.WriteResult(w, res)
 }
 
 // handleEvents streams every engine event as one JSON line. The headers go
 // out once the subscription exists, so a client that has them misses nothing
-// that happens afterwards.
+// that happens afterwards. A reader that falls engine.SubscriberBuffer
+// events behind gets a last "overflow" line and the stream ends: it lists
+// the jobs again and subscribes anew.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		writeError(w, bits.Errorf(bits.E_NOTIMPL, "streaming is not available"))
+		wire.WriteError(w, bits.Errorf(bits.E_NOTIMPL, "streaming is not available"))
 		return
 	}
 	evs, unsubscribe := s.env.Manager.Subscribe()
@@ -166,7 +144,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			b, err := marshal(ev)
+			b, err := wire.EventLine(ev)
 			if err != nil {
 				s.log.Error("encode event", "err", err)
 				continue
@@ -175,6 +153,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			fl.Flush()
+			if ev.Kind == engine.EventOverflow {
+				s.log.Warn("dropped an event reader that fell behind", "buffer", engine.SubscriberBuffer)
+				return
+			}
 		case <-r.Context().Done():
 			return
 		case <-s.done:

@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 
 	"ferry/backend/api"
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
 	"ferry/backend/home"
 	"ferry/backend/ops"
@@ -131,14 +133,9 @@ func (c *cli) fail(err error) int {
 	return exitFail
 }
 
-// asBits gives every error a BITS code (E_FAIL for foreign ones).
-func asBits(err error) *bits.Error {
-	var be *bits.Error
-	if errors.As(err, &be) {
-		return be
-	}
-	return &bits.Error{Code: bits.E_FAIL, Msg: err.Error()}
-}
+// asBits gives every error a BITS code (E_FAIL for foreign ones), as every
+// transport does (package wire).
+func asBits(err error) *bits.Error { return wire.AsError(err) }
 
 // printJSON prints a JSON document indented, as cli.md shows them.
 func (c *cli) printJSON(raw []byte) error {
@@ -151,16 +148,8 @@ func (c *cli) printJSON(raw []byte) error {
 	return err
 }
 
-// marshalJSON encodes v as the engine does (no HTML escaping).
-func marshalJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
+// marshalJSON encodes v as the engine does (package wire).
+func marshalJSON(v any) ([]byte, error) { return wire.Marshal(v) }
 
 // prepare makes path arguments absolute and reads a "-" secret from stdin.
 func (c *cli) prepare(spec *ops.Spec, req *ops.Request) error {
@@ -178,6 +167,9 @@ func (c *cli) prepare(spec *ops.Spec, req *ops.Request) error {
 				s, err := readSecret(c.stdin)
 				if err != nil {
 					return err
+				}
+				if !utf8.ValidString(s) {
+					return bits.Errorf(bits.E_INVALIDARG, "the password read from standard input is not valid UTF-8")
 				}
 				req.Args[i] = s
 			}
@@ -245,6 +237,9 @@ func (c *cli) runOp(op *ops.Op, req ops.Request) int {
 	}
 	if err != nil {
 		return c.fail(err)
+	}
+	if op.Name == "list" {
+		c.noteUnreadable(ctx, cl) // unreadable.go
 	}
 	return exitOK
 }

@@ -41,23 +41,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildFerry builds the real binary from the repository root; if the root
-// package cannot be built (e.g. no built frontend), the CLI-only main.
+// buildFerry builds the real command line, cmd/ferry (the root package is
+// the desktop app, which runs no commands).
 func buildFerry(out string) error {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		return err
 	}
-	build := func(pkg string) ([]byte, error) {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		return cmd.CombinedOutput()
-	}
-	if _, err := build("."); err == nil {
-		return nil
-	}
-	if outp, err := build("./backend/cli/internal/ferrycmd"); err != nil {
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/ferry")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if outp, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build ferry: %v\n%s", err, outp)
 	}
 	return nil

@@ -183,5 +183,9 @@ func parseCommand(family []*command, tokens []string, c *cli) (*command, ops.Req
 		}
 		return cmd, req, false, &usageError{cmd: cmd, msg: msg}
 	}
+	// Before JSON would turn the bytes into U+FFFD (E_INVALIDARG, exit 1).
+	if err := ops.CheckUTF8(req); err != nil {
+		return cmd, req, false, err
+	}
 	return cmd, req, false, nil
 }

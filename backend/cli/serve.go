@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"ferry/backend/bits"
 	"ferry/backend/ops"
@@ -33,12 +34,16 @@ func serveUploadsCommand() *command {
 			{Name: "listen", Value: "ADDR", Help: "host:port to listen on (default " + DefaultUploadAddr + "; a port alone listens on loopback)"},
 			{Name: "max-size", Value: "BYTES", Help: "refuse uploads larger than this (K, M, G, T suffixes; default no limit)"},
 			{Name: "max-sessions", Value: "N", Help: fmt.Sprintf("upload sessions open at once (default %d)", uploadserver.DefaultMaxSessions)},
-			{Name: "overwrite", Help: "let an upload replace an existing file (default: refused; the job fails with E_ACCESSDENIED)"},
+			{Name: "max-sessions-per-client", Value: "N", Help: fmt.Sprintf("of those, how many one client address may hold (default %d)", uploadserver.DefaultMaxSessionsPerClient)},
+			{Name: "session-timeout", Value: "DURATION", Help: "drop a session with no packet for this long (default 24h; e.g. 90m, 36h, 14d)"},
+			{Name: "empty-session-timeout", Value: "DURATION", Help: "drop a session that has received no byte for this long (default 5m)"},
+			{Name: "overwrite", Help: "let an upload replace an existing file (default: refused with 409; the job retries until the file is gone)"},
 		},
 		Summary: "receive BITS uploads (BITS_POST) into a directory until SIGINT/SIGTERM; prints the URL to upload to",
 		Help: "An upload job's remote name is this URL plus the file's name below DIR, e.g. http://127.0.0.1:8381/reports/q3.pdf\n" +
 			"(subdirectories are created; names that could escape DIR are refused). Unfinished sessions are kept in\n" +
-			"DIR/" + uploadserver.StateDirName + " and survive a restart of the server, so jobs resume where they stopped.\n" +
+			"DIR/" + uploadserver.StateDirName + " and survive a restart of the server, so jobs resume where they stopped;\n" +
+			"one client address may hold --max-sessions-per-client of them, and idle ones are dropped after the timeouts.\n" +
 			"Upload-reply jobs get a JSON reply: {\"name\", \"size\", \"sha256\", \"sessionId\"} of the stored file.\n" +
 			"It listens on loopback unless ADDR names another address (0.0.0.0:8381 for every interface); the\n" +
 			"server has no authentication, so anyone who can reach it can upload. It needs no engine.",
@@ -84,6 +89,28 @@ func parseByteCount(name, s string) (int64, error) {
 	return n * mult, nil
 }
 
+// parseTimeout reads a positive duration: Go's syntax (90s, 90m, 36h) or
+// whole days (14d).
+func parseTimeout(name, s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(t, "d"); ok {
+		var n int64
+		n, err = strconv.ParseInt(days, 10, 64)
+		if err == nil && (n <= 0 || n > 3650) {
+			err = errors.New("out of range")
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(t)
+	}
+	if err != nil || d < time.Second {
+		return 0, bits.Errorf(bits.E_INVALIDARG, "--%s %q is not a duration of at least a second (e.g. 90s, 90m, 36h, 14d)", name, s)
+	}
+	return d, nil
+}
+
 func runServeUploads(c *cli, r ops.Request) int {
 	if !r.Has("dir") {
 		return c.usage(&usageError{cmd: c.cmd, msg: "serve-uploads needs --dir DIR"})
@@ -114,6 +141,23 @@ func runServeUploads(c *cli, r ops.Request) int {
 		}
 		cfg.MaxSessions = n
 	}
+	if r.Has("max-sessions-per-client") {
+		n, err := strconv.Atoi(strings.TrimSpace(r.Flag("max-sessions-per-client")))
+		if err != nil || n <= 0 {
+			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--max-sessions-per-client %q is not a positive whole number", r.Flag("max-sessions-per-client")))
+		}
+		cfg.MaxSessionsPerClient = n
+	}
+	for _, t := range []struct {
+		flag string
+		dst  *time.Duration
+	}{{"session-timeout", &cfg.SessionTimeout}, {"empty-session-timeout", &cfg.EmptySessionTimeout}} {
+		if r.Has(t.flag) {
+			if *t.dst, err = parseTimeout(t.flag, r.Flag(t.flag)); err != nil {
+				return c.fail(err)
+			}
+		}
+	}
 	addr, err := uploadListenAddr(r.Flag("listen"))
 	if err != nil {
 		return c.fail(err)
@@ -134,7 +178,21 @@ func runServeUploads(c *cli, r ops.Request) int {
 		fmt.Fprintf(c.stderr, "ferry: receiving uploads into %s (Ctrl-C stops); upload to:\n", dir)
 		fmt.Fprintf(c.stdout, "http://%s/\n", hostport)
 	}
-	if err := uploadserver.ListenAndServe(ctx, addr, cfg, ready); err != nil {
+	srv, err := uploadserver.New(cfg)
+	if err != nil {
+		return c.fail(bits.Errorf(bits.E_FAIL, "%v", err))
+	}
+	defer srv.Close()
+	if un := srv.Unreadable(); len(un) > 0 {
+		fmt.Fprintf(c.stderr, "ferry: %d upload session record%s could not be read; set aside in %s (the clients start new sessions)\n",
+			len(un), map[bool]string{true: "", false: "s"}[len(un) == 1], un[0].Dir)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return c.fail(bits.Errorf(bits.E_FAIL, "uploadserver: %v", err))
+	}
+	ready(l.Addr())
+	if err := srv.Serve(ctx, l); err != nil {
 		return c.fail(bits.Errorf(bits.E_FAIL, "%v", err))
 	}
 	return exitOK

@@ -177,9 +177,9 @@ func runTransfer(c *cli, r ops.Request) int {
 
 // errorSentence is a job error in words, naming the file it concerns.
 func errorSentence(e *bits.ErrorInfo) string {
-	s := e.Description
+	s := ops.Esc(e.Description)
 	if e.File != nil {
-		s += " (" + e.File.RemoteName + ")"
+		s += " (" + ops.Esc(e.File.RemoteName) + ")"
 	}
 	return s
 }
@@ -274,7 +274,7 @@ func (v *lineView) update(in bits.JobInfo) {
 		}
 	}
 	if in.State == bits.StateTransientError && in.Error != nil {
-		line += "  (" + in.Error.Name + ": " + in.Error.Description + "; will retry)"
+		line += "  (" + in.Error.Name + ": " + ops.Esc(in.Error.Description) + "; will retry)"
 	}
 	fmt.Fprintln(v.w, line)
 }

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"ferry/backend/api"
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
+	"ferry/backend/engine"
 	"ferry/backend/ops"
 )
 
@@ -22,12 +25,15 @@ func interruptible() (context.Context, context.CancelFunc) {
 // jobWatch follows one job: its events as they come, plus a slow poll in
 // case the engine coalesced or the stream missed something.
 type jobWatch struct {
+	ctx     context.Context
 	cl      *api.Client
 	id      string
 	updates chan bits.JobInfo
 	ended   chan error
-	stream  *api.EventStream
 	done    chan struct{}
+
+	mu     sync.Mutex // guards stream: follow replaces it after an overflow
+	stream *api.EventStream
 }
 
 // watchJob subscribes to events (before the caller reads the job's state,
@@ -37,15 +43,22 @@ func watchJob(ctx context.Context, cl *api.Client) (*jobWatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &jobWatch{cl: cl, stream: stream, updates: make(chan bits.JobInfo, 64), ended: make(chan error, 1), done: make(chan struct{})}, nil
+	return &jobWatch{ctx: ctx, cl: cl, stream: stream, updates: make(chan bits.JobInfo, 64), ended: make(chan error, 1), done: make(chan struct{})}, nil
 }
 
-// follow starts delivering the events of job id.
+// follow starts delivering the events of job id. If the engine drops the
+// stream for falling behind, it subscribes again and reads the job afresh.
 func (w *jobWatch) follow(id string) {
 	w.id = id
 	go func() {
 		for {
-			ev, _, err := w.stream.Next()
+			w.mu.Lock()
+			stream := w.stream
+			w.mu.Unlock()
+			ev, _, err := stream.Next()
+			if err == nil && ev.Kind == engine.EventOverflow {
+				ev.Job, err = w.resubscribe()
+			}
 			if err != nil {
 				w.ended <- err
 				return
@@ -62,9 +75,33 @@ func (w *jobWatch) follow(id string) {
 	}()
 }
 
+// resubscribe replaces the stream and returns the job as it is now.
+func (w *jobWatch) resubscribe() (bits.JobInfo, error) {
+	stream, err := w.cl.Events(w.ctx)
+	if err != nil {
+		return bits.JobInfo{}, err
+	}
+	w.mu.Lock()
+	select {
+	case <-w.done:
+		w.mu.Unlock()
+		stream.Close()
+		return bits.JobInfo{}, errors.New("closed")
+	default:
+	}
+	old := w.stream
+	w.stream = stream
+	w.mu.Unlock()
+	old.Close()
+	return w.cl.Info(w.ctx, w.id)
+}
+
 func (w *jobWatch) close() {
+	w.mu.Lock()
 	close(w.done)
-	w.stream.Close()
+	stream := w.stream
+	w.mu.Unlock()
+	stream.Close()
 }
 
 func finalOrDone(s bits.JobState) bool {
@@ -172,62 +209,131 @@ func runMonitor(c *cli, r ops.Request) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	stream, err := cl.Events(ctx)
-	if err != nil {
-		return c.fail(err)
+	req := ops.Request{}
+	if r.Has("allusers") {
+		req.Flags = map[string]string{"allusers": "true"}
 	}
-	defer stream.Close()
 	if c.json || !c.stdoutTTY {
-		return c.monitorLines(ctx, stream)
+		return c.monitorLines(ctx, cl, req)
 	}
-	return c.monitorScreen(ctx, cl, stream, refresh, r.Has("allusers"))
+	return c.monitorScreen(ctx, cl, req, refresh)
+}
+
+// errResync says that the engine dropped this monitor for falling behind
+// (an overflow line): subscribe again and start from a fresh snapshot.
+var errResync = errors.New("fell behind the engine's events")
+
+func (c *cli) noteResync() {
+	fmt.Fprintln(c.stderr, "ferry: note: fell behind the engine's events; listing the jobs again")
 }
 
 // monitorLines prints one line per event: the engine's JSON with --json,
-// else a plain summary.
-func (c *cli) monitorLines(ctx context.Context, stream *api.EventStream) int {
+// else a plain summary. It starts with one "snapshot" line per job (listed
+// after subscribing, so no change falls between), and starts over from a
+// new snapshot whenever the engine drops it for falling behind.
+func (c *cli) monitorLines(ctx context.Context, cl *api.Client, req ops.Request) int {
+	for {
+		err := c.monitorOnce(ctx, cl, req)
+		if ctx.Err() != nil {
+			return exitOK
+		}
+		if !errors.Is(err, errResync) {
+			if _, ok := err.(writeError); ok {
+				return exitFail // stdout is gone (a closed pipe): nobody to tell
+			}
+			return c.fail(err)
+		}
+		c.noteResync()
+	}
+}
+
+// writeError is a failed write to stdout.
+type writeError struct{ error }
+
+func (c *cli) monitorOnce(ctx context.Context, cl *api.Client, req ops.Request) error {
+	stream, err := cl.Events(ctx)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	var jobs []bits.JobInfo
+	if err := cl.CallInto(ctx, "list", req, &jobs); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		ev := engine.Event{Kind: engine.EventSnapshot, Job: j, FileIndex: -1}
+		raw, err := wire.EventLine(ev)
+		if err != nil {
+			return err
+		}
+		if err := c.printEvent(ev, raw); err != nil {
+			return writeError{err}
+		}
+	}
 	for {
 		ev, raw, err := stream.Next()
 		if err != nil {
-			if ctx.Err() != nil {
-				return exitOK
-			}
-			return c.fail(engineStopped(err))
+			return engineStopped(err)
 		}
-		if c.json {
-			raw = append(raw, '\n')
-			if _, err := c.stdout.Write(raw); err != nil {
-				return exitFail
-			}
-			continue
+		if ev.Kind == engine.EventOverflow {
+			return errResync
 		}
-		j := ev.Job
-		fmt.Fprintf(c.stdout, "%s  %-15s %s  %-15s %s  %s\n", time.Now().UTC().Format(time.RFC3339), ev.Kind, j.ID, j.State,
-			ops.ProgressText(j.Progress), j.DisplayName)
+		if err := c.printEvent(ev, append(raw, '\n')); err != nil {
+			return writeError{err}
+		}
+	}
+}
+
+// printEvent prints one event: raw (one JSON line) with --json, else a
+// summary line.
+func (c *cli) printEvent(ev engine.Event, raw []byte) error {
+	if c.json {
+		_, err := c.stdout.Write(raw)
+		return err
+	}
+	j := ev.Job
+	_, err := fmt.Fprintf(c.stdout, "%s  %-15s %s  %-15s %s  %s\n", time.Now().UTC().Format(time.RFC3339), ev.Kind, j.ID, j.State,
+		ops.ProgressText(j.Progress), ops.Esc(j.DisplayName))
+	return err
+}
+
+// follow signals changed for every event of the engine, resubscribing when
+// the engine drops the subscription for falling behind, until the stream
+// ends (the error goes to ended) or ctx ends.
+func (c *cli) follow(ctx context.Context, cl *api.Client, stream *api.EventStream, changed chan<- struct{}, ended chan<- error) {
+	defer func() { stream.Close() }()
+	for {
+		ev, _, err := stream.Next()
+		if err == nil && ev.Kind == engine.EventOverflow {
+			stream.Close()
+			c.noteResync()
+			stream, err = cl.Events(ctx)
+			if err != nil {
+				ended <- err
+				return
+			}
+		}
+		if err != nil {
+			ended <- engineStopped(err)
+			return
+		}
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // monitorScreen redraws the job table on the terminal: on every change
 // (at most four times a second) and every refresh interval.
-func (c *cli) monitorScreen(ctx context.Context, cl *api.Client, stream *api.EventStream, refresh time.Duration, allUsers bool) int {
+func (c *cli) monitorScreen(ctx context.Context, cl *api.Client, req ops.Request, refresh time.Duration) int {
+	stream, err := cl.Events(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
 	changed := make(chan struct{}, 1)
 	ended := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := stream.Next(); err != nil {
-				ended <- err
-				return
-			}
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	req := ops.Request{}
-	if allUsers {
-		req.Flags = map[string]string{"allusers": "true"}
-	}
+	go c.follow(ctx, cl, stream, changed, ended)
 	tick := time.NewTicker(refresh)
 	defer tick.Stop()
 	for {
@@ -252,7 +358,7 @@ func (c *cli) monitorScreen(ctx context.Context, cl *api.Client, stream *api.Eve
 			if ctx.Err() != nil {
 				return exitOK
 			}
-			return c.fail(engineStopped(err))
+			return c.fail(err)
 		case <-tick.C:
 		case <-changed:
 			select {

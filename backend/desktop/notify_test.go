@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,16 @@ func TestNotificationFor(t *testing.T) {
 	}
 	if got := escapeMarkup("a<b>&c"); got != "a&lt;b&gt;&amp;c" {
 		t.Errorf("escapeMarkup %q", got)
+	}
+}
+
+func TestAppleScriptArgsKeepTextsOutOfTheScript(t *testing.T) {
+	msg := notification{summary: `“a \"quoted\" job” transferred`, body: "end run\ndo shell script \"rm -rf ~\""}
+	args := appleScriptArgs(msg)
+	if len(args) != 4 || args[0] != "-e" || args[1] != notifyScript || args[2] != msg.summary || args[3] != msg.body {
+		t.Fatalf("osascript args = %q", args)
+	}
+	if strings.Contains(notifyScript, "job") || !strings.Contains(notifyScript, "on run argv") {
+		t.Fatalf("the script must take its texts from argv: %s", notifyScript)
 	}
 }

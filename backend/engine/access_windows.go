@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -26,3 +27,7 @@ func canWrite(dir string) error {
 	f.Close()
 	return os.Remove(filepath.Clean(name))
 }
+
+// keepOwner: on Windows the replacing file inherits the directory's ACL, as
+// BITS' own files do.
+func keepOwner(string, fs.FileInfo) {}

@@ -35,10 +35,16 @@ func (b *bandwidth) configure(s Settings) {
 	}
 }
 
-func (b *bandwidth) windowed() bool {
+// nextEdge is the next local hour at which the daily window may open or
+// close (zero when there is no window): the scheduler looks again then.
+func (b *bandwidth) nextEdge(now time.Time) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.s.Get(KeyWindowStart) != b.s.Get(KeyWindowEnd)
+	if b.s.Get(KeyWindowStart) == b.s.Get(KeyWindowEnd) {
+		return time.Time{}
+	}
+	t := now.Local()
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, t.Location())
 }
 
 // bgCap is the cap shared by background jobs at now (-1: none).
@@ -112,6 +118,11 @@ func limiterFor(l *rate.Limiter, c int64) *rate.Limiter {
 		l.SetBurst(burst)
 	}
 	return l
+}
+
+// waiter is the limiter of one priority, for transfer.Limit.
+func (b *bandwidth) waiter(p bits.JobPriority) func(ctx context.Context, n int) error {
+	return func(ctx context.Context, n int) error { return b.wait(ctx, p, n) }
 }
 
 // wait blocks until n bytes of a job of priority p may be written.

@@ -19,7 +19,7 @@ import (
 // harness is a real engine over a temporary store, with real drivers and a
 // fake clock that only moves when a test says so.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	m     *Manager
 	clk   *clock.Fake
 	dir   string
@@ -30,7 +30,7 @@ type harness struct {
 	unsub func()
 }
 
-func newHarness(t *testing.T, mod ...func(*Config)) *harness {
+func newHarness(t testing.TB, mod ...func(*Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, clk: clock.NewFake(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)), dir: dir, db: filepath.Join(dir, "ferry.db")}
@@ -170,7 +170,7 @@ func newSlowHTTP() transfer.Driver {
 }
 
 // testWriter sends the engine's log to the test's log, shown on failure.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

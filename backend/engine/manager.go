@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ferry/backend/bits"
@@ -57,40 +58,32 @@ type Manager struct {
 	endLife context.CancelFunc
 	drvMap  map[string]transfer.Driver
 
-	mu       sync.Mutex
-	jobs     map[string]*entry
-	seq      int64 // creation order
-	queueSeq int64 // round-robin order
-	settings Settings
-	closed   bool
-	started  bool
+	settingsOp sync.Mutex // serialises SetSetting's writes
+	mu         timedMutex // guards memory only: no I/O is done under it
+	jobs       map[string]*entry
+	seq        int64 // creation order
+	creating   int64 // jobs whose first commit is in flight
+	queueSeq   int64 // round-robin order
+	settings   Settings
+	closed     bool
+	started    bool
 }
 
 // entry is the engine's live state for one job.
 type entry struct {
-	job         *bits.Job
+	job         *bits.Job // the committed record: replaced whole by commit, never edited in place
 	seq         int64
-	durable     []int64   // per file: bytes fsynced and recorded
-	queuedAt    int64     // FIFO order among equal priorities
-	sliceStart  time.Time // when it last got a transfer slot
+	op          sync.Mutex // serialises commits of this job (taken before mu)
+	live        []*live    // per file: bytes written, not yet durable (-1: none)
+	queuedAt    int64      // FIFO order among equal priorities
+	sliceStart  time.Time  // when it last got a transfer slot
 	activeSince time.Time
-	lastEmit    time.Time
 	worker      *worker // the running transfer, if any
 	prev        *worker // a stopped transfer that may still be checkpointing
 	hold        int     // >0 while an operation waits for the worker to stop
 	notifying   bool
-}
-
-type worker struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (w *worker) wait() {
-	if w != nil {
-		<-w.done
-	}
+	gone        bool         // purged: commits refuse
+	replyLive   atomic.Int64 // an upload-reply job's reply bytes in flight
 }
 
 // New loads the queue from the store. Call Start to begin transferring.
@@ -149,7 +142,7 @@ func (m *Manager) load() error {
 	for k, v := range stored {
 		key, n, err := ParseSetting(k, v)
 		if err != nil {
-			m.log.Warn("ignoring stored setting", "key", k, "err", err)
+			m.setAsideSetting(k, v, err) // unreadable.go
 			continue
 		}
 		m.settings[key] = n
@@ -158,11 +151,15 @@ func (m *Manager) load() error {
 	if err != nil {
 		return err
 	}
+	m.logUnreadable() // unreadable.go
 	now := m.clk.Now()
 	for _, sj := range jobs {
 		j := sj.Job
 		if j.State.Final() {
-			// Purged at restart: nothing can ask for it any more.
+			// Purged at restart: nothing can ask for it any more. A crash
+			// between Cancel's commit and its clean-up leaves temporary
+			// files that only this record names.
+			removeTemps(m.log, j)
 			if err := m.st.DeleteJob(j.ID); err != nil {
 				return err
 			}
@@ -173,8 +170,8 @@ func (m *Manager) load() error {
 			j.State = bits.StateQueued
 		}
 		e := &entry{job: j, seq: sj.Seq}
-		for _, f := range j.Files {
-			e.durable = append(e.durable, f.BytesTransferred)
+		for range j.Files {
+			e.live = append(e.live, newLive())
 		}
 		if j.State == bits.StateQueued {
 			m.queueSeq++
@@ -184,7 +181,7 @@ func (m *Manager) load() error {
 		if sj.Seq > m.seq {
 			m.seq = sj.Seq
 		}
-		if err := m.persistFiles(e); err != nil {
+		if err := m.st.SaveJob(e.seq, j); err != nil {
 			return err
 		}
 	}
@@ -214,28 +211,39 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
-	var ws []*worker
-	for _, e := range m.jobs {
-		if e.worker != nil {
-			ws = append(ws, e.worker)
-			e.prev, e.worker = e.worker, nil
-			e.prev.cancel()
-			m.setState(e, bits.StateQueued)
-			m.persistJob(e)
-		}
-	}
 	started := m.started
 	m.mu.Unlock()
 	close(m.stop)
 	if started {
 		<-m.done
 	}
-	for _, w := range ws {
-		w.wait()
+	// The scheduler has stopped: no worker starts any more. Each transfer
+	// stops at a checkpoint and goes back to QUEUED.
+	m.mu.Lock()
+	var active []*entry
+	for _, e := range m.jobs {
+		if e.worker != nil {
+			active = append(active, e)
+		}
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, e := range active {
+		release := m.hold(e)
+		if err := m.commit(e, func(c *change) error {
+			if !c.job.State.Active() {
+				c.noop = true
+				return nil
+			}
+			return c.to(bits.StateQueued)
+		}); err != nil {
+			errs = append(errs, err)
+		}
+		release()
 	}
 	m.endLife()
 	m.wg.Wait()
-	return nil
+	return errors.Join(errs...)
 }
 
 // Subscribe streams every event from now on.
@@ -248,75 +256,57 @@ func (m *Manager) wake() {
 	}
 }
 
+// eventFileList bounds the jobs whose fileTransferred events carry the
+// whole file list, as info does: past it, a job's events would grow with the
+// square of its files; the event's "file" names the one transferred.
+const eventFileList = 256
+
 // emit publishes an event for e (caller holds mu).
 func (m *Manager) emit(e *entry, kind EventKind, fileIndex int) {
+	v := m.view(e)
+	m.publish(e, v, v.Info(kind == EventFileTransferred && len(v.Files) <= eventFileList), kind, fileIndex)
+}
+
+// publish sends one event of e; v is its view and info v's rendering, made
+// once for all the events of a commit (caller holds mu).
+func (m *Manager) publish(e *entry, v *bits.Job, info bits.JobInfo, kind EventKind, fileIndex int) {
 	bit := kind.notifyBit()
-	ev := Event{Kind: kind, Job: e.job.Info(kind == EventFileTransferred), FileIndex: fileIndex,
-		Notify: bit != 0 && e.job.NotifyFlags.Wants(bit)}
+	ev := Event{Kind: kind, Job: info, FileIndex: fileIndex, Notify: bit != 0 && e.job.NotifyFlags.Wants(bit)}
+	if fileIndex >= 0 && fileIndex < len(v.Files) {
+		f := v.Files[fileIndex]
+		ev.File = &bits.FileInfo{RemoteName: f.RemoteName, LocalName: f.LocalName, BytesTotal: f.BytesTotal,
+			BytesTransferred: f.BytesTransferred, Completed: f.Transferred}
+	}
 	m.bus.publish(ev)
 }
 
-// persistJob writes the job row and its files with their durable offsets.
-func (m *Manager) persistJob(e *entry) {
-	if err := m.st.SaveJob(e.seq, m.durableCopy(e)); err != nil {
-		m.log.Error("persist job", "job", e.job.ID, "err", err)
-	}
-}
-
-// persistRow writes only the job's own row.
-func (m *Manager) persistRow(e *entry) {
-	if err := m.st.SaveJobOnly(e.job); err != nil {
-		m.log.Error("persist job", "job", e.job.ID, "err", err)
-	}
-}
-
-func (m *Manager) persistFiles(e *entry) error {
-	return m.st.SaveJob(e.seq, m.durableCopy(e))
-}
-
-func (m *Manager) persistFile(e *entry, i int) {
-	f := e.job.Files[i]
-	f.BytesTransferred = e.durable[i]
-	if err := m.st.SaveFile(e.job.ID, i, &f); err != nil {
-		m.log.Error("persist file", "job", e.job.ID, "file", i, "err", err)
-	}
-}
-
-// durableCopy is the job as it may be recorded: never an offset whose bytes
-// are not yet fsynced.
-func (m *Manager) durableCopy(e *entry) *bits.Job {
-	c := e.job.Clone()
-	for i := range c.Files {
-		if i < len(e.durable) {
-			c.Files[i].BytesTransferred = e.durable[i]
+// view is e's record with the bytes written but not yet durable (caller
+// holds mu). The record itself is returned when nothing is in flight.
+func (m *Manager) view(e *entry) *bits.Job {
+	var v *bits.Job
+	for i, l := range e.live {
+		if i >= len(e.job.Files) {
+			break
+		}
+		f := &e.job.Files[i]
+		n, total := l.n.Load(), l.total.Load()
+		if f.Transferred || ((n < 0 || n == f.BytesTransferred) && (total < -1 || total == f.BytesTotal)) {
+			continue
+		}
+		if v == nil {
+			v = e.job.Clone()
+		}
+		if n >= 0 {
+			v.Files[i].BytesTransferred = n
+		}
+		if total >= -1 {
+			v.Files[i].BytesTotal = total
 		}
 	}
-	return c
-}
-
-// setState moves a job to s, keeping the active-time account (caller holds mu).
-func (m *Manager) setState(e *entry, s bits.JobState) {
-	j := e.job
-	now := m.clk.Now()
-	if j.State.Active() && !s.Active() && !e.activeSince.IsZero() {
-		j.ActiveTime += now.Sub(e.activeSince)
-		e.activeSince = time.Time{}
+	if v == nil {
+		return e.job
 	}
-	if !j.State.Active() && s.Active() {
-		e.activeSince = now
-	}
-	if s == bits.StateTransferring {
-		j.Error = nil // the error object lives only until transfer resumes
-	}
-	if s == bits.StateQueued && j.State != bits.StateQueued && !j.State.Active() {
-		m.queueSeq++
-		e.queuedAt = m.queueSeq
-	}
-	if s.Final() {
-		j.FinalTime = now
-	}
-	j.State = s
-	j.ModificationTime = now
+	return v
 }
 
 // lookup finds a job by id (braces and case ignored) or unique display name.
@@ -350,30 +340,6 @@ func (m *Manager) lookupLive(ref string) (*entry, error) {
 		return nil, bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is %s and can no longer be changed", e.job.ID, e.job.State)
 	}
 	return e, nil
-}
-
-// detach stops e's transfer without waiting (caller holds mu). The stopped
-// worker checkpoints on its own; a new one waits for it before touching files.
-func (m *Manager) detach(e *entry) *worker {
-	w := e.worker
-	if w == nil {
-		return e.prev
-	}
-	w.cancel()
-	e.worker = nil
-	e.prev = w
-	return w
-}
-
-// stopAndHold detaches the worker and waits for it with mu released, holding
-// the job off the scheduler meanwhile. It returns with mu held.
-func (m *Manager) stopAndHold(e *entry) {
-	w := m.detach(e)
-	e.hold++
-	m.mu.Unlock()
-	w.wait()
-	m.mu.Lock()
-	e.hold--
 }
 
 func execNotify(ctx context.Context, program string, args []string) error {

@@ -12,35 +12,35 @@ import (
 // notifyTimeout bounds one run of a notify command line.
 const notifyTimeout = 5 * time.Minute
 
+// notifyPending reports whether e's notify command line still has to run
+// for its TRANSFERRED or ERROR event (caller holds mu).
+func (m *Manager) notifyPending(e *entry) bool {
+	j := e.job
+	if j.NotifyCmdLine == nil || j.NotifyEpoch == j.NotifyDoneEpoch {
+		return false
+	}
+	switch j.State {
+	case bits.StateTransferred:
+		return j.NotifyFlags.Wants(bits.NotifyJobTransferred)
+	case bits.StateError:
+		return j.NotifyFlags.Wants(bits.NotifyJobError)
+	}
+	return false
+}
+
 // maybeNotify runs the job's notify command line for its TRANSFERRED or
 // ERROR event if its flags ask for it and it has not yet exited 0 for this
 // event; a failed run is retried after the minimum retry delay while the job
-// stays in that state. It returns when the next attempt is due (zero: none).
-// Caller holds mu.
-func (m *Manager) maybeNotify(e *entry) time.Time {
+// stays in that state (the scheduler watches NotifyAttemptAt). Caller holds mu.
+func (m *Manager) maybeNotify(e *entry) {
 	j := e.job
+	if !m.notifyPending(e) || e.notifying || m.closed || m.clk.Now().Before(j.NotifyAttemptAt) {
+		return
+	}
 	cl := j.NotifyCmdLine
-	if cl == nil || e.notifying || j.NotifyEpoch == j.NotifyDoneEpoch || m.closed {
-		return timeZero
-	}
-	var bit bits.NotifyFlags
-	switch j.State {
-	case bits.StateTransferred:
-		bit = bits.NotifyJobTransferred
-	case bits.StateError:
-		bit = bits.NotifyJobError
-	default:
-		return timeZero
-	}
-	if !j.NotifyFlags.Wants(bit) {
-		return timeZero
-	}
-	if now := m.clk.Now(); now.Before(j.NotifyAttemptAt) {
-		return j.NotifyAttemptAt
-	}
 	args, err := SplitCommandLine(cl.Parameters)
 	if err != nil {
-		return timeZero // validated when set
+		return // validated when set
 	}
 	// bitsadmin's convention is that the parameters start with the program
 	// itself; a Unix user names only the arguments. Accept both.
@@ -53,24 +53,30 @@ func (m *Manager) maybeNotify(e *entry) time.Time {
 	go func() {
 		defer m.wg.Done()
 		ctx, cancel := context.WithTimeout(m.life, notifyTimeout)
-		err := m.cfg.RunNotify(ctx, program, args)
+		runErr := m.cfg.RunNotify(ctx, program, args)
 		cancel()
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		e.notifying = false
-		if err == nil {
-			if j.NotifyDoneEpoch < epoch {
-				j.NotifyDoneEpoch = epoch
-			}
-			m.persistRow(e)
-			return
+		if runErr != nil {
+			m.log.Warn("notify command line failed; will retry after the minimum retry delay", "job", j.ID, "err", runErr)
 		}
-		m.log.Warn("notify command line failed; will retry after the minimum retry delay", "job", j.ID, "err", err)
-		j.NotifyAttemptAt = m.clk.Now().Add(time.Duration(j.MinRetryDelay) * time.Second)
-		m.persistRow(e)
+		err := m.commit(e, func(c *change) error {
+			if runErr == nil {
+				if c.job.NotifyDoneEpoch >= epoch {
+					c.noop = true
+				}
+				c.job.NotifyDoneEpoch = epoch
+				return nil
+			}
+			c.job.NotifyAttemptAt = c.now.Add(time.Duration(c.job.MinRetryDelay) * time.Second)
+			return nil
+		})
+		m.mu.Lock()
+		e.notifying = false
+		m.mu.Unlock()
+		if err != nil {
+			m.log.Warn("could not record the notify command line's outcome", "job", j.ID, "err", err)
+		}
 		m.wake()
 	}()
-	return timeZero
 }
 
 // SplitCommandLine splits parameters into arguments: blanks separate them,

@@ -40,7 +40,9 @@ func TestEventsAndNotifyFlags(t *testing.T) {
 			switch e.Kind {
 			case EventFileTransferred:
 				files++
-				if !e.Notify || e.FileIndex != files-1 || len(e.Job.Files) != 2 {
+				// The event names its file, and a job of a few files comes with its list.
+				if !e.Notify || e.FileIndex != files-1 || e.File == nil || !e.File.Completed ||
+					e.File.LocalName != h.path(fmt.Sprint(files)) || len(e.Job.Files) != 2 {
 					t.Fatalf("fileTransferred %+v", e)
 				}
 			case EventTransferred:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -48,6 +49,14 @@ func (m *Manager) loadCredentials() error {
 			return err
 		}
 		for name, sealed := range secrets {
+			if name == headersSecret && m.cfg.Secrets != nil {
+				if plain, err := m.cfg.Secrets.Open(sealed, secretAAD(id, name)); err == nil {
+					e.job.CustomHeaders = string(plain)
+				} else {
+					m.log.Warn("the job's sealed headers could not be opened (secret key changed?); they are not sent", "job", id)
+				}
+				continue
+			}
 			if !strings.HasPrefix(name, credPrefix) {
 				continue
 			}
@@ -115,29 +124,81 @@ func (m *Manager) SetCredentials(ref string, c bits.Credential) error {
 	if m.cfg.Secrets == nil {
 		return bits.Errorf(bits.E_NOTIMPL, "this engine has no secret key, so it cannot keep credentials")
 	}
-	return m.update(ref, func(e *entry) error {
+	secrets, err := m.sealCredentials(ref, c)
+	if err != nil {
+		return err
+	}
+	return m.update(ref, func(ch *change) error {
+		ch.setCredential(c, secrets)
+		return nil
+	})
+}
+
+// sealCredentials seals cs for the job ref names.
+func (m *Manager) sealCredentials(ref string, cs ...bits.Credential) (map[string][]byte, error) {
+	e, err := m.find(ref)
+	if err != nil {
+		return nil, err
+	}
+	if m.cfg.Secrets == nil {
+		return nil, bits.Errorf(bits.E_NOTIMPL, "this engine has no secret key, so it cannot keep credentials")
+	}
+	out := map[string][]byte{}
+	for _, c := range cs {
 		name := credName(c.Target, c.Scheme)
 		plain, err := json.Marshal(sealedCred{User: c.UserName, Password: c.Password})
 		if err != nil {
-			return bits.Errorf(bits.E_FAIL, "could not encode the credentials: %v", err)
+			return nil, bits.Errorf(bits.E_FAIL, "could not encode the credentials: %v", err)
 		}
 		sealed, err := m.cfg.Secrets.Seal(plain, secretAAD(e.job.ID, name))
 		if err != nil {
-			return bits.Errorf(bits.E_FAIL, "could not seal the credentials: %v", err)
+			return nil, bits.Errorf(bits.E_FAIL, "could not seal the credentials: %v", err)
 		}
-		if err := m.st.SaveSecret(e.job.ID, name, sealed); err != nil {
-			return bits.Errorf(bits.E_FAIL, "could not record the credentials: %v", err)
+		out[name] = sealed
+	}
+	return out, nil
+}
+
+// setCredential puts c (sealed in secrets) on the job, replacing the one
+// of its target and scheme, in the same commit.
+func (ch *change) setCredential(c bits.Credential, secrets map[string][]byte) {
+	if ch.secrets == nil {
+		ch.secrets = map[string][]byte{}
+	}
+	name := credName(c.Target, c.Scheme)
+	ch.secrets[name] = secrets[name]
+	cs := ch.job.Credentials[:0:0]
+	for _, old := range ch.job.Credentials {
+		if old.Target != c.Target || old.Scheme != c.Scheme {
+			cs = append(cs, old)
 		}
-		cs := e.job.Credentials[:0:0]
-		for _, old := range e.job.Credentials {
-			if old.Target != c.Target || old.Scheme != c.Scheme {
-				cs = append(cs, old)
+	}
+	ch.job.Credentials = append(cs, c)
+	sortCredentials(ch.job.Credentials)
+}
+
+// sealURLCredential seals the user name and password taken out of a URL:
+// they become the job's server credentials for BASIC and DIGEST.
+func (m *Manager) sealURLCredential(ref string, c bits.Credential) (map[string][]byte, error) {
+	d := c
+	d.Scheme = bits.AuthDigest
+	return m.sealCredentials(ref, c, d)
+}
+
+// addURLCredential adds a URL's credential to the job; another server
+// credential already there is a conflict.
+func (ch *change) addURLCredential(c bits.Credential, secrets map[string][]byte) error {
+	for _, scheme := range []bits.AuthScheme{bits.AuthBasic, bits.AuthDigest} {
+		k := c
+		k.Scheme = scheme
+		for _, old := range ch.job.Credentials {
+			if old.Target == k.Target && old.Scheme == k.Scheme && (old.UserName != k.UserName || old.Password != k.Password) {
+				return bits.Errorf(bits.E_INVALIDARG, "the job already has other server credentials; a URL cannot carry different ones")
 			}
 		}
-		e.job.Credentials = append(cs, c)
-		sortCredentials(e.job.Credentials)
-		return nil
-	})
+		ch.setCredential(k, secrets)
+	}
+	return nil
 }
 
 // RemoveCredentials is IBackgroundCopyJob2::RemoveCredentials; S_FALSE when
@@ -146,29 +207,27 @@ func (m *Manager) RemoveCredentials(ref string, t bits.AuthTarget, s bits.AuthSc
 	if err := checkAuth(t, s); err != nil {
 		return 0, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, err := m.lookupLive(ref)
+	res := bits.S_OK
+	err := m.update(ref, func(ch *change) error {
+		cs := ch.job.Credentials[:0:0]
+		for _, c := range ch.job.Credentials {
+			if c.Target != t || c.Scheme != s {
+				cs = append(cs, c)
+			}
+		}
+		if len(cs) == len(ch.job.Credentials) {
+			res = bits.S_FALSE
+			ch.noop = true
+			return nil
+		}
+		ch.job.Credentials = cs
+		ch.dropSecrets = append(ch.dropSecrets, credName(t, s))
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	cs := e.job.Credentials[:0:0]
-	for _, c := range e.job.Credentials {
-		if c.Target != t || c.Scheme != s {
-			cs = append(cs, c)
-		}
-	}
-	if len(cs) == len(e.job.Credentials) {
-		return bits.S_FALSE, nil
-	}
-	if err := m.st.DeleteSecrets(e.job.ID, credName(t, s)); err != nil {
-		return 0, bits.Errorf(bits.E_FAIL, "could not remove the credentials: %v", err)
-	}
-	e.job.Credentials = cs
-	e.job.ModificationTime = m.clk.Now()
-	m.persistRow(e)
-	m.emit(e, EventModified, -1)
-	return bits.S_OK, nil
+	return res, nil
 }
 
 // isToken reports an RFC 9110 token: a header name or a method.
@@ -207,7 +266,49 @@ func (m *Manager) SetCustomHeaders(ref, headers string) error {
 	if len(h)+1 > bits.MaxCustomHeaders { // BITS counts the terminating NUL
 		return bits.Errorf(bits.BG_E_STRING_TOO_LONG, "the headers have %d characters; the limit is %d", len(h), bits.MaxCustomHeaders-1)
 	}
-	return m.update(ref, func(e *entry) error { e.job.CustomHeaders = h; return nil })
+	var secrets map[string][]byte
+	if _, secret := splitHeaders(h); secret {
+		if m.cfg.Secrets == nil {
+			return bits.Errorf(bits.E_NOTIMPL, "this engine has no secret key, so it cannot keep Authorization, Proxy-Authorization or Cookie headers")
+		}
+		e, err := m.find(ref)
+		if err != nil {
+			return err
+		}
+		sealed, err := m.cfg.Secrets.Seal([]byte(h), secretAAD(e.job.ID, headersSecret))
+		if err != nil {
+			return bits.Errorf(bits.E_FAIL, "could not seal the headers: %v", err)
+		}
+		secrets = map[string][]byte{headersSecret: sealed}
+	}
+	return m.update(ref, func(c *change) error {
+		c.job.CustomHeaders = h
+		c.dropSecrets = append(c.dropSecrets, headersSecret)
+		c.secrets = secrets
+		return nil
+	})
+}
+
+// headersSecret names the sealed copy of custom headers that carry
+// credentials: the job row keeps only the other lines.
+const headersSecret = "headers"
+
+// sensitiveHeaders carry credentials or sessions: sealed at rest.
+var sensitiveHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true}
+
+// splitHeaders returns the lines of h that may be stored as they are, and
+// whether h has any that may not.
+func splitHeaders(h string) (public string, secret bool) {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(h, "\r\n") {
+		name, _, _ := strings.Cut(line, ":")
+		if sensitiveHeaders[http.CanonicalHeaderKey(strings.TrimSpace(name))] {
+			secret = true
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String(), secret
 }
 
 // defaultMethod is the verb a job uses unless told otherwise.
@@ -225,8 +326,8 @@ func (m *Manager) SetHTTPMethod(ref, method string) error {
 	if !isToken(method) || len(method) > 64 {
 		return bits.Errorf(bits.E_INVALIDARG, "%q is not an HTTP method", method)
 	}
-	return m.update(ref, func(e *entry) error {
-		j := e.job
+	return m.update(ref, func(c *change) error {
+		j := c.job
 		if j.EverResumed {
 			return bits.Errorf(bits.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, "the HTTP method can be set only before the job is first resumed")
 		}
@@ -262,17 +363,17 @@ func (m *Manager) SetReplyFileName(ref, name string) error {
 	if name != "" {
 		name = filepath.Clean(name)
 	}
-	return m.update(ref, func(e *entry) error {
-		if e.job.Type != bits.TypeUploadReply {
-			return bits.Errorf(bits.E_NOTIMPL, "only UPLOAD_REPLY jobs have a reply file; this one is %s", e.job.Type)
+	return m.update(ref, func(c *change) error {
+		if c.job.Type != bits.TypeUploadReply {
+			return bits.Errorf(bits.E_NOTIMPL, "only UPLOAD_REPLY jobs have a reply file; this one is %s", c.job.Type)
 		}
-		if e.job.State == bits.StateTransferred {
+		if c.job.State == bits.StateTransferred {
 			return bits.Errorf(bits.BG_E_INVALID_STATE, "the reply has already been received")
 		}
-		if u := e.job.Upload; e.job.State == bits.StateTransferring && u != nil && u.ReplyTotal != bits.SizeUnknown {
+		if u := c.job.Upload; c.job.State == bits.StateTransferring && u != nil && u.ReplyTotal != bits.SizeUnknown {
 			return bits.Errorf(bits.BG_E_INVALID_STATE, "the reply is being received; suspend the job to change its file name")
 		}
-		e.job.ReplyFileName = name
+		c.job.ReplyFileName = name
 		return nil
 	})
 }

@@ -18,9 +18,9 @@ func (m *Manager) SetSecurityFlags(ref string, flags uint32) error {
 	if !transfer.ValidSecurityFlags(flags) {
 		return bits.Errorf(bits.E_NOTIMPL, "0x%X is not a combination of the security flags (0x1 CRL check, 0x2 ignore CN, 0x4 ignore date, 0x8 ignore unknown CA, 0x10 ignore wrong usage, redirect policy 0x0/0x100/0x200, 0x800 allow https→http)", flags)
 	}
-	return m.update(ref, func(e *entry) error {
-		e.job.SecurityFlags = flags
-		m.restartIfActive(e)
+	return m.update(ref, func(c *change) error {
+		c.job.SecurityFlags = flags
+		c.restart = true
 		return nil
 	})
 }
@@ -45,13 +45,13 @@ func (m *Manager) SetClientCertificate(ref, certFile, keyFile string) error {
 			return bits.Errorf(bits.E_INVALIDARG, "the certificate and key must be absolute paths of PEM files, not %q", p)
 		}
 	}
-	c := &bits.ClientCert{CertFile: filepath.Clean(certFile), KeyFile: filepath.Clean(keyFile)}
-	if _, err := transfer.LoadClientCert(c); err != nil {
+	cert := &bits.ClientCert{CertFile: filepath.Clean(certFile), KeyFile: filepath.Clean(keyFile)}
+	if _, err := transfer.LoadClientCert(cert); err != nil {
 		return err
 	}
-	return m.update(ref, func(e *entry) error {
-		e.job.ClientCert = c
-		m.restartIfActive(e)
+	return m.update(ref, func(c *change) error {
+		c.job.ClientCert = cert
+		c.restart = true
 		return nil
 	})
 }
@@ -69,13 +69,13 @@ func (m *Manager) GetClientCertificate(ref string) (*bits.ClientCert, error) {
 // RemoveClientCertificate; S_FALSE when the job had none.
 func (m *Manager) RemoveClientCertificate(ref string) (bits.HRESULT, error) {
 	res := bits.S_OK
-	err := m.update(ref, func(e *entry) error {
-		if e.job.ClientCert == nil {
+	err := m.update(ref, func(c *change) error {
+		if c.job.ClientCert == nil {
 			res = bits.S_FALSE
 			return nil
 		}
-		e.job.ClientCert = nil
-		m.restartIfActive(e)
+		c.job.ClientCert = nil
+		c.restart = true
 		return nil
 	})
 	return res, err

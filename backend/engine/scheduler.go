@@ -1,13 +1,14 @@
 package engine
 
 import (
-	"sort"
 	"time"
 
 	"ferry/backend/bits"
 )
 
-var timeZero time.Time
+// retryFailedPass bounds how soon a pass runs again after one of its
+// changes could not be recorded (a full disk, say).
+const retryFailedPass = time.Second
 
 // loop runs the scheduler: one pass on every kick and at the next deadline.
 func (m *Manager) loop() {
@@ -18,8 +19,14 @@ func (m *Manager) loop() {
 			m.mu.Unlock()
 			return
 		}
-		next := m.schedule()
+		views, pol, now := m.snapshot()
 		m.mu.Unlock()
+		acts, next := plan(views, pol, now)
+		if !m.apply(acts) {
+			if t := now.Add(retryFailedPass); next.IsZero() || t.Before(next) {
+				next = t
+			}
+		}
 		var tc <-chan time.Time
 		var t interface{ Stop() bool }
 		if !next.IsZero() {
@@ -44,181 +51,144 @@ func (m *Manager) loop() {
 // Kick makes the scheduler run a pass now (tests use it after moving a fake clock).
 func (m *Manager) Kick() { m.wake() }
 
-// schedule applies every timer and picks the jobs that transfer now. It
-// returns the next moment something is due (zero: nothing). Caller holds mu.
-func (m *Manager) schedule() time.Time {
+// snapshot collects what plan needs (caller holds mu).
+func (m *Manager) snapshot() ([]jobView, policy, time.Time) {
 	now := m.clk.Now()
-	var next time.Time
-	due := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
-	inactivity := time.Duration(m.settings.Get(KeyJobInactivityTimeout)) * time.Second
+	views := make([]jobView, 0, len(m.jobs))
 	for id, e := range m.jobs {
 		j := e.job
-		if j.State.Final() {
-			purge := j.FinalTime.Add(m.cfg.FinalRetention)
-			if !now.Before(purge) {
-				delete(m.jobs, id)
-				if err := m.st.DeleteJob(id); err != nil {
-					m.log.Error("purge job", "job", id, "err", err)
-				}
-				continue
-			}
-			due(purge)
-			continue
+		v := jobView{
+			id: id, state: j.State, priority: j.Priority, queuedAt: e.queuedAt,
+			running: e.worker != nil, held: e.hold > 0,
+			sliceStart: e.sliceStart, activeSince: e.activeSince, activeTime: j.ActiveTime,
+			maxDownloadTime: j.MaxDownloadTime, retryAt: j.RetryAt,
+			noProgressSince: j.NoProgressSince, noProgressTimeout: j.NoProgressTimeout,
+			modTime: j.ModificationTime, finalTime: j.FinalTime,
 		}
-		if e.hold > 0 {
-			continue
+		if j.Error != nil {
+			v.errCode = j.Error.Code
 		}
-		// JobInactivityTimeout: no change and no progress for that long.
-		if !j.State.Active() {
-			idle := j.ModificationTime.Add(inactivity)
-			if !now.Before(idle) {
-				m.log.Info("cancelling inactive job", "job", id)
-				m.cancelNow(e)
-				due(j.FinalTime.Add(m.cfg.FinalRetention))
-				continue
-			}
-			due(idle)
+		if m.notifyPending(e) && !j.NotifyAttemptAt.IsZero() {
+			v.notifyAt = j.NotifyAttemptAt
 		}
-		switch j.State {
-		case bits.StateTransientError:
-			if j.Error != nil && j.Error.Code == bits.BG_E_BLOCKED_BY_POLICY {
-				if m.bw.capFor(j.Priority, now) != 0 {
-					m.setState(e, bits.StateQueued)
-					m.persistRow(e)
-					m.emit(e, EventModified, -1)
-				}
-				break
-			}
-			limit := j.NoProgressSince.Add(time.Duration(j.NoProgressTimeout) * time.Second)
-			if !j.NoProgressSince.IsZero() && !now.Before(limit) {
-				m.toError(e)
-				break
-			}
-			if !now.Before(j.RetryAt) {
-				m.setState(e, bits.StateQueued)
-				m.persistRow(e)
-				m.emit(e, EventModified, -1)
-				break
-			}
-			due(j.RetryAt)
-			if !j.NoProgressSince.IsZero() {
-				due(limit)
-			}
-		case bits.StateConnecting, bits.StateTransferring:
-			if j.MaxDownloadTime > 0 && !e.activeSince.IsZero() {
-				left := time.Duration(j.MaxDownloadTime)*time.Second - j.ActiveTime
-				deadline := e.activeSince.Add(left)
-				if !now.Before(deadline) {
-					m.detach(e)
-					m.fail(e, &bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_MAXDOWNLOAD_TIMEOUT, FileIndex: -1,
-						Description: "The job was active for longer than its maximum download time."}, true, false)
-					continue
-				}
-				due(deadline)
-			}
-		case bits.StateTransferred, bits.StateError:
-			if t := m.maybeNotify(e); !t.IsZero() {
-				due(t)
-			}
-		}
+		views = append(views, v)
 	}
-	due(m.assignSlots(now))
-	if m.bw.windowed() {
-		due(now.Truncate(time.Hour).Add(time.Hour))
+	pol := policy{
+		maxForeground: int(m.settings.Get(KeyMaxForegroundJobs)),
+		maxBackground: int(m.settings.Get(KeyMaxBackgroundJobs)),
+		slice:         time.Duration(m.settings.Get(KeyTimeSlice)) * time.Second,
+		inactivity:    time.Duration(m.settings.Get(KeyJobInactivityTimeout)) * time.Second,
+		retention:     m.cfg.FinalRetention,
+		capFor:        m.bw.capFor,
+		windowEdge:    m.bw.nextEdge,
 	}
-	return next
+	return views, pol, now
 }
 
-// assignSlots starts and pre-empts transfers: every FOREGROUND job (up to the
-// setting) plus maxBackgroundJobs others by priority, round-robin within a
-// priority by time slice. It returns the next slice end that matters.
-func (m *Manager) assignSlots(now time.Time) time.Time {
-	var fg, bg []*entry
-	for _, e := range m.jobs {
-		j := e.job
-		if e.hold > 0 || !(j.State == bits.StateQueued || j.State.Active()) {
+// apply carries out a pass's actions, each through the commit path. It
+// reports false when some change could not be recorded.
+func (m *Manager) apply(acts []action) bool {
+	ok := true
+	for _, a := range acts {
+		m.mu.Lock()
+		e := m.jobs[a.id]
+		m.mu.Unlock()
+		if e == nil {
 			continue
 		}
-		if j.Priority == bits.PriorityForeground {
-			fg = append(fg, e)
-			continue
-		}
-		if m.bw.capFor(j.Priority, now) == 0 {
-			// A zero bandwidth cap blocks background work until it lifts.
-			if e.worker != nil {
-				m.detach(e)
-			}
-			m.fail(e, &bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_BLOCKED_BY_POLICY, FileIndex: -1}, false, true)
-			continue
-		}
-		bg = append(bg, e)
-	}
-	order := func(es []*entry) {
-		sort.Slice(es, func(a, b int) bool {
-			if es[a].job.Priority != es[b].job.Priority {
-				return es[a].job.Priority < es[b].job.Priority
-			}
-			return es[a].queuedAt < es[b].queuedAt
-		})
-	}
-	slice := time.Duration(m.settings.Get(KeyTimeSlice)) * time.Second
-	maxBg := int(m.settings.Get(KeyMaxBackgroundJobs))
-	var next time.Time
-	// A running job whose slice ended goes to the back of its priority's line
-	// when someone of the same or higher priority is waiting.
-	order(bg)
-	if len(bg) > maxBg {
-		for _, e := range bg {
-			if e.worker == nil {
-				continue
-			}
-			end := e.sliceStart.Add(slice)
-			waiting := false
-			for _, o := range bg {
-				if o.worker == nil && o.job.Priority <= e.job.Priority {
-					waiting = true
-					break
-				}
-			}
-			if !waiting {
-				continue
-			}
-			if !now.Before(end) {
-				m.queueSeq++
-				e.queuedAt = m.queueSeq
-			} else if next.IsZero() || end.Before(next) {
-				next = end
-			}
-		}
-		order(bg)
-	}
-	order(fg)
-	run := map[*entry]bool{}
-	maxFg := int(m.settings.Get(KeyMaxForegroundJobs))
-	for i, e := range fg {
-		if maxFg == 0 || i < maxFg {
-			run[e] = true
+		if err := m.act(e, a.kind); err != nil {
+			m.log.Warn("scheduler change not made", "job", a.id, "action", a.kind.String(), "err", err)
+			ok = false
 		}
 	}
-	for i, e := range bg {
-		if i < maxBg {
-			run[e] = true
+	return ok
+}
+
+// act is one scheduler action on e. Each re-checks its condition on the
+// committed record: the job may have changed since the pass looked.
+func (m *Manager) act(e *entry, k actKind) error {
+	switch k {
+	case actRotate:
+		m.mu.Lock()
+		m.queueSeq++
+		e.queuedAt = m.queueSeq
+		m.mu.Unlock()
+		return nil
+	case actNotify:
+		m.mu.Lock()
+		m.maybeNotify(e)
+		m.mu.Unlock()
+		return nil
+	case actStart:
+		m.mu.Lock()
+		if e.worker == nil && e.hold == 0 && e.job.State.Active() {
+			// It lost its worker without a state change (a change that
+			// could not be recorded): give it one again.
+			m.startWorker(e, m.clk.Now())
+			m.mu.Unlock()
+			return nil
 		}
+		m.mu.Unlock()
+	case actInactive:
+		m.log.Info("cancelling inactive job", "job", e.job.ID)
+		release := m.hold(e)
+		defer release()
+		_, err := m.cancel(e)
+		return err
 	}
-	for _, e := range append(fg, bg...) {
-		switch {
-		case run[e] && e.worker == nil:
-			m.startWorker(e, now)
-		case !run[e] && e.worker != nil:
-			m.detach(e)
-			m.setState(e, bits.StateQueued)
-			m.persistRow(e)
-			m.emit(e, EventModified, -1)
+	return m.commit(e, func(c *change) error {
+		j := c.job
+		if c.e.hold > 0 {
+			return errStale
 		}
-	}
-	return next
+		switch k {
+		case actStart:
+			if c.e.worker != nil || j.State != bits.StateQueued {
+				return errStale
+			}
+			c.start = true
+			if err := c.to(bits.StateConnecting); err != nil {
+				return err
+			}
+			c.event(EventModified, -1)
+		case actPreempt:
+			if c.e.worker == nil || !j.State.Active() {
+				return errStale
+			}
+			if err := c.to(bits.StateQueued); err != nil {
+				return err
+			}
+			c.event(EventModified, -1)
+		case actRetry, actUnblock:
+			if j.State != bits.StateTransientError {
+				return errStale
+			}
+			if err := c.to(bits.StateQueued); err != nil {
+				return err
+			}
+			c.event(EventModified, -1)
+		case actNoProgress:
+			if j.State != bits.StateTransientError {
+				return errStale
+			}
+			return c.toError()
+		case actMaxTime:
+			if !j.State.Active() {
+				return errStale
+			}
+			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_MAXDOWNLOAD_TIMEOUT, FileIndex: -1,
+				Description: "The job was active for longer than its maximum download time."}, true, false)
+		case actBlock:
+			if !(j.State == bits.StateQueued || j.State.Active()) {
+				return errStale
+			}
+			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_BLOCKED_BY_POLICY, FileIndex: -1}, false, true)
+		case actPurge:
+			if !j.State.Final() {
+				return errStale
+			}
+			c.remove = true
+		}
+		return nil
+	})
 }

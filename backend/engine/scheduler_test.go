@@ -135,3 +135,68 @@ func TestBandwidthCapSlowsBackground(t *testing.T) {
 		t.Fatalf("capped download took only %v", el)
 	}
 }
+
+// onlyRunning waits until exactly one of ids is CONNECTING or TRANSFERRING
+// and returns its display name.
+func onlyRunning(t *testing.T, h *harness, ids []string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var on []string
+		for _, id := range ids {
+			if in := h.info(id); in.State == bits.StateTransferring || in.State == bits.StateConnecting {
+				on = append(on, in.DisplayName)
+			}
+		}
+		if len(on) == 1 {
+			return on[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("running: %v", on)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The clock moves without a Kick here: only a deadline the scheduler armed
+// itself can notice it, as with the real clock. The slice end of a job that
+// got its slot in the same pass was never armed, so the second job kept
+// the slot for good.
+func TestEqualPrioritiesAlternateOnTheirOwn(t *testing.T) {
+	srv := stalling(t, "/a", "/b")
+	h := newHarness(t, slowStall)
+	h.must(h.m.SetSetting(KeyTimeSlice, "2"))
+	ids := []string{h.job("a", srv.URL("/a"), h.path("a")), h.job("b", srv.URL("/b"), h.path("b"))}
+	for _, id := range ids {
+		h.must(h.m.Resume(id))
+	}
+	order := []string{onlyRunning(t, h, ids)}
+	for range 4 {
+		settle()
+		h.clk.Advance(2100 * time.Millisecond)
+		prev := order[len(order)-1]
+		deadline := time.Now().Add(10 * time.Second)
+		for onlyRunning(t, h, ids) == prev && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		order = append(order, onlyRunning(t, h, ids))
+	}
+	if fmt.Sprint(order) != "[a b a b a]" {
+		t.Fatalf("slices went %v, want [a b a b a]", order)
+	}
+}
+
+func TestMaxDownloadTimeFiresOnItsOwn(t *testing.T) {
+	srv := stalling(t, "/slow")
+	h := newHarness(t, slowStall)
+	id := h.job("max", srv.URL("/slow"), h.path("slow"))
+	h.must(h.m.SetMaximumDownloadTime(id, 3))
+	h.must(h.m.Resume(id))
+	h.waitState(id, bits.StateTransferring)
+	settle()
+	h.clk.Advance(4 * time.Second)
+	in := h.waitState(id, bits.StateError)
+	if in.Error.Name != "BG_E_MAXDOWNLOAD_TIMEOUT" {
+		t.Fatalf("%+v", in.Error)
+	}
+}

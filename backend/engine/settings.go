@@ -185,11 +185,15 @@ func (m *Manager) SetSetting(key, value string) error {
 	if err != nil {
 		return err
 	}
+	// Settings changes are serialised so that memory follows the store's order.
+	m.settingsOp.Lock()
+	defer m.settingsOp.Unlock()
+	if err := m.st.SetSetting(k, strconv.FormatInt(v, 10)); err != nil {
+		m.log.Error("could not record a setting", "key", k, "err", err)
+		return storeError(err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.st.SetSetting(k, strconv.FormatInt(v, 10)); err != nil {
-		return bits.Errorf(bits.E_FAIL, "could not record the setting: %v", err)
-	}
 	m.settings[k] = v
 	m.bw.configure(m.settings)
 	m.wake()

@@ -372,7 +372,7 @@ func TestSetterRefusals(t *testing.T) {
 	wantCode(t, h.m.AddFile(id, FileSpec{RemoteName: "http:///x", LocalName: h.path("x")}), bits.E_INVALIDARG)
 	wantCode(t, h.m.AddFile(id, FileSpec{RemoteName: "http://h/" + long(2200), LocalName: h.path("x")}), bits.E_INVALIDARG)
 	wantCode(t, h.m.AddFile(id, FileSpec{RemoteName: "http://h/x", LocalName: h.path("x"), SHA256: "abc"}), bits.E_INVALIDARG)
-	wantCode(t, h.m.AddFile(id, FileSpec{RemoteName: "http://h/x", LocalName: h.dir}), bits.E_INVALIDARG)
+	wantCode(t, h.m.AddFile(id, FileSpec{RemoteName: "http://h/x", LocalName: h.dir}), bits.E_ACCESSDENIED) // only a regular file is replaced
 	// AddFileSet is all or none.
 	err = h.m.AddFileSet(id, []FileSpec{{RemoteName: "http://h/1", LocalName: h.path("1")}, {RemoteName: "http://h/2", LocalName: "bad"}})
 	wantCode(t, err, bits.E_INVALIDARG)

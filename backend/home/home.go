@@ -43,14 +43,24 @@ func At(dir string) (Home, error) {
 	return Home{Dir: abs}, nil
 }
 
-// Ensure creates the directory, private to its user (0700), if it is missing.
-// An existing directory keeps its mode: it may be one the user chose.
+// Ensure creates the directory if it is missing and makes it private to its
+// user: the directory (and any below it) 0700, every file 0600 (the
+// database, its WAL, the log, the key, the lock, the socket). An existing
+// directory is tightened too, whoever created it: it holds passwords,
+// sealed or not, and the URLs of every job.
 func (h Home) Ensure() error {
 	if err := os.MkdirAll(h.Dir, 0o700); err != nil {
 		return fmt.Errorf("create %s %s: %w", EnvVar, h.Dir, err)
 	}
-	return nil
+	return tighten(h.Dir)
 }
+
+// QuarantineDirName is the subdirectory that keeps copies of records the
+// engine could not read (see store's set-aside records).
+const QuarantineDirName = "quarantine"
+
+// QuarantineDir holds the copies of unreadable records.
+func (h Home) QuarantineDir() string { return filepath.Join(h.Dir, QuarantineDirName) }
 
 // DB is the SQLite database.
 func (h Home) DB() string { return filepath.Join(h.Dir, "ferry.db") }

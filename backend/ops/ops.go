@@ -236,6 +236,9 @@ func Invoke(ctx context.Context, env *Env, name string, r Request) (any, error) 
 			return nil, bits.Errorf(bits.E_INVALIDARG, "%s has no flag --%s (usage: %s)", op.Name, f, op.Usage())
 		}
 	}
+	if err := CheckUTF8(r); err != nil { // escape.go
+		return nil, err
+	}
 	if env == nil || env.Manager == nil {
 		return nil, bits.Errorf(bits.E_FAIL, "no engine")
 	}

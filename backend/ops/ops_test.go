@@ -97,12 +97,12 @@ func TestParsers(t *testing.T) {
 	}
 	list := filepath.Join(t.TempDir(), "list")
 	os.WriteFile(list, []byte("# comment\n\nhttp://h/a /tmp/a\n\"http://h/b c\" '/tmp/b c' "+strings.Repeat("ab", 32)+"\n"), 0o644)
-	specs, err := readFileSet(list)
+	specs, err := readFileSet(list, 200)
 	if err != nil || len(specs) != 2 || specs[1].RemoteName != "http://h/b c" || specs[1].LocalName != "/tmp/b c" || specs[1].SHA256 == "" {
 		t.Fatalf("readFileSet = %+v, %v", specs, err)
 	}
 	os.WriteFile(list, []byte("only-one-field\n"), 0o644)
-	if _, err := readFileSet(list); bits.CodeOf(err) != bits.E_INVALIDARG {
+	if _, err := readFileSet(list, 200); bits.CodeOf(err) != bits.E_INVALIDARG {
 		t.Fatalf("a one-field line was accepted: %v", err)
 	}
 }

@@ -1,10 +1,8 @@
 package ops
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"ferry/backend/bits"
@@ -71,44 +69,6 @@ func settingKey(key string) (string, error) {
 	return "", err
 }
 
-// readFileSet reads addfileset's list: one "REMOTE LOCAL [SHA256]" a line,
-// fields split like a command line (quotes group), "#" starts a comment.
-func readFileSet(path string) ([]engine.FileSpec, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, bits.Errorf(bits.E_INVALIDARG, "cannot read the file list: %v", err)
-	}
-	defer f.Close()
-	var specs []engine.FileSpec
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields, err := engine.SplitCommandLine(line)
-		if err != nil {
-			return nil, bits.Errorf(bits.E_INVALIDARG, "%s line %d: %s", path, n, err.(*bits.Error).Msg)
-		}
-		if len(fields) < 2 || len(fields) > 3 {
-			return nil, bits.Errorf(bits.E_INVALIDARG, "%s line %d: want REMOTE LOCAL [SHA256], got %d fields", path, n, len(fields))
-		}
-		s := engine.FileSpec{RemoteName: fields[0], LocalName: fields[1]}
-		if len(fields) == 3 {
-			s.SHA256 = fields[2]
-		}
-		specs = append(specs, s)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, bits.Errorf(bits.E_INVALIDARG, "cannot read the file list: %v", err)
-	}
-	if len(specs) == 0 {
-		return nil, bits.Errorf(bits.E_INVALIDARG, "%s lists no files", path)
-	}
-	return specs, nil
-}
-
 var table = []*Op{
 	// Jobs.
 	{
@@ -143,10 +103,11 @@ var table = []*Op{
 	{
 		Spec: Spec{Name: "addfileset", Group: GroupJobs, Args: []Arg{jobArg, {Name: "LISTFILE", Kind: ArgPath}},
 			Summary: "add many files: all of them or none",
-			Help:    "LISTFILE has one \"REMOTE LOCAL [SHA256]\" a line; quote fields with blanks; lines starting with # are comments.",
+			Help: "LISTFILE has one \"REMOTE LOCAL [SHA256]\" a line; quote fields with blanks; lines starting with # are comments.\n" +
+				"It must be a regular file of at most 16 MiB, in UTF-8, with lines of at most 64 KiB, read within 10 seconds.",
 			Example: "ferry addfileset nightly files.txt"},
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
-			specs, err := readFileSet(r.Args[1])
+			specs, err := readFileSet(r.Args[1], env.Manager.Settings().Get(engine.KeyMaxFilesPerJob)) // fileset.go
 			if err != nil {
 				return nil, err
 			}
@@ -494,6 +455,18 @@ var table = []*Op{
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
 			return nil, env.Manager.SetSetting(r.Args[0], r.Args[1])
 		},
+	},
+	{
+		Spec: Spec{Name: "unreadable", Group: GroupEngine,
+			Summary: "records the engine could not read when it started, set aside so that the rest works",
+			Help: "A job, file, setting or upload session record that the database holds but cannot be read is moved out\n" +
+				"of the live tables (kept in its quarantine table) and copied to FERRY_HOME/quarantine/; the engine\n" +
+				"starts and serves everything else. `ferry list` mentions them on stderr.",
+			Example: "ferry unreadable --json", Prints: true},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			return env.Manager.Unreadable(), nil
+		},
+		Text: textUnreadable,
 	},
 	{
 		Spec: Spec{Name: "shutdown", Group: GroupEngine, Summary: "stop the engine cleanly (transfers pause at a saved offset)",

@@ -35,11 +35,14 @@ func textScalar(w io.Writer, raw json.RawMessage, _ Request) error {
 	case nil:
 		_, err := fmt.Fprintln(w, "none")
 		return err
-	case string, json.Number, bool:
+	case string:
+		_, err := fmt.Fprintln(w, Esc(x))
+		return err
+	case json.Number, bool:
 		_, err := fmt.Fprintln(w, x)
 		return err
 	}
-	_, err := fmt.Fprintln(w, strings.TrimSpace(string(raw)))
+	_, err := fmt.Fprintln(w, Esc(strings.TrimSpace(string(raw))))
 	return err
 }
 
@@ -50,7 +53,7 @@ func textLines(w io.Writer, raw json.RawMessage, _ Request) error {
 	}
 	for _, line := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
 		if line != "" {
-			fmt.Fprintln(w, line)
+			fmt.Fprintln(w, Esc(line))
 		}
 	}
 	return nil
@@ -61,7 +64,7 @@ func textCreated(w io.Writer, raw json.RawMessage, _ Request) error {
 	if err := decode(raw, &in); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, in.ID)
+	_, err := fmt.Fprintln(w, Esc(in.ID))
 	return err
 }
 
@@ -107,9 +110,9 @@ func textProgress(w io.Writer, raw json.RawMessage, _ Request) error {
 
 // ErrorText is one line for a job error: "BG_E_HTTP_ERROR_404 (0x80190194): …".
 func ErrorText(e *bits.ErrorInfo) string {
-	s := fmt.Sprintf("%s (%s): %s", e.Name, e.Code.Hex(), e.Description)
+	s := fmt.Sprintf("%s (%s): %s", e.Name, e.Code.Hex(), Esc(e.Description))
 	if e.File != nil {
-		s += " [" + e.File.RemoteName + "]"
+		s += " [" + Esc(e.File.RemoteName) + "]"
 	}
 	return s
 }
@@ -122,12 +125,12 @@ func textError(w io.Writer, raw json.RawMessage, _ Request) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Error:\t%s (%s)\n", e.Name, e.Code.Hex())
 	fmt.Fprintf(tw, "Context:\t%s\n", e.Context)
-	fmt.Fprintf(tw, "Description:\t%s\n", e.Description)
+	fmt.Fprintf(tw, "Description:\t%s\n", Esc(e.Description))
 	if e.Protocol != nil {
-		fmt.Fprintf(tw, "Protocol:\t%s\n", *e.Protocol)
+		fmt.Fprintf(tw, "Protocol:\t%s\n", Esc(*e.Protocol))
 	}
 	if e.File != nil {
-		fmt.Fprintf(tw, "File:\t%s -> %s\n", e.File.RemoteName, e.File.LocalName)
+		fmt.Fprintf(tw, "File:\t%s -> %s\n", Esc(e.File.RemoteName), Esc(e.File.LocalName))
 	}
 	return tw.Flush()
 }
@@ -142,9 +145,9 @@ func textNotifyCmdLine(w io.Writer, raw json.RawMessage, _ Request) error {
 	case n == nil:
 		_, err = fmt.Fprintln(w, "NULL")
 	case n.Parameters == "":
-		_, err = fmt.Fprintln(w, n.Program)
+		_, err = fmt.Fprintln(w, Esc(n.Program))
 	default:
-		_, err = fmt.Fprintf(w, "%s %s\n", n.Program, n.Parameters)
+		_, err = fmt.Fprintf(w, "%s %s\n", Esc(n.Program), Esc(n.Parameters))
 	}
 	return err
 }
@@ -187,7 +190,8 @@ func textInfo(w io.Writer, raw json.RawMessage, r Request) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	// Every value is escaped: names, paths and URLs come from users and servers.
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, Esc(v)) }
 	row("ID", in.ID)
 	row("Display name", in.DisplayName)
 	row("Description", orDash(in.Description))
@@ -252,7 +256,7 @@ func writeFiles(w io.Writer, files []bits.FileInfo, indent string) error {
 		if f.BytesTotal < 0 {
 			bytes = fmt.Sprintf("%d/unknown", f.BytesTransferred)
 		}
-		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s -> %s\n", indent, i, fileState(f), bytes, f.RemoteName, f.LocalName)
+		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s -> %s\n", indent, i, fileState(f), bytes, Esc(f.RemoteName), Esc(f.LocalName))
 	}
 	return tw.Flush()
 }
@@ -274,7 +278,7 @@ func WriteJobTable(w io.Writer, jobs []bits.JobInfo, withFiles bool) error {
 	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSTATE\tPRIORITY\tBYTES\tFILES")
 	for _, j := range jobs {
 		bytes := Size(j.Progress.BytesTransferred) + " / " + Size(j.Progress.BytesTotal)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\n", j.ID, j.DisplayName, j.Type, j.State, j.Priority,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\n", Esc(j.ID), Esc(j.DisplayName), j.Type, j.State, j.Priority,
 			bytes, j.Progress.FilesTransferred, j.Progress.FilesTotal)
 	}
 	if err := tw.Flush(); err != nil {
@@ -285,7 +289,7 @@ func WriteJobTable(w io.Writer, jobs []bits.JobInfo, withFiles bool) error {
 			if len(j.Files) == 0 {
 				continue
 			}
-			fmt.Fprintf(w, "\n%s (%s):\n", j.ID, j.DisplayName)
+			fmt.Fprintf(w, "\n%s (%s):\n", Esc(j.ID), Esc(j.DisplayName))
 			if err := writeFiles(w, j.Files, "  "); err != nil {
 				return err
 			}
@@ -360,7 +364,7 @@ func textClientCert(w io.Writer, raw json.RawMessage, _ Request) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Certificate:\t%s\n", c.CertFile)
-	fmt.Fprintf(tw, "Key:\t%s\n", c.KeyFile)
+	fmt.Fprintf(tw, "Certificate:\t%s\n", Esc(c.CertFile))
+	fmt.Fprintf(tw, "Key:\t%s\n", Esc(c.KeyFile))
 	return tw.Flush()
 }

@@ -13,7 +13,7 @@ func (r *Running) notifyDesktop() func() {
 		r.log.Info("no desktop notifications", "err", err)
 		return func() {}
 	}
-	evs, unsubscribe := r.mgr.Subscribe()
+	evs, unsubscribe := r.mgr.Watch() // survives falling behind (engine.Watch)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

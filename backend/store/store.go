@@ -5,8 +5,11 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"sync"
 
 	_ "github.com/mattn/go-sqlite3" // the design card's SQLite driver (cgo)
 
@@ -15,7 +18,12 @@ import (
 
 // Store is the SQLite database of one FERRY_HOME.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	w    *writer
+	path string
+
+	qmu      sync.Mutex
+	setAside []SetAside // records moved out of the live tables since Open
 }
 
 // migrations are applied in order; PRAGMA user_version records how many ran.
@@ -41,10 +49,24 @@ var migrations = []string{
 		sealed BLOB NOT NULL,
 		PRIMARY KEY (job_id, name)
 	);`,
+	// Records that could not be read, moved out of the live tables (raw
+	// bytes kept; see quarantine.go).
+	`CREATE TABLE quarantine (
+		seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+		kind   TEXT NOT NULL,
+		key    TEXT NOT NULL,
+		at     TEXT NOT NULL,
+		record TEXT NOT NULL
+	);`,
 }
 
-// Open opens (creating and migrating) the database at path.
+// Open opens (creating and migrating) the database at path. The database
+// and its -wal and -shm files are private to their user (0600) whatever the
+// umask: SQLite gives the latter the mode of the database file.
 func Open(path string) (*Store, error) {
+	if err := private(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL") // a recorded offset must survive power loss
@@ -56,12 +78,35 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
-	s := &Store{db: db}
+	s := &Store{db: db, path: path}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.startWriter()
 	return s, nil
+}
+
+// private creates the database file 0600 if it is missing and takes group
+// and other permissions off it and its companions if they have any.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // not there yet: made later with the database's mode
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o600); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrate() error {
@@ -92,8 +137,12 @@ func (s *Store) migrate() error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the writer (after the commits already queued) and closes
+// the database.
+func (s *Store) Close() error {
+	s.stopWriter()
+	return s.db.Close()
+}
 
 // jobRow is the job record without its files, which live in their own rows.
 func jobRow(j *bits.Job) ([]byte, error) {
@@ -105,31 +154,7 @@ func jobRow(j *bits.Job) ([]byte, error) {
 
 // SaveJob writes a job and all its files in one transaction.
 func (s *Store) SaveJob(seq int64, j *bits.Job) error {
-	data, err := jobRow(j)
-	if err != nil {
-		return fmt.Errorf("encode job %s: %w", j.ID, err)
-	}
-	tx, err := s.db.Begin()
-	if err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.Exec(`INSERT INTO jobs(id, seq, data) VALUES(?,?,?)
-		ON CONFLICT(id) DO UPDATE SET data = excluded.data`, j.ID, seq, string(data)); err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	if _, err := tx.Exec(`DELETE FROM files WHERE job_id = ? AND idx >= ?`, j.ID, len(j.Files)); err != nil {
-		return fmt.Errorf("save job %s files: %w", j.ID, err)
-	}
-	for i := range j.Files {
-		if err := saveFile(tx, j.ID, i, &j.Files[i]); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	return nil
+	return s.Commit(Change{Seq: seq, Job: j})
 }
 
 // SaveJobOnly writes the job's own row (not its files): cheap for property changes.
@@ -138,10 +163,12 @@ func (s *Store) SaveJobOnly(j *bits.Job) error {
 	if err != nil {
 		return fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
-	if _, err := s.db.Exec(`UPDATE jobs SET data = ? WHERE id = ?`, string(data), j.ID); err != nil {
-		return fmt.Errorf("save job %s: %w", j.ID, err)
-	}
-	return nil
+	return s.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE jobs SET data = ? WHERE id = ?`, string(data), j.ID); err != nil {
+			return fmt.Errorf("save job %s: %w", j.ID, err)
+		}
+		return nil
+	})
 }
 
 type execer interface {
@@ -163,15 +190,12 @@ func saveFile(x execer, jobID string, idx int, f *bits.File) error {
 // SaveFile records one file's row: its durable offset, validator and flags.
 // Callers fsync the data before recording the offset that covers it.
 func (s *Store) SaveFile(jobID string, idx int, f *bits.File) error {
-	return saveFile(s.db, jobID, idx, f)
+	return s.write(func(tx *sql.Tx) error { return saveFile(tx, jobID, idx, f) })
 }
 
 // DeleteJob removes a job and its files and secrets.
 func (s *Store) DeleteJob(id string) error {
-	if _, err := s.db.Exec(`DELETE FROM jobs WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("delete job %s: %w", id, err)
-	}
-	return nil
+	return s.Commit(Change{Job: &bits.Job{ID: id}, Delete: true})
 }
 
 // StoredJob is a job as loaded, with its insertion sequence.
@@ -180,29 +204,31 @@ type StoredJob struct {
 	Job *bits.Job
 }
 
-// LoadJobs returns every job with its files, in creation order.
+// LoadJobs returns every job with its files, in creation order. A job whose
+// row or any of whose file rows cannot be read is set aside (see SetAside)
+// and left out, so that one damaged row never hides the others.
 func (s *Store) LoadJobs() ([]StoredJob, error) {
+	type rawJob struct {
+		id    string
+		seq   int64
+		data  []byte
+		files []rawRow
+		bad   string // why a file row is unreadable
+	}
 	rows, err := s.db.Query(`SELECT id, seq, data FROM jobs ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("load jobs: %w", err)
 	}
-	var out []StoredJob
-	byID := map[string]*bits.Job{}
+	var all []*rawJob
+	byID := map[string]*rawJob{}
 	for rows.Next() {
-		var id, data string
-		var seq int64
-		if err := rows.Scan(&id, &seq, &data); err != nil {
+		r := &rawJob{}
+		if err := rows.Scan(&r.id, &r.seq, &r.data); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("load jobs: %w", err)
 		}
-		j := &bits.Job{}
-		if err := json.Unmarshal([]byte(data), j); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("decode job %s: %w", id, err)
-		}
-		j.Files = []bits.File{}
-		byID[id] = j
-		out = append(out, StoredJob{Seq: seq, Job: j})
+		all = append(all, r)
+		byID[r.id] = r
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -212,32 +238,78 @@ func (s *Store) LoadJobs() ([]StoredJob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load files: %w", err)
 	}
-	defer frows.Close()
 	for frows.Next() {
-		var id, data string
+		var id string
 		var idx int
+		var data []byte
 		if err := frows.Scan(&id, &idx, &data); err != nil {
+			frows.Close()
 			return nil, fmt.Errorf("load files: %w", err)
 		}
-		j := byID[id]
-		if j == nil {
+		r := byID[id]
+		if r == nil {
 			continue
 		}
-		if idx != len(j.Files) {
-			return nil, fmt.Errorf("job %s: file rows out of order at %d", id, idx)
+		if idx != len(r.files) && r.bad == "" {
+			r.bad = fmt.Sprintf("file rows out of order: row %d where %d belongs", idx, len(r.files))
 		}
+		r.files = append(r.files, raw(fmt.Sprint(idx), data))
+	}
+	frows.Close()
+	if err := frows.Err(); err != nil {
+		return nil, fmt.Errorf("load files: %w", err)
+	}
+	var out []StoredJob
+	for _, r := range all {
+		j, err := decodeJob(r.id, r.data, r.files, r.bad)
+		if err != nil {
+			// Reported through SetAside; a failed move still leaves the
+			// job out, so the engine starts and serves the others.
+			_ = s.setAsideJob(r.id, r.seq, r.data, r.files, err.Error())
+			continue
+		}
+		out = append(out, StoredJob{Seq: r.seq, Job: j})
+	}
+	return out, nil
+}
+
+// decodeJob reads one job and its file rows.
+func decodeJob(id string, data []byte, files []rawRow, bad string) (*bits.Job, error) {
+	j := &bits.Job{}
+	if err := json.Unmarshal(data, j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	if err := checkJob(id, j); err != nil {
+		return nil, err
+	}
+	if bad != "" {
+		return nil, errors.New(bad)
+	}
+	j.Files = make([]bits.File, 0, len(files))
+	for i, fr := range files {
 		var f bits.File
-		if err := json.Unmarshal([]byte(data), &f); err != nil {
-			return nil, fmt.Errorf("decode file %d of job %s: %w", idx, id, err)
+		b := fr.Base64
+		if b == nil {
+			b = []byte(fr.Text)
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("decode file %d of job %s: %w", i, id, err)
+		}
+		if err := checkFile(i, &f); err != nil {
+			return nil, err
 		}
 		j.Files = append(j.Files, f)
 	}
-	return out, frows.Err()
+	return j, nil
 }
 
 // SaveSecret stores an already sealed secret for a job.
 func (s *Store) SaveSecret(jobID, name string, sealed []byte) error {
-	if _, err := s.db.Exec(`INSERT INTO secrets(job_id, name, sealed) VALUES(?,?,?)
+	return s.write(func(tx *sql.Tx) error { return saveSecret(tx, jobID, name, sealed) })
+}
+
+func saveSecret(x execer, jobID, name string, sealed []byte) error {
+	if _, err := x.Exec(`INSERT INTO secrets(job_id, name, sealed) VALUES(?,?,?)
 		ON CONFLICT(job_id, name) DO UPDATE SET sealed = excluded.sealed`, jobID, name, sealed); err != nil {
 		return fmt.Errorf("save secret of job %s: %w", jobID, err)
 	}
@@ -246,7 +318,11 @@ func (s *Store) SaveSecret(jobID, name string, sealed []byte) error {
 
 // DeleteSecrets removes a job's secrets whose names start with prefix ("" = all).
 func (s *Store) DeleteSecrets(jobID, prefix string) error {
-	if _, err := s.db.Exec(`DELETE FROM secrets WHERE job_id = ? AND substr(name, 1, ?) = ?`, jobID, len(prefix), prefix); err != nil {
+	return s.write(func(tx *sql.Tx) error { return deleteSecrets(tx, jobID, prefix) })
+}
+
+func deleteSecrets(x execer, jobID, prefix string) error {
+	if _, err := x.Exec(`DELETE FROM secrets WHERE job_id = ? AND substr(name, 1, ?) = ?`, jobID, len(prefix), prefix); err != nil {
 		return fmt.Errorf("delete secrets of job %s: %w", jobID, err)
 	}
 	return nil
@@ -291,9 +367,11 @@ func (s *Store) Settings() (map[string]string, error) {
 
 // SetSetting stores one setting.
 func (s *Store) SetSetting(key, value string) error {
-	if _, err := s.db.Exec(`INSERT INTO settings(key, value) VALUES(?,?)
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("save setting %s: %w", key, err)
-	}
-	return nil
+	return s.write(func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO settings(key, value) VALUES(?,?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+			return fmt.Errorf("save setting %s: %w", key, err)
+		}
+		return nil
+	})
 }

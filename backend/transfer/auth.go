@@ -24,9 +24,10 @@ type exchange struct {
 	opts    Options
 	sel     ProxySelector
 	client  *http.Client
-	own     *http.Transport // a per-call transport to close, or nil
+	lease   *leasedTransport // a per-job TLS transport to return, or nil
+	failed  bool             // a request failed: the lease is not reused
 	headers http.Header
-	host    hostTracker
+	host    *hostTracker
 
 	mu      sync.Mutex
 	refused string // DISALLOW: where the refused redirect pointed
@@ -48,19 +49,28 @@ func (d *HTTPDriver) newExchange(o Options, follow bool) (*exchange, error) {
 		return nil, err
 	}
 	x := &exchange{d: d, opts: o, sel: withProxyCredentials(sel, o.Credentials), headers: parseHeaderLines(o.CustomHeaders)}
-	rt, own, err := d.tlsTransport(o, &x.host)
+	rt, lease, err := d.tlsTransport(o)
 	if err != nil {
 		return nil, err
 	}
-	x.own = own
+	x.lease, x.host = lease, &hostTracker{}
+	if lease != nil {
+		x.host = lease.host
+	}
 	x.client = &http.Client{Transport: rt, CheckRedirect: x.redirectPolicy(d.cfg.MaxRedirects, follow)}
 	return x, nil
 }
 
-// close releases a per-call transport.
+// close returns a leased transport for the job's next call. After a failed
+// request it is dropped instead: a dial it started may still finish in the
+// background, and its handshake must not read another call's host.
 func (x *exchange) close() {
-	if x.own != nil {
-		x.own.CloseIdleConnections()
+	switch {
+	case x.lease == nil:
+	case x.failed:
+		x.lease.tr.CloseIdleConnections()
+	default:
+		x.d.tls.put(x.lease)
 	}
 }
 
@@ -131,6 +141,7 @@ func (x *exchange) send(r *http.Request) (*http.Response, error) {
 		x.authorize(r)
 		resp, err := x.client.Do(r)
 		if err != nil {
+			x.failed = true
 			return nil, err
 		}
 		if round < 3 && x.challenged(resp, r) {

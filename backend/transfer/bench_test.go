@@ -2,11 +2,15 @@ package transfer
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"ferry/backend/bits"
 	"ferry/backend/internal/testenv"
@@ -68,4 +72,83 @@ func BenchmarkNginxDownload(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkNginxSmallFiles fetches the files of one job, one after another
+// as the engine does, from nginx into files: the driver's share of the
+// small-files case of `make bench` (no fsync, no bookkeeping). One op is
+// one file; FERRY_BENCH_FILES sets how many distinct files (default 2000),
+// FERRY_BENCH_DISCARD drops the bytes instead of writing files.
+func BenchmarkNginxSmallFiles(b *testing.B) {
+	files := 2000
+	if s, err := strconv.Atoi(os.Getenv("FERRY_BENCH_FILES")); err == nil && s > 0 {
+		files = s
+	}
+	root := b.TempDir()
+	body := make([]byte, 16<<10)
+	for i := range files {
+		body[0], body[1] = byte(i), byte(i>>8)
+		if err := os.WriteFile(filepath.Join(root, fmt.Sprintf("f%05d", i)), body, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	base := testenv.Nginx(b, root)
+	d := NewHTTP(HTTPConfig{})
+	dir := b.TempDir()
+	discard := os.Getenv("FERRY_BENCH_DISCARD") != ""
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("f%05d", i%files)
+		req := Request{URL: base + "/" + name}
+		if discard { // network path only
+			if err := d.Download(context.Background(), req, discardTarget{}); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = d.Download(context.Background(), req, &fileTarget{f: f})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if ns, ok := curlPerFile(b, base, files, discard); ok {
+		b.ReportMetric(ns, "curl-ns/file")
+	}
+}
+
+// curlPerFile times curl fetching the same files in one process over one
+// kept-alive connection (a config of url/output pairs), for comparison in
+// the same run; ok is false when curl is not installed.
+func curlPerFile(b *testing.B, base string, files int, discard bool) (float64, bool) {
+	bin, err := exec.LookPath("curl")
+	if err != nil {
+		return 0, false
+	}
+	dir := b.TempDir()
+	var cfg strings.Builder
+	for i := range files {
+		out := filepath.Join(dir, fmt.Sprintf("f%05d", i))
+		if discard {
+			out = os.DevNull
+		}
+		fmt.Fprintf(&cfg, "url = \"%s/f%05d\"\noutput = \"%s\"\n", base, i, out)
+	}
+	list := filepath.Join(dir, "curl.cfg")
+	if err := os.WriteFile(list, []byte(cfg.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if out, err := exec.Command(bin, "-sS", "-K", list).CombinedOutput(); err != nil {
+		b.Fatalf("curl: %v: %s", err, out)
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(files), true
 }

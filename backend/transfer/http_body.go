@@ -86,6 +86,28 @@ func (s *session) copy(body io.Reader, n int64) error {
 	return nil
 }
 
+// skip reads and drops the first n bytes of body: the bytes already held
+// when a server sends the whole file to a resumed GET. Nothing is written.
+func (s *session) skip(body io.Reader, n int64) error {
+	bp := getBuf(s.d.cfg.BufferSize)
+	defer putBuf(bp)
+	buf := *bp
+	for n > 0 {
+		p := buf[:min(n, int64(len(buf)))]
+		filled, rerr := s.fill(body, p)
+		n -= int64(filled)
+		switch {
+		case n == 0:
+			return nil
+		case rerr == io.EOF:
+			return bodyError{io.ErrUnexpectedEOF}
+		case rerr != nil:
+			return bodyError{rerr}
+		}
+	}
+	return nil
+}
+
 // fill reads into p until it is full, the body ends, or bytes have waited
 // flushAfter. Each Read is covered by the watchdog.
 func (s *session) fill(body io.Reader, p []byte) (int, error) {

@@ -18,23 +18,11 @@ var errRestart = errors.New("remote file changed; restarting from 0")
 // changes faster than it can be fetched.
 const maxRestarts = 2
 
-// static is the BITS download: HEAD, then ranged GETs guarded by If-Range.
+// static is the BITS download without a HEAD: ranged GETs from s.offset.
+// The first reply's Content-Range (or Content-Length) gives the size, its
+// ETag and Last-Modified the version, so a HEAD would only cost a round
+// trip per file. Resumed GETs carry If-Range.
 func (s *session) static() error {
-	v, known, err := s.probe()
-	if err != nil {
-		return err
-	}
-	if known {
-		if s.offset > 0 && (changed(s.want, v) || s.offset > v.Size) {
-			if err := s.reset(); err != nil {
-				return err
-			}
-		}
-		s.want = v
-		if s.offset == v.Size { // empty file, or every byte already there
-			return s.sized(v)
-		}
-	}
 	for restarts := 0; ; {
 		done, err := s.get()
 		if errors.Is(err, errRestart) {
@@ -49,42 +37,22 @@ func (s *session) static() error {
 	}
 }
 
-// probe asks HEAD for the size and validators. known is false when the
-// server does not do HEAD (405/501): the ranged GET then tells the size.
-func (s *session) probe() (v bits.Validator, known bool, err error) {
-	r, err := s.newRequest(http.MethodHead)
-	if err != nil {
-		return v, false, err
-	}
-	resp, err := s.do(r)
-	if err != nil {
-		return v, false, err
-	}
-	defer drain(resp)
-	switch {
-	case resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented:
-		return v, false, nil
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return v, false, statusErr(resp.StatusCode)
-	case resp.ContentLength < 0:
-		return v, false, remoteErr(bits.BG_E_MISSING_FILE_SIZE, false, errors.New("HEAD reply has no Content-Length"))
-	}
-	return validatorOf(resp, resp.ContentLength), true, nil
-}
-
-// get sends one ranged GET from s.offset and writes its body.
+// get sends one GET from s.offset and writes its body.
 func (s *session) get() (done bool, err error) {
 	r, err := s.newRequest(http.MethodGet)
 	if err != nil {
 		return false, err
 	}
-	// Sent at offset 0 too: a 200 then proves the server ignores ranges,
-	// before any byte is written.
-	r.Header.Set("Range", fmt.Sprintf("bytes=%d-", s.offset))
 	ifRange := ""
-	if s.offset > 0 {
-		if ifRange = ifRangeOf(s.want); ifRange != "" {
-			r.Header.Set("If-Range", ifRange)
+	if !s.plain {
+		// Sent at offset 0 too: the 206 then carries the total size in
+		// Content-Range, and the server's range support is known before
+		// any resume needs it.
+		r.Header.Set("Range", fmt.Sprintf("bytes=%d-", s.offset))
+		if s.offset > 0 && !s.noIfRange {
+			if ifRange = ifRangeOf(s.want); ifRange != "" {
+				r.Header.Set("If-Range", ifRange)
+			}
 		}
 	}
 	resp, err := s.do(r)
@@ -98,9 +66,7 @@ func (s *session) get() (done bool, err error) {
 	case http.StatusOK:
 		return s.whole(resp, ifRange != "")
 	case http.StatusRequestedRangeNotSatisfiable:
-		if s.offset > 0 { // the file shrank since the probe
-			return false, s.restart()
-		}
+		return s.unsatisfiable(resp)
 	}
 	drain(resp)
 	return false, statusErr(resp.StatusCode)
@@ -116,15 +82,8 @@ func (s *session) partial(resp *http.Response) (bool, error) {
 		return false, remoteErr(bits.BG_E_MISSING_FILE_SIZE, false, errors.New("Content-Range has no total size"))
 	}
 	got := validatorOf(resp, total)
-	if !s.want.Zero() && changed(s.want, got) {
-		if s.offset > 0 {
-			return false, s.restart()
-		}
-		// Nothing written yet: a new version since the probe is fine, but
-		// another size for the same ETag/Last-Modified is a broken server.
-		if !changed(tagsOf(s.want), tagsOf(got)) {
-			return false, invalidReply(fmt.Errorf("size %d in Content-Range, %d in HEAD, same version", total, s.want.Size))
-		}
+	if s.offset > 0 && changed(s.want, got) {
+		return false, s.restart()
 	}
 	if start != s.offset || end < start || end >= total {
 		return false, invalidReply(fmt.Errorf("asked bytes=%d-, got Content-Range %q", s.offset, resp.Header.Get("Content-Range")))
@@ -144,25 +103,94 @@ func (s *session) partial(resp *http.Response) (bool, error) {
 	return s.offset == total, nil
 }
 
-// whole handles a 200 to a ranged GET. Answering If-Range with another
-// version, it is the new file in full: reset and take it. Otherwise the
-// server ignores Range, and appending would corrupt the file.
+// whole handles a 200 to a ranged GET: the whole file, headers included.
+//
+//   - At offset 0 it is taken: Ferry holds nothing yet, and the body is the
+//     file. (BITS fails such a job with BG_E_INSUFFICIENT_RANGE_SUPPORT;
+//     servers and proxies that drop Range are its most reported failure.)
+//   - Resumed, the reply is compared with the version already held. The
+//     same version (sameVersion: same size and a matching strong ETag or
+//     Last-Modified) means the server ignored If-Range, e.g. because its
+//     ETag is not a quoted entity-tag: the range is asked again without
+//     If-Range. If the server answers 200 again it ignores Range itself:
+//     the bytes already held are read and dropped, and the rest appended.
+//   - Any other reply, a new version or one that cannot be told apart
+//     from the old, replaces the bytes held from byte 0: durable bytes
+//     are never rewritten in place, and two versions are never spliced.
 func (s *session) whole(resp *http.Response, sentIfRange bool) (bool, error) {
-	got := validatorOf(resp, resp.ContentLength)
-	if !sentIfRange || !changed(s.want, got) {
-		return false, remoteErr(bits.BG_E_INSUFFICIENT_RANGE_SUPPORT, false, errors.New("200 reply to a Range request"))
-	}
 	if resp.ContentLength < 0 {
-		return false, remoteErr(bits.BG_E_MISSING_FILE_SIZE, false, errors.New("new version has no Content-Length"))
+		drain(resp)
+		return false, remoteErr(bits.BG_E_MISSING_FILE_SIZE, false, errors.New("200 reply without Content-Length"))
 	}
-	if err := s.reset(); err != nil {
-		return false, err
+	got := validatorOf(resp, resp.ContentLength)
+	switch {
+	case s.offset == 0:
+		s.note(resp, "the server ignored Range: taking the whole file")
+	case sameVersion(s.want, got) && sentIfRange:
+		s.note(resp, "the server ignored If-Range for the same version: asking again without it")
+		drain(resp)
+		s.noIfRange = true
+		return false, nil
+	case sameVersion(s.want, got) && s.offset <= got.Size:
+		s.note(resp, "the server ignored Range: skipping the bytes held")
+		s.want = got
+		if err := s.sized(got); err != nil {
+			return false, err
+		}
+		if err := s.skip(resp.Body, s.offset); err != nil {
+			return false, err
+		}
+		return true, s.copy(resp.Body, got.Size-s.offset)
+	default:
+		s.note(resp, "another version, or one that cannot be told apart: restarting from byte 0")
+		if err := s.reset(); err != nil {
+			return false, err
+		}
 	}
 	s.want = got
 	if err := s.sized(got); err != nil {
 		return false, err
 	}
 	return true, s.copy(resp.Body, got.Size)
+}
+
+// note logs a 200 to a ranged GET: the exact request and reply headers that
+// matter, so that a server's broken range support can be shown to its owner.
+func (s *session) note(resp *http.Response, action string) {
+	s.d.cfg.Logger.Info("range reply: "+action, "url", redactURL(s.url), "offset", s.offset,
+		"range", resp.Request.Header.Get("Range"), "if_range", resp.Request.Header.Get("If-Range"),
+		"status", resp.StatusCode, "content_length", resp.ContentLength,
+		"etag", resp.Header.Get("ETag"), "last_modified", resp.Header.Get("Last-Modified"),
+		"held_etag", s.want.ETag, "held_last_modified", s.want.LastModified, "held_size", s.want.Size)
+}
+
+// unsatisfiable handles a 416. From byte 0 it is an empty file (no range of
+// it exists); resumed, the file is complete if the size in Content-Range is
+// the offset and the version is the same, else it shrank or changed.
+func (s *session) unsatisfiable(resp *http.Response) (bool, error) {
+	drain(resp)
+	total := int64(-1)
+	if cr, ok := strings.CutPrefix(resp.Header.Get("Content-Range"), "bytes */"); ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(cr), 10, 64); err == nil && n >= 0 {
+			total = n
+		}
+	}
+	got := validatorOf(resp, total)
+	switch {
+	case s.offset > 0 && total == s.offset && !changed(s.want, got):
+		return true, s.sized(s.want)
+	case s.offset > 0:
+		return false, s.restart()
+	case total == 0:
+		s.want = got
+		return true, s.sized(got)
+	case !s.plain:
+		// A server that refuses "bytes=0-" of a file it has: ask for the
+		// whole file without a Range.
+		s.plain = true
+		return false, nil
+	}
+	return false, statusErr(resp.StatusCode)
 }
 
 // dynamic is DYNAMIC_CONTENT: one plain GET from byte 0, any length.
@@ -232,19 +260,32 @@ func changed(a, b bits.Validator) bool {
 		(a.LastModified != "" && b.LastModified != "" && a.LastModified != b.LastModified)
 }
 
-// tagsOf drops the size, to compare ETag and Last-Modified only.
-func tagsOf(v bits.Validator) bits.Validator {
-	v.Size = bits.SizeUnknown
-	return v
+// sameVersion proves that b is the version a describes: the same known
+// size, nothing that differs, and a strong ETag or a Last-Modified (BITS'
+// own version identity, with the size) that both carry and that match.
+// ETags are compared byte for byte, quoted or not: a server sends the same
+// form each time, and a lenient match could take a new version for the old.
+func sameVersion(a, b bits.Validator) bool {
+	if changed(a, b) || a.Size < 0 || b.Size != a.Size {
+		return false
+	}
+	strongTag := a.ETag != "" && b.ETag != "" && !strings.HasPrefix(a.ETag, "W/")
+	return strongTag || (a.LastModified != "" && b.LastModified != "")
 }
 
-// ifRangeOf picks the If-Range value: a strong ETag, else Last-Modified
-// (weak ETags are not allowed in If-Range).
+// ifRangeOf picks the If-Range value: a strong ETag, else Last-Modified.
+// Weak ETags are not allowed in If-Range, and an unquoted one (go-httpbin
+// sends them) is not an entity-tag at all: servers never match it.
 func ifRangeOf(v bits.Validator) string {
-	if v.ETag != "" && !strings.HasPrefix(v.ETag, "W/") {
+	if isStrongETag(v.ETag) {
 		return v.ETag
 	}
 	return v.LastModified
+}
+
+// isStrongETag reports a well-formed strong entity-tag: "opaque".
+func isStrongETag(t string) bool {
+	return len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' && !strings.Contains(t[1:len(t)-1], `"`)
 }
 
 // parseContentRange parses "bytes START-END/TOTAL"; total is -1 for "*".

@@ -62,12 +62,12 @@ func LoadClientCert(c *bits.ClientCert) (tls.Certificate, error) {
 }
 
 // tlsTransport returns the transport for a job's TLS options: the shared one
-// when the job relaxes no check and has no client certificate, else a new
-// one for this call (closed by the caller) whose verifier knows the host of
-// the request in flight. A per-call transport is needed because a TLS
-// verification callback does not see an IP literal host, and a relaxed
-// connection must never be pooled for a job that did not ask for it.
-func (d *HTTPDriver) tlsTransport(o Options, host *hostTracker) (http.RoundTripper, *http.Transport, error) {
+// when the job relaxes no check and has no client certificate, else one
+// leased from d.tls for this call (the caller returns it) whose verifier
+// knows the host of the request in flight. Such transports are apart
+// because a TLS verification callback does not see an IP literal host, and
+// a relaxed connection must never be pooled for a job that did not ask for it.
+func (d *HTTPDriver) tlsTransport(o Options) (http.RoundTripper, *leasedTransport, error) {
 	ignore := o.SecurityFlags & certIgnoreFlags
 	if ignore == 0 && o.ClientCert == nil {
 		return d.client.Transport, nil, nil
@@ -76,34 +76,52 @@ func (d *HTTPDriver) tlsTransport(o Options, host *hostTracker) (http.RoundTripp
 	if !ok {
 		return nil, nil, transportErr(bits.E_FAIL, false, errors.New("the HTTP transport cannot carry per-job TLS options"))
 	}
+	var cert *tls.Certificate
+	if o.ClientCert != nil {
+		// Loaded on every call: a missing or replaced file must show.
+		c, err := LoadClientCert(o.ClientCert)
+		if err != nil {
+			var be *bits.Error
+			errors.As(err, &be)
+			return nil, nil, &Error{Code: be.Code, Context: bits.ContextLocalFile, Protocol: "http", Err: err}
+		}
+		cert = &c
+	}
+	key := tlsKey(ignore, cert)
+	if lt := d.tls.get(key); lt != nil {
+		return lt.tr, lt, nil
+	}
+	lt := &leasedTransport{key: key, host: &hostTracker{}}
 	tr := base.Clone()
 	cfg := tr.TLSClientConfig
 	if cfg == nil {
 		cfg = &tls.Config{}
 	}
 	cfg = cfg.Clone()
-	if o.ClientCert != nil {
-		cert, err := LoadClientCert(o.ClientCert)
-		if err != nil {
-			var be *bits.Error
-			errors.As(err, &be)
-			return nil, nil, &Error{Code: be.Code, Context: bits.ContextLocalFile, Protocol: "http", Err: err}
-		}
-		cfg.Certificates = []tls.Certificate{cert}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{*cert}
 	}
 	if ignore != 0 {
 		roots := cfg.RootCAs
 		cfg.InsecureSkipVerify = true // replaced by the check below
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			return verifyServer(cs.PeerCertificates, roots, host.get(), ignore, time.Now())
+			// The SNI is the host the transport dialled; an IP literal
+			// has none, and then the call's request in flight tells.
+			host := cs.ServerName
+			if host == "" {
+				host = lt.host.get()
+			}
+			return verifyServer(cs.PeerCertificates, roots, host, ignore, time.Now())
 		}
 	}
 	tr.TLSClientConfig = cfg
-	return tr, tr, nil
+	lt.tr = tr
+	return tr, lt, nil
 }
 
-// hostTracker is the host of the request in flight of one call: requests
-// are sequential, so the next TLS handshake is for this host.
+// hostTracker is the host of the request in flight of the call holding a
+// leased transport: its requests are sequential, so the next TLS handshake
+// is for this host.
 type hostTracker struct {
 	mu   sync.Mutex
 	host string

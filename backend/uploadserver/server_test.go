@@ -206,8 +206,8 @@ func TestProtocolBasics(t *testing.T) {
 	wantStatus(t, e.send("/dir/x.bin", "", nil), 400, bits.E_INVALIDARG)
 	// No common protocol: 400.
 	wantStatus(t, e.send("/y.bin", "Create-Session", nil, "BITS-Supported-Protocols", "{00000000-0000-0000-0000-000000000000}"), 400, bits.E_INVALIDARG)
-	// The file exists and overwriting is off: 403.
-	wantStatus(t, e.send("/dir/x.bin", "Create-Session", nil, "BITS-Supported-Protocols", uploadserver.Protocol), 403, bits.E_ACCESSDENIED)
+	// The file exists and overwriting is off: 409 (bits-reference §14; it was 403).
+	wantStatus(t, e.send("/dir/x.bin", "Create-Session", nil, "BITS-Supported-Protocols", uploadserver.Protocol), 409, bits.HTTPError(409))
 	// Other verbs are not the protocol.
 	if g, err := http.Post(e.hs.URL+"/z.bin", "text/plain", strings.NewReader("x")); err != nil || g.StatusCode != 405 {
 		t.Fatalf("POST: %v %v", g.StatusCode, err)
@@ -267,11 +267,21 @@ func TestUnsafeNamesRefused(t *testing.T) {
 			t.Errorf("%q: status %d %v, want 400 E_INVALIDARG", p, r.status, r.h)
 		}
 	}
-	// A symbolic link inside the directory cannot lead out of it either.
-	sid := e.create("/link/escape.bin")
-	r := e.fragment("/link/escape.bin", sid, []byte("data"), 0, 4)
-	if r.status != 500 {
-		t.Fatalf("upload through a symlink: %d %v", r.status, r.h)
+	// A symbolic link inside the directory cannot lead out of it either, and
+	// that is said at Create-Session, not after the whole upload (it was a
+	// 500 at the last fragment).
+	wantStatus(t, e.send("/link/escape.bin", "Create-Session", nil, "BITS-Supported-Protocols", uploadserver.Protocol), 403, bits.E_ACCESSDENIED)
+	wantStatus(t, e.send("/link/deeper/escape.bin", "Create-Session", nil, "BITS-Supported-Protocols", uploadserver.Protocol), 403, bits.E_ACCESSDENIED)
+	// A link that stays inside is fine.
+	if err := os.Mkdir(filepath.Join(e.dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(e.dir, "alias")); err != nil {
+		t.Fatal(err)
+	}
+	sid := e.create("/alias/in.bin")
+	if r := e.fragment("/alias/in.bin", sid, []byte("data"), 0, 4); r.status != 200 || string(e.stored("real/in.bin")) != "data" {
+		t.Fatalf("upload through a link inside: %d %v", r.status, r.h)
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Fatalf("an upload escaped the directory: %v", entries)

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"ferry/backend/api"
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
 )
 
@@ -114,7 +114,9 @@ func securityHeaders(w http.ResponseWriter) {
 // the API (the UI shows the message), a short page for a browser tab.
 func refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	if strings.HasPrefix(r.URL.Path, "/v1/") {
-		writeJSON(w, status, callReply{Error: &api.ErrorBody{Code: bits.E_ACCESSDENIED, Name: bits.E_ACCESSDENIED.Name(), Message: msg}})
+		// A refusal by this server, not the engine: its own status (401,
+		// 403, 415) with the engine's error shape.
+		wire.WriteJSON(w, status, wire.Reply{Error: wire.Body(bits.Errorf(bits.E_ACCESSDENIED, "%s", msg))})
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"ferry/backend/bits"
 	"ferry/backend/engine"
 	"ferry/backend/ops"
 )
@@ -19,6 +20,53 @@ type Meta struct {
 	DownloadDir string              `json:"downloadDir"`
 	Ops         []OpInfo            `json:"ops"`
 	Settings    []engine.SettingDef `json:"settings"`
+	// Limits are the job properties' lengths (bits-reference §3), by the
+	// JSON key of the property, so that forms check them as the engine does.
+	Limits map[string]int `json:"limits"`
+	// NotifyFlags are the BG_NOTIFY bits in the order the UI lists them.
+	NotifyFlags []NotifyFlag `json:"notifyFlags"`
+	// Units say how a setting of each unit is typed beyond a plain number.
+	Units map[engine.Unit]UnitInfo `json:"units"`
+}
+
+// NotifyFlag is one bit of a job's notify flags.
+type NotifyFlag struct {
+	Name string           `json:"name"` // BG_NOTIFY_ without the prefix
+	Bit  bits.NotifyFlags `json:"bit"`
+}
+
+// UnitInfo is what engine.ParseSetting accepts for a unit besides a whole
+// number: suffixes that multiply it, and words that stand for a value.
+type UnitInfo struct {
+	Suffixes map[string]int64 `json:"suffixes,omitempty"`
+	Named    map[string]int64 `json:"named,omitempty"`
+}
+
+var limits = map[string]int{
+	"displayName":      bits.MaxDisplayName,
+	"description":      bits.MaxDescription,
+	"remoteName":       bits.MaxRemoteURL,
+	"localName":        bits.MaxLocalPath,
+	"proxyList":        bits.MaxProxyList,
+	"notifyProgram":    bits.MaxNotifyProgram,
+	"notifyParameters": bits.MaxNotifyParameters,
+	"customHeaders":    bits.MaxCustomHeaders,
+	"userName":         bits.MaxUserName,
+	"password":         bits.MaxPassword,
+}
+
+var notifyFlags = []NotifyFlag{
+	{"JOB_TRANSFERRED", bits.NotifyJobTransferred},
+	{"JOB_ERROR", bits.NotifyJobError},
+	{"DISABLE", bits.NotifyDisable},
+	{"JOB_MODIFICATION", bits.NotifyJobModification},
+	{"FILE_TRANSFERRED", bits.NotifyFileTransferred},
+	{"FILE_RANGES_TRANSFERRED", bits.NotifyFileRangesTransferred},
+}
+
+// units mirrors engine.ParseSetting (a test holds them to it).
+var units = map[engine.Unit]UnitInfo{
+	engine.UnitRate: {Suffixes: map[string]int64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}, Named: map[string]int64{"unlimited": -1}},
 }
 
 // OpInfo is one operation's spec in the JSON the UI reads.
@@ -52,7 +100,8 @@ var argKinds = map[ops.ArgKind]string{ops.ArgText: "text", ops.ArgJob: "job", op
 
 // BuildMeta describes the table of this binary.
 func BuildMeta(version string) Meta {
-	m := Meta{Version: version, DownloadDir: downloadDir(), Settings: engine.SettingDefs}
+	m := Meta{Version: version, DownloadDir: downloadDir(), Settings: engine.SettingDefs,
+		Limits: limits, NotifyFlags: notifyFlags, Units: units}
 	for _, op := range ops.All() {
 		oi := OpInfo{Name: op.Name, Group: op.Group, Usage: op.Usage(), Summary: op.Summary, Help: op.Help,
 			Args: []ArgInfo{}, Flags: []FlagInfo{}, Prints: op.Prints}

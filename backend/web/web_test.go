@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"ferry/backend/api"
+	"ferry/backend/api/wire"
 	"ferry/backend/bits"
 	"ferry/backend/engine"
 	"ferry/backend/ops"
@@ -135,7 +136,7 @@ func TestEveryPathNeedsTheToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var rep callReply
+	var rep wire.Reply
 	json.NewDecoder(resp.Body).Decode(&rep)
 	if resp.StatusCode != http.StatusUnauthorized || rep.Error == nil || rep.Error.Name != "E_ACCESSDENIED" {
 		t.Fatalf("POST /v1/call without the token: %s %+v", resp.Status, rep.Error)
@@ -191,7 +192,7 @@ func TestHostMustBeAnAddressOrLocalhost(t *testing.T) {
 	}
 }
 
-func postCall(t *testing.T, url, body string, hdr map[string]string) (*http.Response, callReply) {
+func postCall(t *testing.T, url, body string, hdr map[string]string) (*http.Response, wire.Reply) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url+"/v1/call", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -204,7 +205,7 @@ func postCall(t *testing.T, url, body string, hdr map[string]string) (*http.Resp
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var rep callReply
+	var rep wire.Reply
 	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -367,5 +368,70 @@ func TestNoFrontendSaysSo(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 404 || !strings.Contains(string(body), "make build") {
 		t.Fatalf("%s %q", resp.Status, body)
+	}
+}
+
+// A browser whose stream the engine dropped for falling behind is told so,
+// and its stream ends: EventSource reconnects, and the new "ready" makes
+// the UI list the jobs again.
+func TestEventsOverflowEndsTheStream(t *testing.T) {
+	eng := &fakeEngine{}
+	_, ts := newTestServer(t, eng)
+	resp := get(t, ts.URL+"/v1/events", map[string]string{"Authorization": "Bearer " + token})
+	r := sseReader{bufio.NewScanner(resp.Body)}
+	if ev, _ := r.next(t); ev != "ready" {
+		t.Fatalf("first event %q, want ready", ev)
+	}
+	st := eng.stream(t)
+	st.evs <- engine.Event{Kind: engine.EventCreated, Job: bits.JobInfo{ID: "a", State: bits.StateSuspended}}
+	st.evs <- engine.Event{Kind: engine.EventOverflow, FileIndex: -1}
+	var got []string
+	for {
+		ev, _ := r.next(t)
+		got = append(got, ev)
+		if ev == "overflow" {
+			break
+		}
+	}
+	if strings.Join(got, ",") != "job,overflow" {
+		t.Fatalf("events %v, want the held job change and then overflow", got)
+	}
+	if r.sc.Scan() {
+		t.Fatalf("the stream went on after overflow: %q", r.sc.Text())
+	}
+}
+
+// The units the UI is told about are the ones the engine parses: every
+// suffix and named value of a unit reads as Meta says, and units without
+// suffixes refuse them.
+func TestMetaUnitsMatchTheEngine(t *testing.T) {
+	m := BuildMeta("test")
+	for _, d := range m.Settings {
+		u := m.Units[d.Unit]
+		for sfx, mult := range u.Suffixes {
+			if _, v, err := engine.ParseSetting(d.Key, "3"+sfx); err != nil || v != 3*mult {
+				t.Errorf("%s = 3%s: %d, %v; Meta says %d", d.Key, sfx, v, err, 3*mult)
+			}
+		}
+		for word, want := range u.Named {
+			if _, v, err := engine.ParseSetting(d.Key, word); err != nil || v != want {
+				t.Errorf("%s = %s: %d, %v; Meta says %d", d.Key, word, v, err, want)
+			}
+		}
+		if len(u.Suffixes) == 0 {
+			if _, _, err := engine.ParseSetting(d.Key, "1K"); err == nil {
+				t.Errorf("%s accepts 1K, but Meta lists no suffixes for %s", d.Key, d.Unit)
+			}
+		}
+	}
+	if len(m.Units[engine.UnitRate].Suffixes) == 0 || m.Limits["displayName"] != bits.MaxDisplayName || len(m.NotifyFlags) != 6 {
+		t.Fatalf("meta: units %v, limits %v, %d notify flags", m.Units, m.Limits, len(m.NotifyFlags))
+	}
+	var all bits.NotifyFlags
+	for _, f := range m.NotifyFlags {
+		all |= f.Bit
+	}
+	if !all.Valid() || (all | 0x40).Valid() || all != 0x3F {
+		t.Fatalf("notify bits %#x, want every valid bit", all)
 	}
 }

@@ -5,16 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 )
 
 // desktopName is the desktop app's executable, installed beside ferry.
-func desktopName() string {
-	if runtime.GOOS == "windows" {
-		return "ferry-desktop.exe"
-	}
-	return "ferry-desktop"
-}
+func desktopName() string { return desktopExe }
 
 // findDesktop looks for ferry-desktop in the directory of this executable
 // (symlinks resolved, so a link in ~/bin to an unpacked build works), then on
@@ -43,10 +37,7 @@ func findDesktop(self string) (string, error) {
 
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
-	if err != nil || fi.IsDir() {
-		return false
-	}
-	return runtime.GOOS == "windows" || fi.Mode().Perm()&0o111 != 0
+	return err == nil && !fi.IsDir() && executableMode(fi.Mode())
 }
 
 // openDesktop starts ferry-desktop in place of this process (see

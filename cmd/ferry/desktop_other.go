@@ -5,9 +5,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 )
+
+const desktopExe = "ferry-desktop.exe"
+
+// executableMode: Windows runs any file with an executable extension.
+func executableMode(fs.FileMode) bool { return true }
 
 // startDesktop runs ferry-desktop and waits for it, passing on its exit
 // status (this system has no exec that replaces the process).

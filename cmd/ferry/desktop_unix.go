@@ -4,9 +4,15 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
+
+const desktopExe = "ferry-desktop"
+
+// executableMode: any execute bit, as the shell's PATH search asks.
+func executableMode(m fs.FileMode) bool { return m.Perm()&0o111 != 0 }
 
 // startDesktop replaces this process with ferry-desktop: same pid, same
 // terminal, signals and exit status, so `ferry` with no arguments behaves

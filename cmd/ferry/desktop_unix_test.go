@@ -11,22 +11,11 @@ import (
 	"testing"
 )
 
-// buildFerry builds this command into dir.
-func buildFerry(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "ferry")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // With no arguments, ferry becomes the ferry-desktop beside it: the same
 // process (pid), no arguments passed on, and its exit status.
 func TestNoArgumentsExecsTheDesktopApp(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildFerry(t, dir)
+	bin := copyBinary(t, dir)
 	record := filepath.Join(dir, "record")
 	script := "#!/bin/sh\necho \"$$ $#\" > \"$RECORD\"\nexit 7\n"
 	if err := os.WriteFile(filepath.Join(dir, "ferry-desktop"), []byte(script), 0o755); err != nil {
@@ -52,7 +41,7 @@ func TestNoArgumentsExecsTheDesktopApp(t *testing.T) {
 
 func TestNoArgumentsWithoutTheDesktopApp(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildFerry(t, dir)
+	bin := copyBinary(t, dir)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "PATH="+t.TempDir())
 	out, err := cmd.CombinedOutput()

@@ -4,7 +4,6 @@
 // StatusNotifierWatcher, a notification reaches the notification server
 // when a job transfers, a second start exits 0, and Quit in the tray's menu
 // stops it cleanly.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   artifacts,
@@ -25,37 +24,8 @@ import {
   test,
   waitFor,
 } from '../lib/harness.mjs';
+import { sessionBus, xvfb } from '../lib/desktop.mjs';
 import { docroot, mixedJobs } from '../lib/jobs.mjs';
-
-// A session bus that lets anyone own any name and activates no services,
-// so that no real daemon of the machine answers in place of the fakes.
-const busConfig = (dir) => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=${dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`;
-
-async function xvfb(cleanup, size) {
-  const p = start('Xvfb', ['-displayfd', '1', '-screen', '0', `${size}x24`, '-nolisten', 'tcp', '-noreset'], { cleanup, name: 'xvfb' });
-  const n = await waitFor(() => p.output().match(/^(\d+)$/m)?.[1], { what: 'Xvfb to print its display', timeout: 15_000 });
-  return `:${n}`;
-}
-
-async function sessionBus(cleanup) {
-  const dir = tempDir('bus', cleanup);
-  const conf = join(dir, 'bus.conf');
-  writeFileSync(conf, busConfig(dir));
-  const p = start('dbus-daemon', [`--config-file=${conf}`, '--nofork', '--nopidfile', '--print-address=1'], { cleanup, name: 'dbus-daemon' });
-  return waitFor(() => p.output().match(/^(unix:\S+)$/m)?.[1], { what: 'dbus-daemon to print its address', timeout: 15_000 });
-}
 
 /** fakeDesktop builds and starts e2e/fakedesktop; events() lists what it reported so far. */
 async function fakeDesktop(cleanup, env) {

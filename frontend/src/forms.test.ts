@@ -15,6 +15,7 @@ import {
   splitFields,
   uniqueLocal,
   urlsFromDrop,
+  notifyBits,
   validateForm,
   validateNewJob,
   type NewJob,
@@ -104,6 +105,25 @@ describe('new job', () => {
     expect(errs.local2).toMatch(/same path/);
     expect(validateNewJob({ ...base, pairs: [{ remote: '/srv/file', local: '/d/file' }] })).toEqual({});
   });
+  it('checks the name against the engine\'s limit', () => {
+    const ok = { ...base, pairs: [{ remote: '/srv/file', local: '/d/file' }] };
+    expect(validateNewJob({ ...ok, name: 'x'.repeat(1300) }, { displayName: 1024 }).name).toBe('at most 1,024 characters');
+    expect(validateNewJob({ ...ok, name: 'x'.repeat(1024) }, { displayName: 1024 })).toEqual({});
+  });
+  it('offers the notify flags the engine serves, with labels', () => {
+    const flags = [
+      { name: 'JOB_TRANSFERRED', bit: 1 },
+      { name: 'JOB_ERROR', bit: 2 },
+      { name: 'FILE_RANGES_TRANSFERRED', bit: 32 }, // no label: not offered
+      { name: 'FILE_TRANSFERRED', bit: 16 },
+    ];
+    expect(notifyBits({ notifyFlags: flags })).toEqual([
+      { bit: 1, label: 'Transferred' },
+      { bit: 2, label: 'Error' },
+      { bit: 16, label: 'Each file transferred' },
+    ]);
+    expect(notifyBits(null)).toEqual([]);
+  });
   it('validates uploads: one file to an http(s) server', () => {
     const up: NewJob = { ...base, type: 'UPLOAD', pairs: [{ remote: 'file:///x', local: '/a' }] };
     expect(validateNewJob(up).remote0).toBeDefined();
@@ -177,11 +197,16 @@ describe('job form', () => {
     expect(planEdits('id1', f, { ...f, customHeaders: '' }).map((s) => s.args)).toEqual([['id1']]);
   });
 
-  it('validates as the engine would', () => {
-    expect(validateForm(f)).toEqual({});
+  it('validates as the engine would, with the limits the engine serves', () => {
+    const limits = { displayName: 10, description: 20 };
+    expect(validateForm(f, limits)).toEqual({});
+    // No limits known yet (the meta is loading): lengths are the engine's to judge.
+    expect(validateForm({ ...f, displayName: 'x'.repeat(5000) })).toEqual({});
+    expect(validateForm({ ...f, description: 'x'.repeat(21) }, limits).description).toBe('at most 20 characters');
+    expect(validateForm({ ...f, description: 'x'.repeat(20) }, limits)).toEqual({});
     const e = validateForm({
       ...f,
-      displayName: 'x'.repeat(257),
+      displayName: 'x'.repeat(11),
       minRetryDelay: '-1',
       maxDownloadTime: '1.5',
       notifyProgram: 'relative',
@@ -190,7 +215,8 @@ describe('job form', () => {
       customHeaders: 'no colon',
       httpMethod: 'G ET',
       replyFileName: 'rel',
-    });
+    }, limits);
+    expect(e.displayName).toBe('at most 10 characters');
     expect(Object.keys(e).sort()).toEqual(
       ['customHeaders', 'displayName', 'httpMethod', 'maxDownloadTime', 'minRetryDelay', 'notifyProgram', 'proxyList', 'replyFileName'].sort(),
     );

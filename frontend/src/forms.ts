@@ -1,7 +1,7 @@
 // The new-job dialog's and the job view's logic, without the DOM: reading
 // pasted lists, naming local files, validating, and turning a form into the
 // operations of the ops table that carry it out.
-import type { JobInfo, JobPriority, JobType } from './types';
+import type { JobInfo, JobPriority, JobType, Limits, Meta } from './types';
 
 export interface Pair {
   remote: string;
@@ -173,10 +173,23 @@ export interface NewJob {
   start: boolean;
 }
 
-/** validateNewJob returns what is wrong with the form, by field ('' keys the form). */
-export function validateNewJob(j: NewJob): Record<string, string> {
+/** tooLong says "at most N characters" when text is over the engine's limit for key (none known: no check). */
+export function tooLong(limits: Limits, key: string, text: string): string | undefined {
+  const max = limits[key];
+  return max !== undefined && text.length > max ? `at most ${max.toLocaleString('en-US')} characters` : undefined;
+}
+
+function setIf<T extends string>(errs: Partial<Record<T, string>>, key: T, msg: string | undefined): void {
+  if (msg) errs[key] = msg;
+}
+
+/**
+ * validateNewJob returns what is wrong with the form, by field ('' keys the
+ * form). limits are the engine's (Meta.limits); the engine has the last word.
+ */
+export function validateNewJob(j: NewJob, limits: Limits = {}): Record<string, string> {
   const errs: Record<string, string> = {};
-  if (j.name.length > 256) errs.name = 'at most 256 characters';
+  setIf(errs, 'name', tooLong(limits, 'displayName', j.name));
   const pairs = j.pairs.filter((p) => p.remote.trim() || p.local.trim());
   if (pairs.length === 0) errs[''] = j.type === 'DOWNLOAD' ? 'add at least one file' : 'name the file to upload';
   if (j.type !== 'DOWNLOAD' && pairs.length > 1) errs[''] = 'an upload job has exactly one file';
@@ -281,13 +294,19 @@ export function formOf(j: JobInfo, x: JobExtras): JobForm {
   };
 }
 
-export const NOTIFY_BITS: { bit: number; label: string }[] = [
-  { bit: 0x1, label: 'Transferred' },
-  { bit: 0x2, label: 'Error' },
-  { bit: 0x4, label: 'Disable all' },
-  { bit: 0x8, label: 'Any change' },
-  { bit: 0x10, label: 'Each file transferred' },
-];
+/** How the job view names the BG_NOTIFY bits; the bits themselves come from Meta.notifyFlags. */
+const NOTIFY_LABELS: Record<string, string> = {
+  JOB_TRANSFERRED: 'Transferred',
+  JOB_ERROR: 'Error',
+  DISABLE: 'Disable all',
+  JOB_MODIFICATION: 'Any change',
+  FILE_TRANSFERRED: 'Each file transferred',
+};
+
+/** notifyBits lists the notify flags the job view offers: those of the engine that it has a label for. */
+export function notifyBits(meta: Pick<Meta, 'notifyFlags'> | null): { bit: number; label: string }[] {
+  return (meta?.notifyFlags ?? []).filter((f) => NOTIFY_LABELS[f.name]).map((f) => ({ bit: f.bit, label: NOTIFY_LABELS[f.name] }));
+}
 
 const WHOLE = /^\d+$/;
 
@@ -299,11 +318,15 @@ export function headerLines(text: string): string[] {
     .filter((l) => l);
 }
 
-/** validateForm checks the job form as the engine would, so errors show beside their field. */
-export function validateForm(f: JobForm): Partial<Record<keyof JobForm, string>> {
+/**
+ * validateForm checks the job form as the engine would, with the engine's
+ * limits (Meta.limits), so errors show beside their field.
+ */
+export function validateForm(f: JobForm, limits: Limits = {}): Partial<Record<keyof JobForm, string>> {
   const e: Partial<Record<keyof JobForm, string>> = {};
-  if (f.displayName.length > 256) e.displayName = 'at most 256 characters';
-  if (f.description.length > 1024) e.description = 'at most 1,024 characters';
+  for (const k of ['displayName', 'description', 'notifyProgram', 'notifyParameters', 'proxyList'] as const) {
+    setIf(e, k, tooLong(limits, k, f[k]));
+  }
   for (const k of ['minRetryDelay', 'noProgressTimeout', 'maxDownloadTime'] as const) {
     if (!WHOLE.test(f[k].trim())) e[k] = 'a whole number of seconds';
   }

@@ -1,29 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import { describe as describeValue, formatSetting, groupSettings, humanSeconds, parseSetting, settingLabel } from './settings';
-import type { SettingDef } from './types';
+import type { Meta, SettingDef } from './types';
 
 const rate: SettingDef = { key: 'bandwidth.background', default: -1, min: -1, max: 2 ** 40, unit: 'bytes/s', help: '' };
 const count: SettingDef = { key: 'maxJobsPerUser', default: 60, min: 1, max: 100000, unit: 'count', help: '' };
 const secs: SettingDef = { key: 'timeSlice', default: 120, min: 1, max: 86400, unit: 'seconds', help: '' };
+// As GET /v1/meta serves them (web.Meta.Units).
+const units: Meta['units'] = { 'bytes/s': { suffixes: { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }, named: { unlimited: -1 } } };
 const hour: SettingDef = { key: 'bandwidth.windowStart', default: 0, min: 0, max: 23, unit: 'hour', help: '' };
 
 describe('settings', () => {
   it('formats rates with suffixes and unlimited', () => {
-    expect(formatSetting(rate, -1)).toBe('unlimited');
-    expect(formatSetting(rate, 512 * 1024)).toBe('512K');
-    expect(formatSetting(rate, 3 * 1024 ** 3)).toBe('3G');
-    expect(formatSetting(rate, 1000)).toBe('1000');
-    expect(formatSetting(count, 60)).toBe('60');
+    expect(formatSetting(rate, -1, units)).toBe('unlimited');
+    expect(formatSetting(rate, 512 * 1024, units)).toBe('512K');
+    expect(formatSetting(rate, 3 * 1024 ** 3, units)).toBe('3G');
+    expect(formatSetting(rate, 1000, units)).toBe('1000');
+    expect(formatSetting(count, 60, units)).toBe('60');
   });
   it('parses as the engine does', () => {
-    expect(parseSetting(rate, 'Unlimited')).toEqual({ value: -1 });
-    expect(parseSetting(rate, '1.5M')).toHaveProperty('error');
-    expect(parseSetting(rate, '2m')).toEqual({ value: 2 * 1024 ** 2 });
-    expect(parseSetting(rate, '0')).toEqual({ value: 0 });
-    expect(parseSetting(count, '0')).toHaveProperty('error');
-    expect(parseSetting(count, '20000')).toEqual({ value: 20000 });
-    expect(parseSetting(count, '12K')).toHaveProperty('error'); // suffixes are for rates
-    expect(parseSetting(hour, '24')).toHaveProperty('error');
+    expect(parseSetting(rate, 'Unlimited', units)).toEqual({ value: -1 });
+    expect(parseSetting(rate, '1.5M', units)).toHaveProperty('error');
+    expect(parseSetting(rate, '2m', units)).toEqual({ value: 2 * 1024 ** 2 });
+    expect(parseSetting(rate, '0', units)).toEqual({ value: 0 });
+    expect(parseSetting(count, '0', units)).toHaveProperty('error');
+    expect(parseSetting(count, '20000', units)).toEqual({ value: 20000 });
+    expect(parseSetting(count, '12K', units)).toHaveProperty('error'); // suffixes are for rates
+    expect(parseSetting(hour, '24', units)).toHaveProperty('error');
+  });
+  it('knows no suffix or word the engine did not serve', () => {
+    expect(parseSetting(rate, 'unlimited')).toHaveProperty('error');
+    expect(parseSetting(rate, '2M')).toHaveProperty('error');
+    expect(formatSetting(rate, -1)).toBe('-1');
+    expect(formatSetting(rate, 2048)).toBe('2048');
+    const other: Meta['units'] = { 'bytes/s': { suffixes: { k: 1000 } } };
+    expect(parseSetting(rate, '3K', other)).toEqual({ value: 3000 });
+    expect(formatSetting(rate, 3000, other)).toBe('3k');
   });
   it('describes values for people', () => {
     expect(describeValue(rate, -1)).toBe('unlimited');

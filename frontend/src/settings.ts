@@ -2,37 +2,49 @@
 // and typed in their units, checked as the engine checks them
 // (engine.ParseSetting), before `config set` has the last word.
 import { formatBytes } from './jobs';
-import type { SettingDef } from './types';
+import type { Meta, SettingDef, UnitInfo } from './types';
 
-const SUFFIX: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+/** Units is Meta.units: how each unit is typed besides a whole number (engine.ParseSetting). */
+export type Units = Meta['units'];
 
-/** formatSetting is a value as typed into its field: rates with K/M/G when exact, "unlimited" for -1. */
-export function formatSetting(def: SettingDef, v: number): string {
-  if (def.unit !== 'bytes/s') return String(v);
-  if (v < 0) return 'unlimited';
-  for (const s of ['G', 'M', 'K']) {
-    if (v >= SUFFIX[s] && v % SUFFIX[s] === 0) return `${v / SUFFIX[s]}${s}`;
+function unitOf(def: SettingDef, units: Units): Required<UnitInfo> {
+  const u = units[def.unit];
+  return { suffixes: u?.suffixes ?? {}, named: u?.named ?? {} };
+}
+
+/** formatSetting is a value as typed into its field: a named value ("unlimited"), else the largest exact suffix ("512K"). */
+export function formatSetting(def: SettingDef, v: number, units: Units = {}): string {
+  const u = unitOf(def, units);
+  const word = Object.keys(u.named).find((w) => u.named[w] === v);
+  if (word) return word;
+  const bySize = Object.entries(u.suffixes).sort((a, b) => b[1] - a[1]);
+  for (const [s, m] of bySize) {
+    if (v >= m && v % m === 0) return `${v / m}${s}`;
   }
   return String(v);
 }
 
 /** parseSetting reads a field as the engine would; it returns the number or an error. */
-export function parseSetting(def: SettingDef, text: string): { value: number } | { error: string } {
+export function parseSetting(def: SettingDef, text: string, units: Units = {}): { value: number } | { error: string } {
+  const u = unitOf(def, units);
   let s = text.trim();
-  if (def.unit === 'bytes/s' && s.toLowerCase() === 'unlimited') return { value: -1 };
+  const word = Object.keys(u.named).find((w) => w.toLowerCase() === s.toLowerCase());
+  if (word) return { value: u.named[word] };
   let mult = 1;
-  if (def.unit === 'bytes/s' && s) {
-    const m = SUFFIX[s.slice(-1).toUpperCase()];
-    if (m) {
-      mult = m;
-      s = s.slice(0, -1);
-    }
+  const sfx = s && Object.keys(u.suffixes).find((k) => k.toUpperCase() === s.slice(-1).toUpperCase());
+  if (sfx) {
+    mult = u.suffixes[sfx];
+    s = s.slice(0, -1);
   }
   if (!/^-?\d+$/.test(s)) {
-    return { error: def.unit === 'bytes/s' ? 'a number of bytes/s (K, M, G suffixes) or "unlimited"' : 'a whole number' };
+    const extras = [
+      ...(Object.keys(u.suffixes).length ? [`${Object.keys(u.suffixes).join(', ')} suffixes`] : []),
+      ...Object.keys(u.named).map((w) => `"${w}"`),
+    ];
+    return { error: extras.length ? `a whole number (${extras.join(', or ')})` : 'a whole number' };
   }
   const v = Number(s) * mult;
-  if (v < def.min || v > def.max) return { error: `between ${describe(def, def.min)} and ${describe(def, def.max)}` };
+  if (!Number.isSafeInteger(v) || v < def.min || v > def.max) return { error: `between ${describe(def, def.min)} and ${describe(def, def.max)}` };
   return { value: v };
 }
 

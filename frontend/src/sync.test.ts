@@ -16,7 +16,7 @@ function fakeTransport(list: () => Promise<JobInfo[]>) {
       if (args[0] === 'bad') throw new OpError({ code: '0x80200002', name: 'BG_E_INVALID_STATE', message: 'no' });
       return null as T;
     },
-    meta: async () => ({ version: '', downloadDir: '', ops: [], settings: [] }),
+    meta: async () => ({ version: '', downloadDir: '', ops: [], settings: [], limits: {}, notifyFlags: [], units: {} }),
     subscribe(handlers) {
       h = handlers;
       return { close: () => (h = null) };

@@ -22,7 +22,7 @@ function fakeWails() {
       if (op === 'info') throw { code: '0x80200001', name: 'BG_E_NOT_FOUND', message: 'no such job' };
       return op === 'list' ? [job('a')] : null;
     },
-    Meta: async () => ({ version: 'v', downloadDir: '/d', ops: [], settings: [] }),
+    Meta: async () => ({ version: 'v', downloadDir: '/d', ops: [], settings: [], limits: {}, notifyFlags: [], units: {} }),
     Notices: async () => [{ id: 'no-tray', text: 'no tray' }],
     PickDirectory: async () => '/picked',
     PickFile: async () => '/picked/f',
@@ -84,8 +84,12 @@ describe('wailsTransport', () => {
     await Promise.resolve();
     expect(got).toEqual(['a']);
     expect(ready).toBe(1);
+    // The window fell behind and resubscribed: the UI lists again.
+    handlers.get('resync')!();
+    expect(ready).toBe(2);
     sub.close();
     expect(handlers.has('job')).toBe(false);
+    expect(handlers.has('resync')).toBe(false);
   });
 
   it('relays notices (now and later), open-job and file drops', async () => {
@@ -192,6 +196,13 @@ describe('httpTransport', () => {
     es.emit('ready', {});
     es.emit('job', job('a'));
     expect([ready, jobs]).toEqual([1, ['a']]);
+    // The engine dropped the stream for falling behind: lost, and the
+    // browser's reconnect brings a new "ready" (the list again).
+    es.emit('overflow', {});
+    expect(lost).toBe(1);
+    es.emit('ready', {});
+    expect(ready).toBe(2);
+    lost = 0;
     // A dropped stream: the browser retries by itself.
     es.readyState = 0;
     es.onerror!({});

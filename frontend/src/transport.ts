@@ -39,7 +39,8 @@ export interface Handlers {
   /** a job's new state (a final state means it left the list). */
   job(job: JobInfo): void;
   /**
-   * ready: the stream is live. Called first, and again after a reconnect;
+   * ready: the stream is live. Called first, and again after a reconnect or
+   * after the engine dropped a stream that fell behind its events;
    * the UI lists the jobs then, so no change falls between list and stream.
    */
   ready(): void;
@@ -103,8 +104,16 @@ export function wailsTransport(w: WailsWindow): Transport | null {
     subscribe(h) {
       // Wails events are in-process: the subscription is live at once.
       const off = rt.EventsOn('job', (job) => h.job(job as JobInfo));
+      // The window fell behind the engine's events and subscribed again:
+      // list the jobs anew, as after a reconnect.
+      const offResync = rt.EventsOn('resync', () => h.ready());
       queueMicrotask(() => h.ready());
-      return { close: off };
+      return {
+        close() {
+          off();
+          offResync();
+        },
+      };
     },
     onNotice(cb) {
       rt.EventsOn('notice', (n) => cb(n as Notice));
@@ -183,6 +192,9 @@ export function httpTransport(env: HttpEnv, base = ''): Transport {
         es = src;
         src.addEventListener('ready', () => h.ready());
         src.addEventListener('job', (ev) => h.job(JSON.parse(ev.data) as JobInfo));
+        // The engine dropped this stream for falling behind; it ends now,
+        // the browser reconnects, and the next "ready" lists the jobs again.
+        src.addEventListener('overflow', () => h.lost?.());
         src.onerror = () => {
           h.lost?.();
           // A dropped stream is retried by the browser; a refused one (the

@@ -104,6 +104,21 @@ export interface Meta {
   downloadDir: string;
   ops: OpInfo[];
   settings: SettingDef[];
+  /** the job properties' maximum lengths, by JSON key (displayName, description, …) */
+  limits: Limits;
+  /** the BG_NOTIFY bits, in the order to list them */
+  notifyFlags: { name: string; bit: number }[];
+  /** how a setting of a unit is typed besides a whole number */
+  units: Partial<Record<SettingDef['unit'], UnitInfo>>;
+}
+
+/** Maximum lengths of job properties (web.Meta.Limits). */
+export type Limits = Partial<Record<string, number>>;
+
+/** Suffixes that multiply a number, and words that stand for values (web.UnitInfo). */
+export interface UnitInfo {
+  suffixes?: Record<string, number>;
+  named?: Record<string, number>;
 }
 
 /** A message the desktop app wants shown once (main.Notice). */

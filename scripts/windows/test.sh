@@ -34,16 +34,20 @@ declare -A skip=(
 	# engine: kill -9 of a child engine (SIGKILL, the child's unix plumbing);
 	# nginx and tinyproxy; notify command lines that run /bin/true and
 	# /usr/bin/env; file:// URLs built from unix paths (the Windows forms are
-	# transfer's TestFileDownload and TestWindowsFileURLs)
-	[engine]='^(TestCrashKill9MidTransfer|TestUploadEngineKill9|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
+	# transfer's TestFileDownload and TestWindowsFileURLs); FIFOs, /dev/null
+	# and unix symlinks as local names (TestLocalMustBeARegularFile)
+	[engine]='^(TestLocalMustBeARegularFile|TestCrashKill9MidTransfer|TestUploadEngineKill9|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
 	# uploadserver: kill -9 of a child server; and a symlink out of the
 	# upload directory, which os.Root follows under Wine 8 (whose symlinks
 	# are emulated; whether real Windows refuses it is not checked here)
 	[uploadserver]='^(TestServerKill9ThenResume|TestUnsafeNamesRefused)$'
 	# assert unix modes (0700, 0600); Windows has ACLs: home_windows_test.go
 	[home]='^(TestResolve|TestSecretBox)$'
-	# a timing bound (pushes per 120 ms) that Wine's coarser timers miss
-	[web]='^TestCoalesceSpacing$'
+	# asserts the quarantine copy's unix mode (0600)
+	[store]='^TestUnreadableRowsAreSetAsideAndTheRestLoads$'
+	# a timing bound (pushes per 120 ms) that Wine's coarser timers miss; a
+	# test that dials the control socket with net.Dial("unix") itself
+	[web]='^(TestCoalesceSpacing|TestEveryTransportMapsErrorsAlike)$'
 )
 not_run="cli (drives the unix build with signals, flock and setsid: the CLI session below is its Windows counterpart), cmd/ferry (go list and the unix build), internal/* (test helpers)"
 

@@ -67,6 +67,10 @@ func openHost() (*host, error) {
 // any goroutine.
 func (h *host) start(start func()) { start() }
 
+// afterStart does nothing here: systray keeps what was set before start
+// and exports it.
+func (h *host) afterStart(func()) {}
+
 // exported checks the item's bus name: systray only logs a failure to
 // export its item, and takes that name after exporting the item and menu.
 func (h *host) exported() error {

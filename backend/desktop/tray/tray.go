@@ -100,12 +100,16 @@ func Start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan en
 		systray.SetOnTapped(func() { go actions.Show() })
 	}
 	idle := newTrayModel().summary(time.Now())
-	systray.SetIcon(desktop.IconPNG(idle.icon))
-	systray.SetTitle(idle.text())
-	systray.SetTooltip(idle.text())
+	setIdle := func() {
+		systray.SetIcon(desktop.IconPNG(idle.icon))
+		systray.SetTitle(idle.text())
+		systray.SetTooltip(idle.text())
+	}
+	setIdle()
 	t.shown.text, t.shown.icon = idle.text(), idle.icon
 	h.start(start)
 	<-ready
+	h.afterStart(setIdle)
 
 	if err := h.exported(); err != nil {
 		endSystray(end)

@@ -78,7 +78,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Accept-Ranges", "bytes")
 	}
 	if !f.NoRange && r.Method == http.MethodGet && r.Header.Get("Range") != "" {
-		if ir := r.Header.Get("If-Range"); ir == "" || ir == etag || ir == lm {
+		if ifRangeMatches(r.Header.Get("If-Range"), etag, lm, f) {
 			start, end, status = parseRange(r.Header.Get("Range"), size)
 		}
 	}
@@ -92,7 +92,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if f.WrongRange {
 			crStart++
 		}
-		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", crStart, end, size))
+		total := strconv.FormatInt(size, 10)
+		if f.NoLength {
+			total = "*"
+		}
+		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%s", crStart, end, total))
 	}
 	if !f.NoLength {
 		hdr.Set("Content-Length", strconv.FormatInt(end-start+1, 10))
@@ -133,6 +137,20 @@ func (s *Server) writeBody(w *countingWriter, r *http.Request, data []byte, f Fi
 	case cut && limit < int64(len(data)):
 		panic(http.ErrAbortHandler) // drops the connection mid-body
 	}
+}
+
+// ifRangeMatches is the If-Range rule (RFC 9110 §13.1.5) with f's defects:
+// no If-Range matches; an ETag matches only as a quoted entity-tag.
+func ifRangeMatches(ir, etag, lm string, f File) bool {
+	switch {
+	case ir == "":
+		return true
+	case f.IgnoreIfRange:
+		return false
+	case ir == lm:
+		return true
+	}
+	return strings.HasPrefix(ir, `"`) && ir == etag
 }
 
 // parseRange reads one "bytes=a-b", "bytes=a-" or "bytes=-n" range. A range

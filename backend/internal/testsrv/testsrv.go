@@ -10,10 +10,12 @@ import (
 	"hash/fnv"
 	"log"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -31,9 +33,19 @@ type File struct {
 	CutOnce    bool  // only the first cut GET is cut; later ones are whole
 	StallAfter int64 // a GET body stops (connection held open) after this many bytes
 	NoRange    bool  // Range and If-Range are ignored: always 200 with the whole body
-	NoLength   bool  // no Content-Length: chunked GET, HEAD without a length
 	NoHead     bool  // HEAD is answered 405
 	WrongRange bool  // 206 replies carry a Content-Range whose start is off by one
+	// NoLength: the size is never sent: no Content-Length (chunked GET, HEAD
+	// without a length) and "*" as the total of a 206's Content-Range.
+	NoLength bool
+	// IgnoreIfRange: a GET with If-Range gets 200 and the whole body even
+	// when the validator matches; a plain Range is honoured (seen behind
+	// proxies and CDNs that do not implement If-Range).
+	IgnoreIfRange bool
+	// UnquotedETag sends the ETag without its quotes, as go-httpbin does; like
+	// Go's http.ServeContent, an If-Range holding it then never matches (it
+	// is not an entity-tag), while Last-Modified still does.
+	UnquotedETag bool
 	// ChangeAfter > 0: after this many requests (of any method) the content
 	// changes: new bytes, new ETag and Last-Modified, same size.
 	ChangeAfter  int
@@ -62,6 +74,7 @@ type Server struct {
 	files map[string]*entry
 	log   []*logEntry
 	quit  chan struct{}
+	conns atomic.Int64 // TCP connections accepted
 }
 
 type entry struct {
@@ -84,6 +97,11 @@ func start(t testing.TB, tls bool) *Server {
 	// Server-side noise (e.g. the handshake a test makes fail on purpose)
 	// goes to the test log, not to stderr.
 	s.Server.Config.ErrorLog = log.New(testWriter{t}, "testsrv: ", 0)
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
 	if tls {
 		s.Server.StartTLS()
 	} else {
@@ -103,6 +121,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// Conns is the number of TCP connections accepted so far.
+func (s *Server) Conns() int64 { return s.conns.Load() }
 
 // Roots trusts the TLS server's certificate.
 func (s *Server) Roots() *x509.CertPool {
@@ -199,6 +220,9 @@ func (e *entry) body(path string, version int) []byte {
 func (e *entry) etag(path string, version int) string {
 	h := fnv.New64a()
 	h.Write(e.body(path, version))
+	if e.UnquotedETag {
+		return fmt.Sprintf("%x-v%d", h.Sum64(), version)
+	}
 	return fmt.Sprintf("\"%x-v%d\"", h.Sum64(), version)
 }
 

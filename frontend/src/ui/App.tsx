@@ -13,6 +13,7 @@ import { JobList, type RowAction } from './JobList';
 import { JobView } from './JobView';
 import { NewJobDialog, type Prefill } from './NewJob';
 import { SettingsPage } from './Settings';
+import { UnreadableBanner } from './Unreadable';
 
 interface Toast {
   id: number;
@@ -326,6 +327,7 @@ export function App({ transport }: { transport: Transport }) {
           </button>
         </div>
       ))}
+      <UnreadableBanner transport={transport} live={status === 'live'} />
       {engineError && (
         <div class="notice bad" role="alert" data-testid="engine-error">
           <ErrorText error={engineError} />
@@ -424,6 +426,7 @@ export function App({ transport }: { transport: Transport }) {
         <NewJobDialog
           transport={transport}
           defaultFolder={defaultFolder}
+          limits={meta?.limits ?? {}}
           prefill={newJob}
           onClose={() => setNewJob(false)}
           onCreated={(j) => {

@@ -19,7 +19,7 @@ import {
   credentialStep,
   formOf,
   isAbsolutePath,
-  NOTIFY_BITS,
+  notifyBits,
   planEdits,
   validateForm,
   type Credentials,
@@ -158,7 +158,7 @@ export function JobView(p: JobViewProps) {
 
   const save = async () => {
     if (!base || !form) return;
-    const errs = validateForm(form);
+    const errs = validateForm(form, p.meta?.limits);
     setFieldErrors(errs);
     if (Object.values(errs).some(Boolean)) return;
     setSaving(true);
@@ -351,7 +351,7 @@ export function JobView(p: JobViewProps) {
               <fieldset class="wide">
                 <legend>Notifications</legend>
                 <div class="checks">
-                  {NOTIFY_BITS.map((b) => (
+                  {notifyBits(p.meta).map((b) => (
                     <label key={b.bit}>
                       <input
                         type="checkbox"

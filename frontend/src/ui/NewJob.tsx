@@ -16,7 +16,7 @@ import {
   type NewJob,
 } from '../forms';
 import { asOpError, type OpError, type Transport } from '../transport';
-import type { JobInfo, JobPriority, JobType } from '../types';
+import type { JobInfo, JobPriority, JobType, Limits } from '../types';
 import { ErrorText, Field, Modal } from './common';
 
 /** A row of the dialog; auto rows name their local file after the URL and follow the folder. */
@@ -57,6 +57,8 @@ export function autoLocals(rows: Row[], folder: string): Row[] {
 export function NewJobDialog(props: {
   transport: Transport;
   defaultFolder: string;
+  /** the engine's limits (Meta.limits); {} until they are known */
+  limits: Limits;
   prefill: Prefill | null;
   onClose(): void;
   onCreated(job: JobInfo): void;
@@ -126,7 +128,7 @@ export function NewJobDialog(props: {
   };
 
   const create = async () => {
-    const errs = validateNewJob(job);
+    const errs = validateNewJob(job, props.limits);
     setErrors(errs);
     setFailure(null);
     if (Object.keys(errs).length) return;

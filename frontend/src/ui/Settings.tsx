@@ -25,16 +25,17 @@ export function SettingsPage(props: { transport: Transport; meta: Meta | null; t
   useEffect(() => void load(), []);
 
   const defs = props.meta?.settings ?? [];
+  const units = props.meta?.units ?? {};
   if (loadError) return <ErrorText error={loadError} />;
   if (!values || !props.meta) return <p class="empty">Loading the engine's settings…</p>;
 
-  const shown = (key: string) => text[key] ?? formatSetting(defs.find((d) => d.key === key)!, values[key]);
-  const changed = defs.filter((d) => text[d.key] !== undefined && text[d.key].trim() !== formatSetting(d, values[d.key]));
+  const shown = (key: string) => text[key] ?? formatSetting(defs.find((d) => d.key === key)!, values[key], units);
+  const changed = defs.filter((d) => text[d.key] !== undefined && text[d.key].trim() !== formatSetting(d, values[d.key], units));
 
   const save = async () => {
     const errs: Record<string, string> = {};
     for (const d of changed) {
-      const r = parseSetting(d, text[d.key]);
+      const r = parseSetting(d, text[d.key], units);
       if ('error' in r) errs[d.key] = r.error;
     }
     setErrors(errs);
@@ -79,7 +80,7 @@ export function SettingsPage(props: { transport: Transport; meta: Meta | null; t
           <legend>{g.title}</legend>
           {g.defs.map((d) => {
             const cur = shown(d.key);
-            const parsed = parseSetting(d, cur);
+            const parsed = parseSetting(d, cur, units);
             return (
               <div class={`setting ${errors[d.key] ? 'invalid' : ''}`} key={d.key}>
                 <label for={`s-${d.key}`}>
@@ -103,7 +104,7 @@ export function SettingsPage(props: { transport: Transport; meta: Meta | null; t
                 <span class="help">
                   {d.help.charAt(0).toUpperCase() + d.help.slice(1)}. Default: {describe(d, d.default)}.{' '}
                   {values[d.key] !== d.default && (
-                    <button type="button" class="link" onClick={() => setText((x) => ({ ...x, [d.key]: formatSetting(d, d.default) }))}>
+                    <button type="button" class="link" onClick={() => setText((x) => ({ ...x, [d.key]: formatSetting(d, d.default, units) }))}>
                       Restore the default
                     </button>
                   )}

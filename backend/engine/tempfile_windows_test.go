@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/windows"
+
+	"ferry/backend/internal/durable"
 )
 
 func TestHideFileSetsTheAttribute(t *testing.T) {
@@ -45,7 +47,7 @@ func TestRenameReplacesAnExistingFile(t *testing.T) {
 	if b, err := os.ReadFile(dst); err != nil || string(b) != "new" {
 		t.Fatalf("after rename: %q, %v", b, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		t.Fatal(err)
 	}
 }

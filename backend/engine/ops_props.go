@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"ferry/backend/bits"
+	"ferry/backend/transfer"
+)
+
+// SetDisplayName is IBackgroundCopyJob::SetDisplayName.
+func (m *Manager) SetDisplayName(ref, name string) error {
+	if n := utf8.RuneCountInString(name); n > bits.MaxDisplayName {
+		return bits.Errorf(bits.BG_E_STRING_TOO_LONG, "the display name has %d characters; the limit is %d", n, bits.MaxDisplayName)
+	}
+	return m.update(ref, func(c *change) error { c.job.DisplayName = name; return nil })
+}
+
+// SetDescription is IBackgroundCopyJob::SetDescription.
+func (m *Manager) SetDescription(ref, text string) error {
+	if n := utf8.RuneCountInString(text); n > bits.MaxDescription {
+		return bits.Errorf(bits.BG_E_STRING_TOO_LONG, "the description has %d characters; the limit is %d", n, bits.MaxDescription)
+	}
+	return m.update(ref, func(c *change) error { c.job.Description = text; return nil })
+}
+
+// SetPriority is IBackgroundCopyJob::SetPriority.
+func (m *Manager) SetPriority(ref string, p bits.JobPriority) error {
+	if p < bits.PriorityForeground || p > bits.PriorityLow {
+		return bits.Errorf(bits.E_NOTIMPL, "priority %d is not FOREGROUND, HIGH, NORMAL or LOW", p)
+	}
+	return m.update(ref, func(c *change) error {
+		if c.job.HTTPMethod != "" && p != bits.PriorityForeground {
+			return bits.Errorf(bits.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "a job with a custom HTTP method stays FOREGROUND")
+		}
+		c.job.Priority = p
+		return nil
+	})
+}
+
+// SetNotifyFlags is IBackgroundCopyJob::SetNotifyFlags.
+func (m *Manager) SetNotifyFlags(ref string, f bits.NotifyFlags) error {
+	if !f.Valid() {
+		return bits.Errorf(bits.E_NOTIMPL, "0x%X has bits that are not BG_NOTIFY flags (0x1 transferred, 0x2 error, 0x4 disable, 0x8 modification, 0x10 file transferred, 0x20 file ranges transferred)", uint32(f))
+	}
+	return m.update(ref, func(c *change) error { c.job.NotifyFlags = f; return nil })
+}
+
+// SetNotifyCmdLine is IBackgroundCopyJob2::SetNotifyCmdLine; an empty program
+// and parameters clear it. The program runs without a shell or PATH search.
+func (m *Manager) SetNotifyCmdLine(ref, program, parameters string) error {
+	var cl *bits.NotifyCmdLine
+	switch {
+	case program == "" && parameters == "":
+	case program == "":
+		return bits.Errorf(bits.E_INVALIDARG, "parameters were given without a program")
+	default:
+		if !filepath.IsAbs(program) {
+			return bits.Errorf(bits.E_INVALIDARG, "the program %q must be an absolute path (there is no PATH search)", program)
+		}
+		if len(program) > bits.MaxNotifyProgram {
+			return bits.Errorf(bits.BG_E_STRING_TOO_LONG, "the program path is longer than %d characters", bits.MaxNotifyProgram)
+		}
+		if len(parameters) > bits.MaxNotifyParameters {
+			return bits.Errorf(bits.BG_E_STRING_TOO_LONG, "the parameters are longer than %d characters", bits.MaxNotifyParameters)
+		}
+		if _, err := SplitCommandLine(parameters); err != nil {
+			return err
+		}
+		cl = &bits.NotifyCmdLine{Program: program, Parameters: parameters}
+	}
+	return m.update(ref, func(c *change) error {
+		c.job.NotifyCmdLine = cl
+		c.job.NotifyAttemptAt = timeZero
+		c.after = func() { m.maybeNotify(c.e) } // fires even when set after the event, as BITS
+		return nil
+	})
+}
+
+// SetMinimumRetryDelay is IBackgroundCopyJob::SetMinimumRetryDelay.
+func (m *Manager) SetMinimumRetryDelay(ref string, seconds int64) error {
+	if seconds < 0 || seconds > 1<<32-1 {
+		return bits.Errorf(bits.E_INVALIDARG, "the retry delay must be 0 to 4294967295 seconds")
+	}
+	if seconds < bits.MinMinRetryDelay {
+		seconds = bits.MinMinRetryDelay // BITS raises small values silently
+	}
+	return m.update(ref, func(c *change) error { c.job.MinRetryDelay = seconds; return nil })
+}
+
+// SetNoProgressTimeout is IBackgroundCopyJob::SetNoProgressTimeout (0 = no retries).
+func (m *Manager) SetNoProgressTimeout(ref string, seconds int64) error {
+	if seconds < 0 || seconds > 1<<32-1 {
+		return bits.Errorf(bits.E_INVALIDARG, "the no-progress timeout must be 0 to 4294967295 seconds")
+	}
+	return m.update(ref, func(c *change) error { c.job.NoProgressTimeout = seconds; return nil })
+}
+
+// SetMaximumDownloadTime is IBackgroundCopyJob4::SetMaximumDownloadTime (0 = no limit).
+func (m *Manager) SetMaximumDownloadTime(ref string, seconds int64) error {
+	if seconds < 0 || seconds > 1<<32-1 {
+		return bits.Errorf(bits.E_INVALIDARG, "the maximum download time must be 0 to 4294967295 seconds")
+	}
+	return m.update(ref, func(c *change) error { c.job.MaxDownloadTime = seconds; return nil })
+}
+
+// SetProxySettings is IBackgroundCopyJob::SetProxySettings.
+func (m *Manager) SetProxySettings(ref string, usage bits.ProxyUsage, list, bypass string) error {
+	if usage < bits.ProxyPreconfig || usage > bits.ProxyAutodetect {
+		return bits.Errorf(bits.E_NOTIMPL, "proxy usage %d is not PRECONFIG, NO_PROXY, OVERRIDE or AUTODETECT", usage)
+	}
+	if len(list) > bits.MaxProxyList {
+		return bits.Errorf(bits.BG_E_PROXY_LIST_TOO_LARGE, "the proxy list has %d characters; the limit is %d", len(list), bits.MaxProxyList)
+	}
+	if len(bypass) > bits.MaxProxyList {
+		return bits.Errorf(bits.BG_E_PROXY_BYPASS_LIST_TOO_LARGE, "the bypass list has %d characters; the limit is %d", len(bypass), bits.MaxProxyList)
+	}
+	if usage != bits.ProxyOverride && (list != "" || bypass != "") {
+		return bits.Errorf(bits.E_INVALIDARG, "a proxy list or bypass list goes only with OVERRIDE")
+	}
+	if usage == bits.ProxyOverride {
+		if strings.TrimSpace(list) == "" {
+			return bits.Errorf(bits.E_INVALIDARG, "OVERRIDE needs a proxy list")
+		}
+		if err := transfer.ValidateProxyList(list, bypass); err != nil {
+			return bits.Errorf(bits.BG_E_INVALID_PROXY_INFO, "%v", err)
+		}
+	}
+	return m.update(ref, func(c *change) error {
+		c.job.Proxy = bits.ProxySettings{Usage: usage, List: list, Bypass: bypass}
+		c.restart = true
+		return nil
+	})
+}
+
+// SetDynamic is Job5's BITS_JOB_PROPERTY_DYNAMIC_CONTENT.
+func (m *Manager) SetDynamic(ref string, on bool) error {
+	return m.update(ref, func(c *change) error {
+		if c.job.Type != bits.TypeDownload {
+			return bits.Errorf(bits.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, "dynamic content applies to download jobs only")
+		}
+		if c.job.EverResumed {
+			return bits.Errorf(bits.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, "dynamic content can be set only before the job is first resumed")
+		}
+		c.job.Dynamic = on
+		return nil
+	})
+}

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"io"
+	"os"
+
+	"ferry/backend/bits"
+)
+
+// fileTarget is transfer.Target over one temporary file: it writes, shows
+// the bytes live, and takes a checkpoint (fsync, then record the offset)
+// every checkpoint window. Throttling and retries wrap the driver; they are
+// not the target's business.
+type fileTarget struct {
+	d         *download
+	idx       int
+	f         *os.File
+	temp      string
+	off       int64
+	validator bits.Validator
+	live      *live
+	err       error // a local failure, reported instead of the driver's
+}
+
+func (t *fileTarget) partial() *partial {
+	return &partial{idx: t.idx, temp: t.temp, off: t.off, v: t.validator, f: t.f}
+}
+
+func (t *fileTarget) Write(p []byte) (int, error) {
+	if t.err != nil {
+		return 0, &localError{t.err}
+	}
+	n, err := t.f.Write(p)
+	t.off += int64(n)
+	t.d.unsynced += int64(n)
+	if n > 0 {
+		t.live.n.Store(t.off)
+		t.d.progress()
+	}
+	if err != nil {
+		t.err = err
+		return n, &localError{err}
+	}
+	if t.d.due() {
+		// The fsync runs in the background; it covers every byte written
+		// before it is called, so the offset taken now is safe to record.
+		if err := t.d.checkpoint(t.partial(), false); err != nil {
+			t.err = err
+			return n, &localError{err}
+		}
+	}
+	return n, nil
+}
+
+// Reset discards the bytes written (another version, or bad content). The
+// offset 0 is recorded before any new byte is written, so two versions are
+// never spliced even across a crash.
+func (t *fileTarget) Reset() error {
+	if err := t.d.waitInflight(); err != nil {
+		t.d.m.log.Debug("a superseded checkpoint failed", "err", err) // its offset is moot now
+	}
+	if err := t.f.Truncate(0); err != nil {
+		return &localError{err}
+	}
+	if _, err := t.f.Seek(0, io.SeekStart); err != nil {
+		return &localError{err}
+	}
+	t.off = 0
+	t.validator = bits.Validator{}
+	t.live.n.Store(0)
+	if err := t.d.record(nil, t.partial()); err != nil {
+		t.err = err
+		return &localError{err}
+	}
+	return nil
+}
+
+// sameVersion reports whether two validators can describe one version.
+func sameVersion(a, b bits.Validator) bool {
+	if a.Size >= 0 && b.Size >= 0 && a.Size != b.Size {
+		return false
+	}
+	if a.ETag != "" && b.ETag != "" && a.ETag != b.ETag {
+		return false
+	}
+	if a.LastModified != "" && b.LastModified != "" && a.LastModified != b.LastModified {
+		return false
+	}
+	return true
+}
+
+// Sized notes the version being written; the first answer of a run makes
+// the job TRANSFERRING.
+func (t *fileTarget) Sized(v bits.Validator) error {
+	if t.off > 0 && !t.validator.Zero() && !sameVersion(t.validator, v) {
+		// Another version: never splice it onto the bytes we have.
+		if err := t.Reset(); err != nil {
+			return err
+		}
+	}
+	t.validator = v
+	t.live.total.Store(v.Size)
+	if err := t.d.toTransferring(); err != nil {
+		t.err = err
+		return &localError{err}
+	}
+	return nil
+}

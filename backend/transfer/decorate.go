@@ -1,0 +1,220 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"ferry/backend/bits"
+)
+
+// Decorators wrap a Driver (and its Uploader side) with the policies that
+// are not a driver's business: the bandwidth cap and the quick retry after a
+// dropped connection. The engine composes them per transfer, so neither its
+// worker nor its upload code has a throttle or a retry loop of its own.
+
+// WaitFunc blocks until n more bytes may move (a rate limiter's WaitN).
+type WaitFunc func(ctx context.Context, n int) error
+
+// Limit caps a driver's transfers: every Write of a download and every read
+// of an upload's source waits on wait first.
+func Limit(d Driver, wait WaitFunc) Driver {
+	if wait == nil {
+		return d
+	}
+	return &limited{sessions: sessions{d}, wait: wait}
+}
+
+type limited struct {
+	sessions
+	wait WaitFunc
+}
+
+// sessions passes Close-Session and Cancel-Session through to the wrapped
+// driver: decorators change how bytes move, not how sessions end.
+type sessions struct{ Driver }
+
+func (s sessions) CloseSession(ctx context.Context, req UploadRequest) error {
+	return asUploader(s.Driver).CloseSession(ctx, req)
+}
+
+func (s sessions) CancelSession(ctx context.Context, req UploadRequest) error {
+	return asUploader(s.Driver).CancelSession(ctx, req)
+}
+
+func (l *limited) Download(ctx context.Context, req Request, t Target) error {
+	return l.Driver.Download(ctx, req, &limitedTarget{Target: t, ctx: ctx, wait: l.wait})
+}
+
+func (l *limited) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
+	up, ok := l.Driver.(Uploader)
+	if !ok {
+		return UploadResult{}, errNotUploader
+	}
+	req.Source = &limitedSource{r: req.Source, ctx: ctx, wait: l.wait}
+	return up.Upload(ctx, req, t)
+}
+
+type limitedTarget struct {
+	Target
+	ctx  context.Context
+	wait WaitFunc
+}
+
+func (t *limitedTarget) Write(p []byte) (int, error) {
+	if err := t.wait(t.ctx, len(p)); err != nil {
+		return 0, err
+	}
+	return t.Target.Write(p)
+}
+
+type limitedSource struct {
+	r    io.ReaderAt
+	ctx  context.Context
+	wait WaitFunc
+}
+
+func (s *limitedSource) ReadAt(p []byte, off int64) (int, error) {
+	if err := s.wait(s.ctx, len(p)); err != nil {
+		return 0, err
+	}
+	return s.r.ReadAt(p, off)
+}
+
+// QuickRetries is how many times a transfer that was moving bytes when its
+// connection dropped is retried at once, before the failure counts as a
+// transient error (BITS makes a few immediate reconnect attempts).
+const QuickRetries = 3
+
+// Retry retries a transient failure at once, from where the transfer got
+// to, when the failed attempt had moved bytes: a dropped connection in the
+// middle of a healthy transfer. Failures without progress are returned as
+// they are, for the engine's retry delay.
+func Retry(d Driver, attempts int) Driver {
+	return &retrying{sessions: sessions{d}, attempts: attempts}
+}
+
+type retrying struct {
+	sessions
+	attempts int
+}
+
+func (r *retrying) Download(ctx context.Context, req Request, t Target) error {
+	ct := &countingTarget{Target: t, off: req.Offset, v: req.Validator}
+	for try := 0; ; try++ {
+		ct.moved = false
+		err := r.Driver.Download(ctx, req, ct)
+		if err == nil || ctx.Err() != nil || ct.local != nil || !ct.moved || try >= r.attempts || !AsError(err).Transient {
+			return err
+		}
+		req.Offset, req.Validator = ct.off, ct.v
+		if req.Offset == 0 {
+			req.Validator = bits.Validator{}
+		}
+	}
+}
+
+func (r *retrying) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
+	up, ok := r.Driver.(Uploader)
+	if !ok {
+		return UploadResult{}, errNotUploader
+	}
+	ct := &countingUpload{UploadTarget: t, sid: req.SessionID, acked: req.Offset}
+	for try := 0; ; try++ {
+		ct.moved = false
+		res, err := up.Upload(ctx, req, ct)
+		if err == nil || ctx.Err() != nil || !ct.moved || try >= r.attempts || !AsError(err).Transient {
+			return res, err
+		}
+		req.SessionID, req.Offset = ct.sid, ct.acked
+	}
+}
+
+// countingTarget follows where a download got to, so a retry continues there.
+type countingTarget struct {
+	Target
+	off   int64
+	v     bits.Validator
+	moved bool
+	local error // the target itself failed: not a network problem
+}
+
+func (c *countingTarget) Write(p []byte) (int, error) {
+	n, err := c.Target.Write(p)
+	c.off += int64(n)
+	if n > 0 {
+		c.moved = true
+	}
+	if err != nil && c.local == nil && !isTransport(err) {
+		c.local = err
+	}
+	return n, err
+}
+
+func (c *countingTarget) Reset() error {
+	if err := c.Target.Reset(); err != nil {
+		c.local = err
+		return err
+	}
+	c.off, c.v = 0, bits.Validator{}
+	return nil
+}
+
+func (c *countingTarget) Sized(v bits.Validator) error {
+	if err := c.Target.Sized(v); err != nil {
+		c.local = err
+		return err
+	}
+	c.v = v
+	return nil
+}
+
+// isTransport reports an error of the limiter's context, which is not the
+// target's own failure.
+func isTransport(err error) bool {
+	return err == context.Canceled || err == context.DeadlineExceeded
+}
+
+type countingUpload struct {
+	UploadTarget
+	sid   string
+	acked int64
+	moved bool
+}
+
+func (c *countingUpload) Session(id string) error {
+	if err := c.UploadTarget.Session(id); err != nil {
+		return err
+	}
+	c.sid, c.acked = id, 0
+	return nil
+}
+
+func (c *countingUpload) Acked(off int64) error {
+	if err := c.UploadTarget.Acked(off); err != nil {
+		return err
+	}
+	if off > c.acked {
+		c.moved = true
+	}
+	c.acked = off
+	return nil
+}
+
+var errNotUploader = &Error{Code: bits.E_INVALIDARG, Context: bits.ContextRemoteFile,
+	Err: errors.New("this remote name's driver does not speak the BITS upload protocol")}
+
+func asUploader(d Driver) Uploader {
+	if up, ok := d.(Uploader); ok {
+		return up
+	}
+	return noUploader{}
+}
+
+type noUploader struct{}
+
+func (noUploader) Upload(context.Context, UploadRequest, UploadTarget) (UploadResult, error) {
+	return UploadResult{}, errNotUploader
+}
+func (noUploader) CloseSession(context.Context, UploadRequest) error  { return errNotUploader }
+func (noUploader) CancelSession(context.Context, UploadRequest) error { return errNotUploader }

@@ -1,0 +1,9 @@
+package uploadserver
+
+import "time"
+
+// SetNow replaces the server's clock (tests of expiry).
+func SetNow(s *Server, now func() time.Time) { s.now = now }
+
+// Sweep runs one expiry pass now.
+func Sweep(s *Server) { s.sweep() }

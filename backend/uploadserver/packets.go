@@ -1,0 +1,377 @@
+package uploadserver
+
+// The packet handlers of BITS_POST and their Acks.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/google/uuid"
+
+	"ferry/backend/bits"
+)
+
+// reply writes an Ack: always BITS-Packet-Type and Content-Length.
+func reply(w http.ResponseWriter, status int, sid string, hdr map[string]string) {
+	h := w.Header()
+	h.Set("BITS-Packet-Type", "Ack")
+	h.Set("Content-Length", "0")
+	if sid != "" {
+		h.Set("BITS-Session-Id", sid)
+	}
+	for k, v := range hdr {
+		h.Set(k, v)
+	}
+	w.WriteHeader(status)
+}
+
+// Error contexts of BITS-Error-Context.
+const (
+	contextServer      = 0x5 // the BITS server failed
+	contextApplication = 0x7 // the back-end application failed
+)
+
+// fail writes an error Ack.
+func fail(w http.ResponseWriter, status int, code bits.HRESULT, context int, sid string) {
+	reply(w, status, sid, map[string]string{
+		"BITS-Error-Code":    code.Hex(),
+		"BITS-Error-Context": fmt.Sprintf("0x%X", context),
+	})
+}
+
+// drainBody reads what is left of a body (up to maxDrain).
+func drainBody(r *http.Request) {
+	_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
+}
+
+func (s *Server) packet(w http.ResponseWriter, r *http.Request) {
+	typ := strings.ToLower(strings.TrimSpace(r.Header.Get("BITS-Packet-Type")))
+	if typ != "fragment" {
+		defer drainBody(r)
+	}
+	switch typ {
+	case "ping":
+		reply(w, http.StatusOK, "", nil)
+	case "create-session":
+		s.createSession(w, r)
+	case "fragment":
+		s.fragment(w, r)
+	case "close-session", "cancel-session":
+		s.endSession(w, r, typ == "cancel-session")
+	default:
+		s.log.Info("unexpected BITS packet", "type", typ, "path", r.URL.Path)
+		fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, r.Header.Get("BITS-Session-Id"))
+	}
+}
+
+func supports(list string) bool {
+	for _, p := range strings.FieldsFunc(list, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+		if strings.EqualFold(p, Protocol) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	if !supports(r.Header.Get("BITS-Supported-Protocols")) {
+		s.log.Info("upload refused: no common protocol", "offered", r.Header.Get("BITS-Supported-Protocols"))
+		fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, "")
+		return
+	}
+	name, err := TargetName(r.URL.Path)
+	if err != nil {
+		s.log.Info("upload refused: bad name", "path", r.URL.Path, "err", err)
+		fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, "")
+		return
+	}
+	if status, code, why := s.checkTarget(name); status != 0 {
+		s.log.Info("upload refused", "name", name, "why", why)
+		fail(w, status, code, contextServer, "")
+		return
+	}
+	client := clientAddr(r)
+	s.sweep()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.sessions) >= s.cfg.MaxSessions {
+		s.log.Warn("upload refused: too many open sessions", "limit", s.cfg.MaxSessions)
+		fail(w, http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable), contextServer, "")
+		return
+	}
+	if n := s.clientSessions(client); n >= s.cfg.MaxSessionsPerClient {
+		s.log.Warn("upload refused: too many open sessions from one address", "client", client, "limit", s.cfg.MaxSessionsPerClient)
+		fail(w, http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable), contextServer, "")
+		return
+	}
+	key := uuid.NewString()
+	now := s.now()
+	sess := &session{key: key, meta: sessionMeta{ID: "{" + key + "}", Name: name, Client: client,
+		ContentName: r.Header.Get("Content-Name"), Total: -1, Created: now, Touched: now}}
+	// 0644 (less the umask): the part file becomes the stored upload.
+	f, err := s.state.OpenFile(key+".part", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		err = f.Close()
+	}
+	if err == nil {
+		err = s.saveMeta(sess)
+	}
+	if err != nil {
+		s.log.Error("could not create an upload session", "err", err)
+		_ = s.state.Remove(key + ".part")
+		fail(w, http.StatusInternalServerError, diskCode(err), contextServer, "")
+		return
+	}
+	s.sessions[key] = sess
+	s.log.Info("upload session created", "session", sess.meta.ID, "name", name, "client", client)
+	reply(w, http.StatusOK, sess.meta.ID, map[string]string{"BITS-Protocol": Protocol, "Accept-Encoding": "identity"})
+}
+
+// checkTarget decides at Create-Session what would fail only at the end of
+// the upload: a name whose directory is reached through a symbolic link
+// that leads outside Dir (403), a directory that is a file (400), and an
+// existing target when overwriting is off (409, bits-reference §14; the
+// client retries, so the upload goes on once the file is moved away).
+func (s *Server) checkTarget(name string) (status int, code bits.HRESULT, why string) {
+	if dir := path.Dir(name); dir != "." {
+		// os.Root follows a link only while it stays inside Dir.
+		st, err := s.root.Stat(dir)
+		switch {
+		case err == nil && !st.IsDir():
+			return http.StatusBadRequest, bits.E_INVALIDARG, dir + " is a file, not a directory"
+		case errors.Is(err, syscall.ENOTDIR):
+			return http.StatusBadRequest, bits.E_INVALIDARG, "a parent of " + name + " is a file, not a directory"
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return http.StatusForbidden, bits.E_ACCESSDENIED, fmt.Sprintf("its directory cannot be used: %v", err)
+		}
+	}
+	st, err := s.root.Lstat(name) // a link is replaced, never followed
+	switch {
+	case err == nil && st.IsDir():
+		return http.StatusBadRequest, bits.E_INVALIDARG, name + " is a directory"
+	case err == nil && !s.cfg.AllowOverwrite:
+		return http.StatusConflict, bits.HTTPError(http.StatusConflict), "the file exists and overwriting is off"
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return http.StatusForbidden, bits.E_ACCESSDENIED, fmt.Sprintf("the name cannot be used: %v", err)
+	}
+	return 0, 0, ""
+}
+
+// clientAddr is the IP address of the TCP peer.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func diskCode(err error) bits.HRESULT {
+	if errors.Is(err, syscall.ENOSPC) {
+		return bits.ERROR_DISK_FULL
+	}
+	return bits.E_FAIL
+}
+
+// parseContentRange reads "bytes START-END/TOTAL" of a fragment with
+// Content-Length n. An empty file's one fragment is "bytes */0" (also
+// accepted: "bytes 0-0/0" and "bytes 0--1/0" with no body). end is -1 then.
+func parseContentRange(h string, n int64) (start, end, total int64, err error) {
+	rest, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(h)), "bytes")
+	rest = strings.TrimSpace(rest)
+	if !ok || rest == "" {
+		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", h)
+	}
+	if n == 0 && (rest == "*/0" || rest == "0-0/0" || rest == "0--1/0") {
+		return 0, -1, 0, nil
+	}
+	span, size, ok1 := strings.Cut(rest, "/")
+	a, b, ok2 := strings.Cut(span, "-")
+	if !ok1 || !ok2 {
+		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", h)
+	}
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	total, err3 := strconv.ParseInt(size, 10, 64)
+	switch {
+	case err1 != nil || err2 != nil || err3 != nil || start < 0 || end < start || end >= total:
+		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", h)
+	case end-start+1 != n:
+		return 0, 0, 0, fmt.Errorf("Content-Range %q does not match Content-Length %d", h, n)
+	}
+	return start, end, total, nil
+}
+
+func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
+	sess := s.lookup(r)
+	if sess == nil {
+		drainBody(r)
+		fail(w, http.StatusInternalServerError, bits.BG_E_SESSION_NOT_FOUND, contextServer, r.Header.Get("BITS-Session-Id"))
+		return
+	}
+	defer sess.mu.Unlock()
+	m := &sess.meta
+	bad := func(status int, code bits.HRESULT, why string, args ...any) {
+		s.log.Info("fragment refused", "session", m.ID, "why", fmt.Sprintf(why, args...))
+		drainBody(r)
+		fail(w, status, code, contextServer, m.ID)
+	}
+	if r.Header.Get("Content-Length") == "" {
+		bad(http.StatusLengthRequired, bits.E_INVALIDARG, "no Content-Length")
+		return
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		bad(http.StatusBadRequest, bits.E_INVALIDARG, "Content-Encoding %q", ce)
+		return
+	}
+	start, end, total, err := parseContentRange(r.Header.Get("Content-Range"), r.ContentLength)
+	switch {
+	case err != nil:
+		bad(http.StatusBadRequest, bits.E_INVALIDARG, "%v", err)
+		return
+	case s.cfg.MaxSize > 0 && total > s.cfg.MaxSize:
+		bad(http.StatusInternalServerError, bits.BG_E_TOO_LARGE, "%d bytes, the limit is %d", total, s.cfg.MaxSize)
+		return
+	case m.Total >= 0 && total != m.Total:
+		bad(http.StatusBadRequest, bits.E_INVALIDARG, "total %d, the session's is %d", total, m.Total)
+		return
+	}
+	m.Total = total
+	m.Touched = s.now()
+	if cn := r.Header.Get("Content-Name"); cn != "" {
+		m.ContentName = cn
+	}
+	if start > m.Received {
+		// A gap: tell the client where to continue.
+		drainBody(r)
+		reply(w, http.StatusRequestedRangeNotSatisfiable, m.ID, map[string]string{"BITS-Received-Content-Range": strconv.FormatInt(m.Received, 10)})
+		return
+	}
+	if !m.Committed {
+		if err := s.write(sess, r, start, end); err != nil {
+			var be bodyErr
+			if errors.As(err, &be) {
+				s.log.Info("fragment cut short", "session", m.ID, "received", m.Received, "err", err)
+				fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, m.ID)
+				return
+			}
+			s.log.Error("could not store a fragment", "session", m.ID, "err", err)
+			fail(w, http.StatusInternalServerError, diskCode(err), contextServer, m.ID)
+			return
+		}
+	} else {
+		drainBody(r) // a repeat of the last fragment: nothing to write
+	}
+	hdr := map[string]string{"BITS-Received-Content-Range": strconv.FormatInt(m.Received, 10)}
+	if m.Received == m.Total {
+		if err := s.commit(sess); err != nil {
+			var ae *AppError
+			if errors.As(err, &ae) {
+				s.log.Warn("reply application failed", "session", m.ID, "err", err)
+				fail(w, ae.Status, ae.Code, contextApplication, m.ID)
+				return
+			}
+			if errors.Is(err, fs.ErrExist) { // created since Create-Session
+				s.log.Info("upload refused: file exists", "session", m.ID, "name", m.Name)
+				fail(w, http.StatusConflict, bits.HTTPError(http.StatusConflict), contextServer, m.ID)
+				return
+			}
+			s.log.Error("could not store an upload", "session", m.ID, "err", err)
+			fail(w, http.StatusInternalServerError, diskCode(err), contextServer, m.ID)
+			return
+		}
+		if !s.cfg.NoReply {
+			hdr["BITS-Reply-URL"] = replyURL(r, sess.key)
+		}
+	} else if err := s.saveMeta(sess); err != nil {
+		s.log.Error("could not record a session", "session", m.ID, "err", err)
+	}
+	reply(w, http.StatusOK, m.ID, hdr)
+}
+
+// bodyErr marks a failure to read the request body (the client went away).
+type bodyErr struct{ error }
+
+func (e bodyErr) Unwrap() error { return e.error }
+
+// write appends the part of [start, end] the session does not hold yet,
+// makes it durable, then records it. Bytes received before a cut are kept:
+// they are the client's bytes at their offsets.
+func (s *Server) write(sess *session, r *http.Request, start, end int64) error {
+	m := &sess.meta
+	if skip := m.Received - start; skip > 0 {
+		// Overlap: the server already has these bytes and never rewrites them.
+		if _, err := io.CopyN(io.Discard, r.Body, min(skip, end-start+1)); err != nil {
+			return bodyErr{err}
+		}
+	}
+	tail := end + 1 - m.Received
+	if tail <= 0 {
+		return nil
+	}
+	f, err := s.state.OpenFile(sess.key+".part", os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	body := &readErr{r: r.Body}
+	n, cerr := io.CopyN(io.NewOffsetWriter(f, m.Received), body, tail)
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	if n > 0 {
+		m.Received += n
+		if err := s.saveMeta(sess); err != nil {
+			return err
+		}
+	}
+	switch {
+	case cerr == nil:
+		return nil
+	case body.err != nil || errors.Is(cerr, io.EOF):
+		return bodyErr{cerr}
+	}
+	return cerr
+}
+
+// readErr remembers a read failure, to tell it from a write failure.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (b *readErr) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, cancel bool) {
+	sess := s.lookup(r)
+	if sess == nil {
+		fail(w, http.StatusInternalServerError, bits.BG_E_SESSION_NOT_FOUND, contextServer, r.Header.Get("BITS-Session-Id"))
+		return
+	}
+	defer sess.mu.Unlock()
+	m := sess.meta
+	s.remove(sess)
+	switch {
+	case cancel && !m.Committed:
+		s.log.Info("upload cancelled", "session", m.ID, "name", m.Name, "received", m.Received)
+	case !m.Committed:
+		s.log.Info("upload closed before its end: partial data discarded", "session", m.ID, "name", m.Name, "received", m.Received)
+	default:
+		s.log.Info("upload session closed", "session", m.ID, "name", m.Name, "cancelled", cancel)
+	}
+	reply(w, http.StatusOK, m.ID, nil)
+}
