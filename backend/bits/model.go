@@ -38,19 +38,16 @@ func (v Validator) Zero() bool { return v == Validator{} }
 
 // File is one remote ↔ local pair of a job, with its durable progress.
 type File struct {
-	RemoteName       string `json:"remoteName"`
-	LocalName        string `json:"localName"`
-	BytesTotal       int64  `json:"bytesTotal"`
-	BytesTransferred int64  `json:"bytesTransferred"`
-	Transferred      bool   `json:"transferred"` // every byte is in the temp file (and verified)
-	Committed        bool   `json:"committed"`   // renamed onto LocalName by Complete
-	// Committing: Complete recorded that it is about to rename this file;
-	// a temporary file found gone then means the rename happened.
-	Committing bool      `json:"committing,omitempty"`
-	TempName   string    `json:"tempName,omitempty"`
-	SHA256     string    `json:"sha256,omitempty"`
-	Validator  Validator `json:"validator"`
-	ModTime    time.Time `json:"modTime,omitempty"` // server's Last-Modified, applied on Complete
+	RemoteName       string    `json:"remoteName"`
+	LocalName        string    `json:"localName"`
+	BytesTotal       int64     `json:"bytesTotal"`
+	BytesTransferred int64     `json:"bytesTransferred"`
+	Transferred      bool      `json:"transferred"` // every byte is in the temp file (and verified)
+	Committed        bool      `json:"committed"`   // renamed onto LocalName by Complete
+	TempName         string    `json:"tempName,omitempty"`
+	SHA256           string    `json:"sha256,omitempty"`
+	Validator        Validator `json:"validator"`
+	ModTime          time.Time `json:"modTime,omitempty"` // server's Last-Modified, applied on Complete
 }
 
 // ClientCert names a client certificate and its private key, both PEM
@@ -150,6 +147,11 @@ type Job struct {
 	ClientCert *ClientCert `json:"clientCert,omitempty"`
 	// Upload is the BITS upload session of an UPLOAD or UPLOAD_REPLY job.
 	Upload *UploadSession `json:"upload,omitempty"`
+
+	// Completing: Complete recorded that it is about to rename the job's
+	// transferred files; a temporary file found gone then means its rename
+	// happened.
+	Completing bool `json:"completing,omitempty"`
 
 	// Scheduling bookkeeping, persisted so that timers survive restarts.
 	EverResumed     bool          `json:"everResumed"`

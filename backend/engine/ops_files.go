@@ -32,8 +32,9 @@ func (m *Manager) AddFileSet(ref string, specs []FileSpec) error {
 	m.mu.Unlock()
 	files := make([]bits.File, 0, len(specs))
 	var urlCred *bits.Credential
+	dirs := dirChecks{}
 	for i, s := range specs {
-		f, cred, err := m.checkFile(typ, s)
+		f, cred, err := m.checkFile(typ, s, dirs)
 		if err == nil && cred != nil {
 			if urlCred != nil && *urlCred != *cred {
 				err = bits.Errorf(bits.E_INVALIDARG, "the URLs carry different user names or passwords; a job has one server credential")
@@ -106,7 +107,7 @@ func prefixErr(err error, format string, args ...any) error {
 // password in an http(s) URL are taken out of it and returned as the
 // job's server credential: they are sealed like SetCredentials' and never
 // shown again.
-func (m *Manager) checkFile(t bits.JobType, s FileSpec) (bits.File, *bits.Credential, error) {
+func (m *Manager) checkFile(t bits.JobType, s FileSpec, dirs dirChecks) (bits.File, *bits.Credential, error) {
 	remote := strings.TrimSpace(s.RemoteName)
 	if remote == "" {
 		return bits.File{}, nil, bits.Errorf(bits.E_INVALIDARG, "the remote name is empty")
@@ -140,7 +141,7 @@ func (m *Manager) checkFile(t bits.JobType, s FileSpec) (bits.File, *bits.Creden
 		}
 	}
 	if t == bits.TypeDownload {
-		if err := checkTarget(local); err != nil {
+		if err := checkTarget(local, dirs); err != nil {
 			return bits.File{}, nil, err
 		}
 	} else {
@@ -180,11 +181,23 @@ func splitUserInfo(remote string) (string, *bits.Credential, error) {
 // replace. A device, FIFO, socket, directory or symbolic link is refused:
 // Complete would replace the node itself (a symbolic link is replaced, not
 // followed), and that is never what was meant.
-func checkTarget(local string) error {
+func checkTarget(local string, dirs dirChecks) error {
 	if err := checkReplaceable(local); err != nil {
 		return err
 	}
 	dir := filepath.Dir(local)
+	if err, ok := dirs[dir]; ok {
+		return err // the files of a set share directories: each is checked once
+	}
+	err := checkDir(dir)
+	dirs[dir] = err
+	return err
+}
+
+// dirChecks remembers the outcome of checkDir for each directory of a set.
+type dirChecks map[string]error
+
+func checkDir(dir string) error {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "the directory %s does not exist", dir)
@@ -201,22 +214,29 @@ func checkTarget(local string) error {
 // checkReplaceable refuses a local name that exists and is not a regular
 // file (E_ACCESSDENIED), at AddFile and again at Complete.
 func checkReplaceable(local string) error {
+	_, err := replaceable(local)
+	return err
+}
+
+// replaceable is checkReplaceable returning the regular file found (nil
+// when the name is free).
+func replaceable(local string) (fs.FileInfo, error) {
 	st, err := os.Lstat(local)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return bits.Errorf(bits.E_ACCESSDENIED, "the local name %s cannot be examined: %v", local, err)
+		return nil, bits.Errorf(bits.E_ACCESSDENIED, "the local name %s cannot be examined: %v", local, err)
 	}
 	switch mode := st.Mode(); {
 	case mode.IsRegular():
-		return nil
+		return st, nil
 	case mode.IsDir():
-		return bits.Errorf(bits.E_ACCESSDENIED, "the local name %s is a directory; name a file in it", local)
+		return nil, bits.Errorf(bits.E_ACCESSDENIED, "the local name %s is a directory; name a file in it", local)
 	case mode&fs.ModeSymlink != 0:
-		return bits.Errorf(bits.E_ACCESSDENIED, "the local name %s is a symbolic link; name its target instead", local)
+		return nil, bits.Errorf(bits.E_ACCESSDENIED, "the local name %s is a symbolic link; name its target instead", local)
 	default:
-		return bits.Errorf(bits.E_ACCESSDENIED, "the local name %s is a %s, not a regular file; Ferry replaces only regular files", local, nodeKind(mode))
+		return nil, bits.Errorf(bits.E_ACCESSDENIED, "the local name %s is a %s, not a regular file; Ferry replaces only regular files", local, nodeKind(mode))
 	}
 }
 

@@ -170,24 +170,23 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	}
 	// Every local name is checked before the first rename, so a refusal
 	// changes nothing.
-	for _, f := range j.Files {
+	existing := map[int]fs.FileInfo{}
+	for i, f := range j.Files {
 		if f.Transferred && !f.Committed {
-			if err := checkReplaceable(f.LocalName); err != nil {
+			st, err := replaceable(f.LocalName)
+			if err != nil {
 				return 0, err
+			}
+			if st != nil {
+				existing[i] = st
 			}
 		}
 	}
 	// Recorded before any rename: if the final record cannot be written
 	// after the renames, a retried Complete knows they happened.
 	if err := m.commit(e, func(c *change) error {
-		n := 0
-		for i := range c.job.Files {
-			if f := &c.job.Files[i]; f.Transferred && !f.Committed && !f.Committing {
-				f.Committing = true
-				n++
-			}
-		}
-		c.noop = n == 0
+		c.noop = c.job.Completing
+		c.job.Completing = true
 		return nil
 	}); err != nil {
 		return 0, err
@@ -215,7 +214,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 				res = bits.BG_S_PARTIAL_COMPLETE
 				continue
 			}
-			if err := commitFile(&f); err != nil {
+			if err := commitFile(&f, existing[i], j.Completing); err != nil {
 				renameErr = bits.Errorf(codeOr(err, bits.E_ACCESSDENIED), "could not move %s into place: %v; the job stays %s, retry Complete or Cancel", f.LocalName, err, j.State)
 				break
 			}
@@ -236,7 +235,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 		for i := range cj.Files {
 			f := &cj.Files[i]
 			if committed[i] {
-				f.Committed, f.Committing, f.TempName = true, false, ""
+				f.Committed, f.TempName = true, ""
 			}
 			if dropped[i] {
 				f.TempName = ""
@@ -248,6 +247,7 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 			}
 			return nil
 		}
+		cj.Completing = false
 		if cj.Upload != nil {
 			cj.Upload.ReplyTemp = ""
 		}
@@ -269,31 +269,33 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	return res, nil
 }
 
-// commitFile renames the temporary file onto the local name. An existing
-// local name must still be a regular file (a device or FIFO that appeared
-// since AddFile is refused), and the new file keeps its permissions.
-func commitFile(f *bits.File) error {
+// commitFile renames the temporary file onto the local name; old is the
+// regular file it replaces (nil: none), which lends the new file its
+// permissions. A temporary file already gone under a rename that Complete
+// recorded as begun means an earlier Complete made it.
+func commitFile(f *bits.File, old fs.FileInfo, begun bool) error {
 	if f.TempName == "" {
 		return errors.New("the temporary file is missing")
 	}
-	if _, err := os.Lstat(f.TempName); errors.Is(err, fs.ErrNotExist) && f.Committing {
-		if _, err := os.Lstat(f.LocalName); err == nil {
-			return nil // renamed by an earlier Complete whose record failed
-		}
-	}
-	if err := checkReplaceable(f.LocalName); err != nil {
-		return err
-	}
-	if st, err := os.Lstat(f.LocalName); err == nil {
-		if err := os.Chmod(f.TempName, st.Mode().Perm()); err != nil {
+	if old != nil {
+		if err := os.Chmod(f.TempName, old.Mode().Perm()); err != nil {
+			if errors.Is(err, fs.ErrNotExist) && begun {
+				return nil
+			}
 			return fmt.Errorf("keep the permissions of %s: %w", f.LocalName, err)
 		}
-		keepOwner(f.TempName, st)
+		keepOwner(f.TempName, old)
 	}
 	if !f.ModTime.IsZero() {
 		_ = os.Chtimes(f.TempName, f.ModTime, f.ModTime) // the server's time, as BITS
 	}
-	return os.Rename(f.TempName, f.LocalName)
+	err := os.Rename(f.TempName, f.LocalName)
+	if errors.Is(err, fs.ErrNotExist) && begun {
+		if _, lerr := os.Lstat(f.LocalName); lerr == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // codeOr is err's BITS code, or def when it has none.
