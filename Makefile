@@ -36,7 +36,7 @@ all: build
 deps: apt-deps tools node-deps
 
 apt-deps:
-	@scripts/apt-deps.sh $(APT_PACKAGES)
+	@scripts/apt-deps.sh $(APT_PACKAGES) $(WINDOWS_APT_PACKAGES)
 
 tools: $(WAILS) $(STATICCHECK)
 
@@ -92,8 +92,8 @@ package-test: package
 run: build
 	build/bin/ferry-desktop
 
-## test: formatting, vet, staticcheck, frontend tests, the Go tests, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
-test: deps frontend lint frontend-test go-test package-test e2e
+## test: formatting, vet, staticcheck, frontend tests, the Go tests, the Windows tests under Wine, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
+test: deps frontend lint frontend-test go-test test-windows package-test e2e
 
 ## lint: gofmt, go vet (also for macOS) and staticcheck
 lint: fmt-check vet vet-darwin staticcheck
@@ -131,10 +131,28 @@ e2e: build e2e-deps
 screenshots: build e2e-deps
 	cd e2e && FERRY_SCREENSHOTS=docs/screenshots node run.mjs screenshots "a 404" "desktop window"
 
+## ---- Windows (cross-compiled with mingw-w64, tested under Wine) ----
+.PHONY: build-windows test-windows
+
+# The C cross-compiler (SQLite needs cgo) and Wine, which runs the console
+# programs and Go test binaries (the window needs WebView2, which Wine lacks).
+WINDOWS_APT_PACKAGES := gcc-mingw-w64-x86-64 wine wine64
+WINDOWS_ENV := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
+
+## build-windows: build/bin/ferry.exe (console: CLI and engine) and build/bin/ferry-desktop.exe (GUI subsystem: the window)
+build-windows: apt-deps frontend
+	$(WINDOWS_ENV) $(GO) build -trimpath -o build/bin/ferry.exe ./cmd/ferry
+	$(WINDOWS_ENV) $(GO) build -trimpath -tags desktop,production -ldflags "-H=windowsgui" -o build/bin/ferry-desktop.exe .
+	@file build/bin/ferry.exe build/bin/ferry-desktop.exe
+
+## test-windows: the backend's Windows test binaries and a ferry.exe CLI session over its named pipe, under Wine (prefix in .wine/)
+test-windows: apt-deps
+	scripts/windows/test.sh
+
 ## clean: remove build outputs; distclean also removes tools and node_modules
 clean:
-	rm -rf build/bin e2e/artifacts
+	rm -rf build/bin build/windows-test e2e/artifacts
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete
 
 distclean: clean
-	rm -rf .tools frontend/node_modules frontend/package.json.md5 e2e/node_modules
+	rm -rf .tools .wine frontend/node_modules frontend/package.json.md5 e2e/node_modules

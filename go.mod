@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	fyne.io/systray v1.12.1
+	git.sr.ht/~jackmordaunt/go-toast/v2 v2.0.3
+	github.com/Microsoft/go-winio v0.6.2
 	github.com/godbus/dbus/v5 v5.1.0
 	github.com/google/uuid v1.6.0
 	github.com/mattn/go-isatty v0.0.20
@@ -17,7 +19,6 @@ require (
 )
 
 require (
-	git.sr.ht/~jackmordaunt/go-toast/v2 v2.0.3 // indirect
 	github.com/VividCortex/ewma v1.2.0 // indirect
 	github.com/acarl005/stripansi v0.0.0-20180116102854-5a71ef0e047d // indirect
 	github.com/bep/debounce v1.2.1 // indirect

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -31,8 +30,8 @@ func TestOversizedCallGetsAnErrorBody(t *testing.T) {
 		t.Fatalf("2 MiB call through the client = %v, want BG_E_TOO_LARGE", err)
 	}
 
-	// A raw socket: the whole request is written, then the answer read.
-	conn, err := net.Dial("unix", SocketAddr(path))
+	// A raw connection: the whole request is written, then the answer read.
+	conn, err := dial(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-//go:build !linux && !darwin
+//go:build !linux && !darwin && !windows
 
 package desktop
 
@@ -9,7 +9,7 @@ import (
 )
 
 // Notifier shows desktop notifications; this platform has none yet
-// (Windows toasts need their own code).
+// (Linux, macOS and Windows have theirs).
 type Notifier struct{}
 
 // NewNotifier returns ErrUnsupported on this platform.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func writeSelfSigned(t *testing.T, dir string) (string, string) {
 		t.Fatal(err)
 	}
 	kb, _ := x509.MarshalPKCS8PrivateKey(key)
-	cert, keyFile := dir+"/client.pem", dir+"/client.key"
+	cert, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
 	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}

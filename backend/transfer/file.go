@@ -10,13 +10,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"ferry/backend/bits"
 )
 
-// FileDriver copies local files: file:// URLs and plain absolute paths.
+// FileDriver copies local files: file:// URLs and plain absolute paths (on
+// Windows also drive-letter and UNC paths, \\server\share\file, which is how
+// BITS reads SMB shares: the OS does the SMB part).
 // A version is size + modification time (BITS §13.4).
 type FileDriver struct {
 	// BufferSize is the size of each Target.Write (default 256 KiB).
@@ -44,13 +45,14 @@ func LocalPath(raw string) (string, error) {
 	if err != nil || u.Scheme != "file" {
 		return "", fmt.Errorf("not a file URL or absolute path: %q", raw)
 	}
-	if u.Host != "" && !strings.EqualFold(u.Host, "localhost") {
-		return "", fmt.Errorf("remote file host %q is not supported", u.Host)
+	p, err := fileURLPath(u.Host, u.Path)
+	if err != nil {
+		return "", err
 	}
-	if !filepath.IsAbs(u.Path) {
+	if !filepath.IsAbs(p) {
 		return "", fmt.Errorf("file URL without an absolute path: %q", raw)
 	}
-	return filepath.Clean(u.Path), nil
+	return filepath.Clean(p), nil
 }
 
 // Download implements Driver.

@@ -173,7 +173,14 @@ func verifyServer(certs []*x509.Certificate, roots *x509.CertPool, host string, 
 	}
 	var unknown x509.UnknownAuthorityError
 	if err != nil && ignore&SecurityIgnoreUnknownCA != 0 && errors.As(err, &unknown) {
-		// No trusted issuer, and that is allowed: the leaf's own checks remain.
+		// No trusted issuer, and that is allowed: the leaf's own checks
+		// remain, its dates only when they are not forgiven as well. (Which
+		// failure Verify reports first differs: Go's own verifier says
+		// Expired, Windows' says UnknownAuthority, so the date loop above
+		// may not have run.)
+		if ignore&SecurityIgnoreCertDateInvalid != 0 {
+			opts.CurrentTime = leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2)
+		}
 		err = checkLeaf(leaf, opts)
 	}
 	if err != nil {

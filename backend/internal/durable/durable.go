@@ -32,20 +32,6 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 	return SyncDir(filepath.Dir(name))
 }
 
-// SyncDir fsyncs a directory, which makes the creation, rename or removal
-// of its entries durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 // WriteFileIn is WriteFile inside r: name is slash-separated and relative
 // to it, and nothing outside r is touched.
 func WriteFileIn(r *os.Root, name string, data []byte, perm os.FileMode) error {
@@ -63,19 +49,6 @@ func WriteFileIn(r *os.Root, name string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return SyncDirIn(r, path.Dir(name))
-}
-
-// SyncDirIn is SyncDir for a directory inside r ("." is r itself).
-func SyncDirIn(r *os.Root, dir string) error {
-	d, err := r.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // finish writes data, fsyncs and closes f.
