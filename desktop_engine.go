@@ -23,6 +23,7 @@ const takeoverTimeout = 15 * time.Second
 // runs this binary to generate the JS bindings, and that run must not take
 // the lock, open the database or touch the display.
 func openDesktopEngine() (*Engine, error) {
+	service.OneProcessor() // as the headless engine: service.OneProcessor says why
 	h, err := home.Resolve()
 	if err != nil {
 		return nil, err
