@@ -200,7 +200,7 @@ func OneProcessor() {
 // SIGTERM, a shutdown request or ctx ends, then stops it cleanly. It reports
 // on out when it starts and stops.
 func Run(ctx context.Context, h home.Home, out io.Writer) error {
-	OneProcessor()
+	OneProcessor() // ferry's main does it too; Run may be called from elsewhere
 	r, err := Start(h)
 	if err != nil {
 		var le *home.LockedError
