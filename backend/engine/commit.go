@@ -78,7 +78,7 @@ func (m *Manager) commit(e *entry, fn func(c *change) error) error {
 		return err
 	}
 	if err := m.st.Commit(c.storeChange()); err != nil {
-		m.log.Error("could not record a change; the job is left as it was", "job", e.job.ID, "err", err)
+		m.log.Error("could not record a change; the job is left as it was", "job", e.id, "err", err)
 		return storeError(err)
 	}
 	m.mu.Lock()

@@ -124,14 +124,14 @@ func (d *download) run() *failure {
 // stopped records what a stopped run got to.
 func (d *download) stopped() {
 	if err := d.checkpoint(nil, true); err != nil {
-		d.m.log.Warn("could not record the progress of a stopped transfer", "job", d.e.job.ID, "err", err)
+		d.m.log.Warn("could not record the progress of a stopped transfer", "job", d.e.id, "err", err)
 	}
 }
 
 // failed records the files finished before a failure, then returns it.
 func (d *download) failed(f *failure) *failure {
 	if err := d.checkpoint(nil, true); err != nil {
-		d.m.log.Warn("could not record the files finished before a failure", "job", d.e.job.ID, "err", err)
+		d.m.log.Warn("could not record the files finished before a failure", "job", d.e.id, "err", err)
 	}
 	return f
 }
@@ -184,8 +184,11 @@ func tempName(dir string) (string, error) {
 	return filepath.Join(dir, ".BIT"+strings.ToUpper(hex.EncodeToString(b[:]))+".tmp"), nil
 }
 
-// open opens file idx's temporary file, creating it (never over an existing
-// file) when it does not exist yet. fresh reports a new, empty file.
+// open opens file idx's temporary file, creating it when it does not exist
+// yet. Its name was recorded before any file had it, so a file found there
+// with no byte recorded is one an earlier run created: it is emptied and
+// used. A file that appears there between two calls is someone else's, and
+// the job's file gets a new name. fresh reports a new, empty file.
 func (d *download) open(idx int, f bits.File) (fh *os.File, fresh bool, err error) {
 	if f.BytesTransferred > 0 || !f.Validator.Zero() {
 		// It was written before: it is ours, or gone.
@@ -208,7 +211,7 @@ func (d *download) open(idx int, f bits.File) (fh *os.File, fresh bool, err erro
 		}
 	}
 	if errors.Is(err, fs.ErrExist) {
-		// Someone else's file took the name: never touch it; name ours anew.
+		// It appeared since the open above: never touch it; name ours anew.
 		if err := d.rename(idx, f.TempName); err != nil {
 			return nil, false, err
 		}
@@ -301,7 +304,7 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, opts transf
 			return nil, d.withFile(localFailure(cerr), idx)
 		}
 		te := transfer.AsError(err)
-		m.log.Info("transfer failed", "job", d.e.job.ID, "file", idx, "code", te.Code.Name(), "transient", te.Transient, "cause", redact(te.Err))
+		m.log.Info("transfer failed", "job", d.e.id, "file", idx, "code", te.Code.Name(), "transient", te.Transient, "cause", redact(te.Err))
 		return nil, &failure{err: &bits.JobError{Context: te.Context, Code: te.Code, Protocol: te.Protocol, FileIndex: idx}, transient: te.Transient}
 	}
 	if f.SHA256 != "" {

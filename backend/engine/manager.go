@@ -71,6 +71,7 @@ type Manager struct {
 
 // entry is the engine's live state for one job.
 type entry struct {
+	id          string    // the job's id, which never changes: read without the lock
 	job         *bits.Job // the committed record: replaced whole by commit, never edited in place
 	seq         int64
 	op          sync.Mutex // serialises commits of this job (taken before mu)
@@ -169,7 +170,7 @@ func (m *Manager) load() error {
 			// Interrupted by a stop or a crash: back in the queue.
 			j.State = bits.StateQueued
 		}
-		e := &entry{job: j, seq: sj.Seq}
+		e := &entry{id: j.ID, job: j, seq: sj.Seq}
 		for range j.Files {
 			e.live = append(e.live, newLive())
 		}

@@ -51,7 +51,7 @@ func (m *Manager) AddFileSet(ref string, specs []FileSpec) error {
 	}
 	var secrets map[string][]byte
 	if urlCred != nil {
-		if secrets, err = m.sealURLCredential(e.job.ID, *urlCred); err != nil {
+		if secrets, err = m.sealURLCredential(e.id, *urlCred); err != nil {
 			return err
 		}
 	}

@@ -150,7 +150,7 @@ func (m *Manager) sealCredentials(ref string, cs ...bits.Credential) (map[string
 		if err != nil {
 			return nil, bits.Errorf(bits.E_FAIL, "could not encode the credentials: %v", err)
 		}
-		sealed, err := m.cfg.Secrets.Seal(plain, secretAAD(e.job.ID, name))
+		sealed, err := m.cfg.Secrets.Seal(plain, secretAAD(e.id, name))
 		if err != nil {
 			return nil, bits.Errorf(bits.E_FAIL, "could not seal the credentials: %v", err)
 		}
@@ -275,7 +275,7 @@ func (m *Manager) SetCustomHeaders(ref, headers string) error {
 		if err != nil {
 			return err
 		}
-		sealed, err := m.cfg.Secrets.Seal([]byte(h), secretAAD(e.job.ID, headersSecret))
+		sealed, err := m.cfg.Secrets.Seal([]byte(h), secretAAD(e.id, headersSecret))
 		if err != nil {
 			return bits.Errorf(bits.E_FAIL, "could not seal the headers: %v", err)
 		}

@@ -59,7 +59,7 @@ func (m *Manager) CreateJob(name string, typ bits.JobType) (bits.JobInfo, error)
 		Files: []bits.File{},
 	}
 	m.seq++
-	e := &entry{job: j, seq: m.seq}
+	e := &entry{id: j.ID, job: j, seq: m.seq}
 	m.creating++
 	m.mu.Unlock()
 	// A new job enters memory only once its row is durable.

@@ -41,10 +41,10 @@ func (m *Manager) redirected(e *entry, w *worker, idx int, final string) {
 		return nil
 	})
 	if err != nil {
-		m.log.Warn("could not record the redirected remote name", "job", e.job.ID, "err", err)
+		m.log.Warn("could not record the redirected remote name", "job", e.id, "err", err)
 		return
 	}
-	m.log.Info("remote name rewritten by the redirect policy", "job", e.job.ID, "file", idx, "url", redactURL(final))
+	m.log.Info("remote name rewritten by the redirect policy", "job", e.id, "file", idx, "url", redactURL(final))
 }
 
 func redactURL(s string) string {

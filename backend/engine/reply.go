@@ -75,7 +75,7 @@ func (m *Manager) fetchReply(w *worker, e *entry, opts transfer.Options, prio bi
 		}
 		if err != nil {
 			te := transfer.AsError(err)
-			m.log.Info("reply download failed", "job", e.job.ID, "code", te.Code.Name(), "transient", te.Transient, "cause", redact(te.Err))
+			m.log.Info("reply download failed", "job", e.id, "code", te.Code.Name(), "transient", te.Transient, "cause", redact(te.Err))
 			return &failure{err: &bits.JobError{Context: te.Context, Code: te.Code, Protocol: "http"}, transient: te.Transient}
 		}
 	}

@@ -130,7 +130,7 @@ func (m *Manager) act(e *entry, k actKind) error {
 		}
 		m.mu.Unlock()
 	case actInactive:
-		m.log.Info("cancelling inactive job", "job", e.job.ID)
+		m.log.Info("cancelling inactive job", "job", e.id)
 		release := m.hold(e)
 		defer release()
 		_, err := m.cancel(e)

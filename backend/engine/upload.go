@@ -186,7 +186,7 @@ func (m *Manager) uploadFile(w *worker, e *entry, f bits.File, opts transfer.Opt
 	if te.Context == bits.ContextLocalFile && te.Code == bits.E_FAIL && te.Err != nil {
 		return localFailure(te.Err)
 	}
-	m.log.Info("upload failed", "job", e.job.ID, "code", te.Code.Name(), "context", te.Context, "transient", te.Transient, "cause", redact(te.Err))
+	m.log.Info("upload failed", "job", e.id, "code", te.Code.Name(), "context", te.Context, "transient", te.Transient, "cause", redact(te.Err))
 	return &failure{err: &bits.JobError{Context: te.Context, Code: te.Code, Protocol: "http"}, transient: te.Transient}
 }
 
@@ -260,7 +260,7 @@ func (t *uploadTarget) Session(id string) error {
 	if err == nil {
 		t.acked = 0
 		t.live.n.Store(0)
-		t.m.log.Info("upload session created", "job", t.e.job.ID, "session", id)
+		t.m.log.Info("upload session created", "job", t.e.id, "session", id)
 	}
 	return err
 }
@@ -308,7 +308,7 @@ func (m *Manager) closeSession(w *worker, e *entry, opts transfer.Options, up tr
 	}
 	if err != nil {
 		te := transfer.AsError(err)
-		m.log.Info("Close-Session failed", "job", e.job.ID, "code", te.Code.Name(), "transient", te.Transient, "cause", redact(te.Err))
+		m.log.Info("Close-Session failed", "job", e.id, "code", te.Code.Name(), "transient", te.Transient, "cause", redact(te.Err))
 		return &failure{err: &bits.JobError{Context: te.Context, Code: te.Code, Protocol: "http"}, transient: te.Transient}
 	}
 	if err := m.commit(e, func(c *change) error {

@@ -107,7 +107,7 @@ func (m *Manager) finish(e *entry, w *worker) {
 		return nil
 	})
 	if err != nil {
-		m.log.Error("could not record a transferred job; it will transfer again", "job", e.job.ID, "err", err)
+		m.log.Error("could not record a transferred job; it will transfer again", "job", e.id, "err", err)
 		m.mu.Lock()
 		if e.current(w) {
 			m.detach(e) // the scheduler gives it a slot again
@@ -125,7 +125,7 @@ func (m *Manager) workerFailed(e *entry, w *worker, f *failure) {
 		return c.fail(f.err, !f.transient, false)
 	})
 	if err != nil {
-		m.log.Error("could not record a failed transfer", "job", e.job.ID, "code", f.err.Code.Name(), "err", err)
+		m.log.Error("could not record a failed transfer", "job", e.id, "code", f.err.Code.Name(), "err", err)
 		m.mu.Lock()
 		if e.current(w) {
 			m.detach(e)
