@@ -6,3 +6,6 @@ package store
 // database (and has no Error type), but the package still compiles, which
 // `make vet-darwin` needs.
 func sqliteFull(error) bool { return false }
+
+// driverName is go-sqlite3's stub without cgo.
+const driverName = "sqlite3"

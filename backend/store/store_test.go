@@ -104,3 +104,18 @@ func TestMigrationsAndNewerSchema(t *testing.T) {
 		t.Fatal("a database from a newer Ferry was opened")
 	}
 }
+
+// Every connection syncs with F_FULLFSYNC where the platform has it.
+func TestFullFsyncPragma(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "ferry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []string{"fullfsync", "checkpoint_fullfsync"} {
+		var on int
+		if err := s.db.QueryRow("PRAGMA " + p).Scan(&on); err != nil || on != 1 {
+			t.Fatalf("PRAGMA %s = %d (%v), want 1", p, on, err)
+		}
+	}
+}
