@@ -87,3 +87,21 @@ func errorSentence(j bits.JobInfo) string {
 func escapeMarkup(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
+
+// deliver hands the notification of each event to send until events is
+// closed or done is: the Run loop of every platform's Notifier.
+func deliver(done <-chan struct{}, events <-chan engine.Event, send func(notification)) {
+	for {
+		select {
+		case <-done:
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if msg, ok := notificationFor(ev); ok {
+				send(msg)
+			}
+		}
+	}
+}

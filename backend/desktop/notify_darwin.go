@@ -43,19 +43,7 @@ func NewNotifier(onOpen func(id string)) (*Notifier, error) {
 // Run shows the notifications for events until events is closed or Close
 // is called.
 func (n *Notifier) Run(events <-chan engine.Event) {
-	for {
-		select {
-		case <-n.done:
-			return
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			if msg, ok := notificationFor(ev); ok {
-				n.send(msg)
-			}
-		}
-	}
+	deliver(n.done, events, n.send)
 }
 
 // Close ends Run. Safe more than once.

@@ -91,19 +91,7 @@ func NewNotifier(onOpen func(id string)) (*Notifier, error) {
 // hung server delays notifications but never the engine (its event queue
 // per subscriber is unbounded).
 func (n *Notifier) Run(events <-chan engine.Event) {
-	for {
-		select {
-		case <-n.done:
-			return
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			if msg, ok := notificationFor(ev); ok {
-				n.send(msg)
-			}
-		}
-	}
+	deliver(n.done, events, n.send)
 }
 
 // Close ends Run and the connection. Safe more than once.

@@ -55,24 +55,14 @@ func NewNotifier(onOpen func(id string)) (*Notifier, error) {
 
 // Run shows the toasts for events until events is closed or Close is called.
 func (n *Notifier) Run(events <-chan engine.Event) {
-	for {
-		select {
-		case <-n.done:
-			return
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			if msg, ok := notificationFor(ev); ok {
-				t := toastFor(msg)
-				if err := t.Push(); err != nil {
-					// Once: a system without toasts (Server Core, Wine) fails
-					// every time, and the transfers matter more than the log.
-					n.failOnce.Do(func() { slog.Warn("desktop notifications fail", "err", err) })
-				}
-			}
+	deliver(n.done, events, func(msg notification) {
+		t := toastFor(msg)
+		if err := t.Push(); err != nil {
+			// Once: a system without toasts (Server Core, Wine) fails
+			// every time, and the transfers matter more than the log.
+			n.failOnce.Do(func() { slog.Warn("desktop notifications fail", "err", err) })
 		}
-	}
+	})
 }
 
 // Close ends Run. Safe more than once.
