@@ -166,7 +166,8 @@ func (m *Manager) load() error {
 			}
 			continue
 		}
-		if j.State.Active() {
+		requeued := j.State.Active()
+		if requeued {
 			// Interrupted by a stop or a crash: back in the queue.
 			j.State = bits.StateQueued
 		}
@@ -182,8 +183,10 @@ func (m *Manager) load() error {
 		if sj.Seq > m.seq {
 			m.seq = sj.Seq
 		}
-		if err := m.st.SaveJob(e.seq, j); err != nil {
-			return err
+		if requeued { // only its row changed; every other job is as stored
+			if err := m.st.Commit(store.Change{Seq: e.seq, Job: j}.OnlyFiles()); err != nil {
+				return err
+			}
 		}
 	}
 	m.log.Info("queue loaded", "jobs", len(m.jobs), "at", now.UTC().Format(time.RFC3339))

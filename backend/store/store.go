@@ -157,20 +157,6 @@ func (s *Store) SaveJob(seq int64, j *bits.Job) error {
 	return s.Commit(Change{Seq: seq, Job: j})
 }
 
-// SaveJobOnly writes the job's own row (not its files): cheap for property changes.
-func (s *Store) SaveJobOnly(j *bits.Job) error {
-	data, err := jobRow(j)
-	if err != nil {
-		return fmt.Errorf("encode job %s: %w", j.ID, err)
-	}
-	return s.write(func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`UPDATE jobs SET data = ? WHERE id = ?`, string(data), j.ID); err != nil {
-			return fmt.Errorf("save job %s: %w", j.ID, err)
-		}
-		return nil
-	})
-}
-
 type execer interface {
 	Exec(query string, args ...any) (sql.Result, error)
 }
@@ -314,11 +300,6 @@ func saveSecret(x execer, jobID, name string, sealed []byte) error {
 		return fmt.Errorf("save secret of job %s: %w", jobID, err)
 	}
 	return nil
-}
-
-// DeleteSecrets removes a job's secrets whose names start with prefix ("" = all).
-func (s *Store) DeleteSecrets(jobID, prefix string) error {
-	return s.write(func(tx *sql.Tx) error { return deleteSecrets(tx, jobID, prefix) })
 }
 
 func deleteSecrets(x execer, jobID, prefix string) error {
