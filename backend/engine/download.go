@@ -378,7 +378,7 @@ func (d *download) checkpoint(cur *partial, wait bool) error {
 				p.f.Close()
 			}
 		}()
-		if err := syncFiles(compact(files)); err != nil {
+		if err := syncFiles(files); err != nil {
 			return err
 		}
 		return d.record(done, cur)
@@ -393,16 +393,6 @@ func (d *download) checkpoint(cur *partial, wait bool) error {
 		d.syncErr = work()
 	}()
 	return nil
-}
-
-func compact(fs []*os.File) []*os.File {
-	out := fs[:0]
-	for _, f := range fs {
-		if f != nil {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func (d *download) waitInflight() error {

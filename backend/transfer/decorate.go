@@ -145,8 +145,8 @@ func (c *countingTarget) Write(p []byte) (int, error) {
 	if n > 0 {
 		c.moved = true
 	}
-	if err != nil && c.local == nil && !isTransport(err) {
-		c.local = err
+	if err != nil && c.local == nil {
+		c.local = err // the limiter wraps outside: this is the target's own failure
 	}
 	return n, err
 }
@@ -167,12 +167,6 @@ func (c *countingTarget) Sized(v bits.Validator) error {
 	}
 	c.v = v
 	return nil
-}
-
-// isTransport reports an error of the limiter's context, which is not the
-// target's own failure.
-func isTransport(err error) bool {
-	return err == context.Canceled || err == context.DeadlineExceeded
 }
 
 type countingUpload struct {
