@@ -12,7 +12,7 @@ import (
 func TestLongSocketPath(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
 	path := filepath.Join(dir, "ferry.sock")
-	if len(SocketAddr(path)) > maxSocketPath {
+	if len(SocketAddr(path)) > 107 { // sun_path less its NUL
 		t.Fatalf("SocketAddr(%d chars) = %q", len(path), SocketAddr(path))
 	}
 	cl, _ := serve(t, path)

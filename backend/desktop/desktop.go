@@ -5,9 +5,10 @@
 // package consumes them, so the headless service and the desktop app share
 // the same notifier.
 //
-// Linux is fully supported (org.freedesktop.Notifications over D-Bus).
-// Elsewhere the notifier constructor returns ErrUnsupported and the caller
-// carries on without it; the single-instance handshake works on every unix.
+// Notifications go through org.freedesktop.Notifications over D-Bus on
+// Linux, toasts on Windows and osascript on macOS; elsewhere the notifier
+// constructor returns ErrUnsupported and the caller carries on without it.
+// The single-instance handshake works on every unix and on Windows.
 package desktop
 
 import "errors"

@@ -23,7 +23,8 @@ const (
 	IconError
 )
 
-// IconSize is the icons' width and height in pixels.
+// IconSize is the PNG icons' width and height in pixels, and the size of
+// the grid the glyphs are designed on.
 const IconSize = 32
 
 var iconColors = map[Icon]color.NRGBA{
@@ -42,7 +43,7 @@ type drawnIcon struct {
 var icons = sync.OnceValue(func() map[Icon]drawnIcon {
 	out := map[Icon]drawnIcon{}
 	for st := range iconColors {
-		img := drawIcon(st)
+		img := drawIcon(st, IconSize)
 		var buf bytes.Buffer
 		if err := png.Encode(&buf, img); err != nil {
 			panic("desktop: encoding a drawn icon: " + err.Error()) // cannot fail for an in-memory NRGBA
@@ -52,27 +53,33 @@ var icons = sync.OnceValue(func() map[Icon]drawnIcon {
 	return out
 })
 
-// IconPNG returns the PNG of an icon.
+// IconPNG returns the PNG of an icon, IconSize pixels square.
 func IconPNG(st Icon) []byte { return icons()[st].png }
 
+// IconImage draws an icon size pixels square, for a platform that wants
+// its own size (Windows' notification area: 16 pixels at 100% scaling).
+func IconImage(st Icon, size int) *image.NRGBA { return drawIcon(st, size) }
+
 // drawIcon renders a disc of the state's colour with a white glyph: a
-// down arrow (idle, transferring) or an exclamation mark (error). Each pixel
-// is supersampled 4×4 so the edges stay smooth at panel sizes.
-func drawIcon(st Icon) *image.NRGBA {
+// down arrow (idle, transferring) or an exclamation mark (error), scaled
+// from the IconSize grid to size. Each pixel is supersampled 4×4 so the
+// edges stay smooth at panel sizes.
+func drawIcon(st Icon, size int) *image.NRGBA {
 	const ss = 4
 	c := iconColors[st]
 	glyph := arrowGlyph
 	if st == IconError {
 		glyph = bangGlyph
 	}
-	img := image.NewNRGBA(image.Rect(0, 0, IconSize, IconSize))
-	for py := range IconSize {
-		for px := range IconSize {
+	scale := float64(IconSize) / float64(size)
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	for py := range size {
+		for px := range size {
 			var disc, white int
 			for sy := range ss {
 				for sx := range ss {
-					x := float64(px) + (float64(sx)+0.5)/ss
-					y := float64(py) + (float64(sy)+0.5)/ss
+					x := (float64(px) + (float64(sx)+0.5)/ss) * scale
+					y := (float64(py) + (float64(sy)+0.5)/ss) * scale
 					if math.Hypot(x-16, y-16) > 15.5 {
 						continue
 					}

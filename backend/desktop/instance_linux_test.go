@@ -10,7 +10,7 @@ import (
 // an abstract socket named after it.
 func TestClaimInstanceDeepHome(t *testing.T) {
 	home := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60))
-	if len(filepath.Join(home, instanceSocket)) <= maxSocketPath {
+	if len(filepath.Join(home, instanceSocket)) <= 107 { // sun_path less its NUL
 		t.Fatal("the test's home is not deep enough")
 	}
 	shown := make(chan struct{}, 1)

@@ -47,6 +47,28 @@ func TestIcons(t *testing.T) {
 	}
 }
 
+// Drawn at another size, an icon keeps its shape: the disc's colour near
+// its top, a white glyph in the middle, transparent corners.
+func TestIconImageAtOtherSizes(t *testing.T) {
+	for _, size := range []int{16, 20, 24, 48} {
+		for st, want := range iconColors {
+			img := IconImage(st, size)
+			if img.Bounds() != image.Rect(0, 0, size, size) {
+				t.Fatalf("icon %d at %d px is %v", st, size, img.Bounds())
+			}
+			if got := img.NRGBAAt(size/2, size/10); got != want {
+				t.Errorf("icon %d at %d px, near the top: %v, want %v", st, size, got, want)
+			}
+			if got := img.NRGBAAt(size/2, size/3); got.R < 0xf0 || got.G < 0xf0 || got.B < 0xf0 {
+				t.Errorf("icon %d at %d px: the glyph is %v, want white", st, size, got)
+			}
+			if img.NRGBAAt(0, 0).A != 0 || img.NRGBAAt(size-1, size-1).A != 0 {
+				t.Errorf("icon %d at %d px has an opaque corner", st, size)
+			}
+		}
+	}
+}
+
 func TestNotificationFor(t *testing.T) {
 	now := time.Now()
 	done := job("id", "nightly", bits.StateTransferred, 1, 1, now)

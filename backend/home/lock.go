@@ -60,6 +60,25 @@ func (h Home) Lock() (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// TryLock takes the exclusive lock of the file at path (created 0600) without
+// waiting, for locks other than the engine's (the desktop window's single
+// instance). held reports that another process, or another open file here,
+// has it. As with the engine's lock, the system drops it with its process.
+func TryLock(path string) (l *Lock, held bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("open lock file: %w", err)
+	}
+	if held, err = tryLock(f); err != nil || held {
+		f.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("lock %s: %w", path, err)
+		}
+		return nil, true, nil
+	}
+	return &Lock{f: f}, false, nil
+}
+
 // Release gives the lock up.
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {

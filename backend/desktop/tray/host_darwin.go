@@ -32,6 +32,9 @@ type host struct{}
 
 func openHost() (*host, error) { return &host{}, nil }
 
+// menuLabel is the label itself: NSMenu has no mnemonic markers.
+func menuLabel(s string) string { return s }
+
 // start runs systray's start on the main thread: AppKit creates status
 // items only there, and the app starts the tray from Wails' OnStartup,
 // which runs on another thread.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"ferry/backend/desktop"
@@ -62,6 +63,10 @@ func openHost() (*host, error) {
 	conn.Signal(h.sigs)
 	return h, nil
 }
+
+// menuLabel escapes "_", which dbusmenu (the tray menu here) reads as a
+// mnemonic marker: "nightly_build" would otherwise show as "nightlybuild".
+func menuLabel(s string) string { return strings.ReplaceAll(s, "_", "__") }
 
 // start runs systray's start: on Linux it only exports D-Bus objects, from
 // any goroutine.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"ferry/backend/bits"
 	"ferry/backend/desktop"
@@ -22,6 +23,20 @@ const (
 	// maxLabel keeps a long display name from widening the menu.
 	maxLabel = 40
 )
+
+// menuText is a fixed item of the tray's menu: its label and tooltip.
+type menuText struct{ label, tip string }
+
+// The menu's fixed items, the same on every platform. Between Resume all
+// and Quit come the recentJobs most recently changed jobs, or noTransfers.
+var (
+	itemShow    = menuText{"Show Ferry", "Open the Ferry window"}
+	itemSuspend = menuText{"Suspend all", "Suspend every job"}
+	itemResume  = menuText{"Resume all", "Resume every suspended job"}
+	itemQuit    = menuText{"Quit", "Quit Ferry; transfers pause until it runs again"}
+)
+
+const noTransfers = "No transfers"
 
 // trayModel is the tray's picture of the jobs, built from a snapshot and
 // then from events alone. It does no I/O and takes the time as an argument,
@@ -166,8 +181,11 @@ func (s traySummary) text() string {
 }
 
 // jobLabel is a recent job's menu entry, e.g. "nightly — Transferring 45%".
+// A name's control and bidi-override characters become spaces: a menu
+// would read a tab as the start of an accelerator column, a newline as a
+// second line, and an override would reorder the state after it.
 func jobLabel(j bits.JobInfo) string {
-	name := []rune(desktop.JobName(j))
+	name := []rune(strings.Map(printable, desktop.JobName(j)))
 	if len(name) > maxLabel {
 		name = append(name[:maxLabel-1], '…')
 	}
@@ -178,9 +196,12 @@ func jobLabel(j bits.JobInfo) string {
 	return label
 }
 
-// menuLabel escapes "_", which dbusmenu (the tray menu on Linux) reads as
-// a mnemonic marker: "nightly_build" would otherwise show as "nightlybuild".
-func menuLabel(s string) string { return strings.ReplaceAll(s, "_", "__") }
+func printable(r rune) rune {
+	if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+		return ' '
+	}
+	return r
+}
 
 var stateTexts = map[bits.JobState]string{
 	bits.StateQueued:         "Queued",

@@ -121,13 +121,11 @@ func TestLabels(t *testing.T) {
 		{job("x", "retry", bits.StateTransientError, 0, 0, now), "retry — Retrying"},
 		{job("0c7f6d1e-5a55-4b07-9d3f-2f2f7f1b9a10", "  ", bits.StateQueued, 0, 0, now), "Job 0c7f6d1e — Queued"},
 		{job("x", strings.Repeat("é", 50), bits.StateSuspended, 0, 0, now), strings.Repeat("é", 39) + "… — Suspended"},
+		{job("x", "a\tb\nc\u202ed", bits.StateSuspended, 0, 0, now), "a b c d — Suspended"},
 	} {
 		if got := jobLabel(c.j); got != c.want {
 			t.Errorf("jobLabel = %q, want %q", got, c.want)
 		}
-	}
-	if got := menuLabel("a_b__c"); got != "a__b____c" {
-		t.Errorf("menuLabel %q", got)
 	}
 	for bps, want := range map[float64]string{0: "0 B/s", 999: "999 B/s", 1500: "1.5 kB/s", 3_400_000: "3.4 MB/s", 2.5e9: "2.5 GB/s"} {
 		if got := formatRate(bps); got != want {

@@ -22,11 +22,6 @@ import (
 	"fyne.io/systray"
 )
 
-// trayRefresh bounds tray updates to about one a second: progress events
-// come much faster, and every update is a round of D-Bus signals to the
-// panel.
-const trayRefresh = time.Second
-
 // trayClaimed guards fyne.io/systray, which keeps its item, menu and quit
 // channel in package variables: it can run once per process, and a second
 // run after a stop would find its quit channel already closed.
@@ -172,15 +167,15 @@ func endSystray(end func()) {
 // buildMenu runs in systray's onReady callback, where every platform of
 // systray accepts new items.
 func (t *Tray) buildMenu() {
-	t.show = systray.AddMenuItem("Show Ferry", "Open the Ferry window")
-	t.suspend = systray.AddMenuItem("Suspend all", "Suspend every job")
-	t.resume = systray.AddMenuItem("Resume all", "Resume every suspended job")
+	t.show = systray.AddMenuItem(itemShow.label, itemShow.tip)
+	t.suspend = systray.AddMenuItem(itemSuspend.label, itemSuspend.tip)
+	t.resume = systray.AddMenuItem(itemResume.label, itemResume.tip)
 	systray.AddSeparator()
 	for i := range t.slots {
 		t.slots[i] = systray.AddMenuItem("", "")
 	}
 	systray.AddSeparator()
-	t.quit = systray.AddMenuItem("Quit", "Quit Ferry; transfers pause until it runs again")
+	t.quit = systray.AddMenuItem(itemQuit.label, itemQuit.tip)
 	for item, f := range map[*systray.MenuItem]func(){
 		t.show: t.actions.Show, t.suspend: t.actions.SuspendAll, t.resume: t.actions.ResumeAll, t.quit: t.actions.Quit,
 	} {
@@ -188,14 +183,14 @@ func (t *Tray) buildMenu() {
 			item.Disable()
 		}
 	}
-	// Slot 0 says "No transfers" until there are jobs; the others hide, so
+	// Slot 0 says noTransfers until there are jobs; the others hide, so
 	// the two separators never meet.
 	for i, it := range t.slots {
 		t.shown.enabled[i] = true
 		t.shown.visible[i] = true
 		t.setSlot(i, it, "", false, i == 0)
 	}
-	t.setSlot(0, t.slots[0], "No transfers", false, true)
+	t.setSlot(0, t.slots[0], noTransfers, false, true)
 }
 
 // listen runs f on its own goroutine for each click of item, so that a
@@ -230,55 +225,10 @@ func (t *Tray) openSlot(i int) {
 	}
 }
 
-// run applies events and redraws at most once per trayRefresh; while bytes
-// move it also redraws once per trayRefresh without events, from its own
-// arithmetic, so that the shown rate falls when a transfer stalls. It never
-// asks the engine for anything after the first snapshot.
+// run keeps the tray up to date from events until Stop.
 func (t *Tray) run(jobs func() []bits.JobInfo, events <-chan engine.Event) {
 	defer t.wg.Done()
-	m := newTrayModel()
-	now := time.Now()
-	if jobs != nil {
-		for _, j := range jobs() {
-			m.set(j, now)
-		}
-	}
-	s := m.summary(now)
-	t.render(s)
-	last := now
-
-	timer := time.NewTimer(trayRefresh)
-	defer timer.Stop()
-	armed := s.busy()
-	if !armed {
-		timer.Stop()
-	}
-	for {
-		select {
-		case <-t.stop:
-			return
-		case ev, ok := <-events:
-			if !ok {
-				events = nil // the engine is gone; keep serving the menu
-				continue
-			}
-			now := time.Now()
-			m.apply(ev, now)
-			if !armed {
-				timer.Reset(max(0, last.Add(trayRefresh).Sub(now)))
-				armed = true
-			}
-		case <-timer.C:
-			now := time.Now()
-			s := m.summary(now)
-			t.render(s)
-			last = now
-			armed = s.busy()
-			if armed {
-				timer.Reset(trayRefresh)
-			}
-		}
-	}
+	follow(t.stop, jobs, events, t.render)
 }
 
 // render sends to the panel what changed since the last render.
@@ -315,7 +265,7 @@ func (t *Tray) render(s traySummary) {
 		case i < len(s.recent):
 			t.setSlot(i, it, menuLabel(jobLabel(s.recent[i])), t.actions.OpenJob != nil, true)
 		case i == 0:
-			t.setSlot(i, it, "No transfers", false, true)
+			t.setSlot(i, it, noTransfers, false, true)
 		default:
 			t.setSlot(i, it, t.shown.label[i], false, false)
 		}

@@ -432,3 +432,10 @@ func TestTray(t *testing.T) {
 	default:
 	}
 }
+
+// dbusmenu reads "_" as a mnemonic marker: labels double it.
+func TestMenuLabelEscapesMnemonics(t *testing.T) {
+	if got := menuLabel("a_b__c"); got != "a__b____c" {
+		t.Errorf("menuLabel %q", got)
+	}
+}

@@ -1,4 +1,4 @@
-//go:build !linux && !(darwin && cgo)
+//go:build !linux && !(darwin && cgo) && !windows
 
 // Package tray is the desktop app's tray icon; this platform has none yet
 // (and macOS needs cgo for it).
