@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench bench-cli package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: bench bench-cli package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -95,8 +95,8 @@ run: build
 ## test: formatting, vet, staticcheck, frontend tests, the Go tests, the Windows tests under Wine, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
 test: deps frontend lint frontend-test go-test test-windows package-test e2e
 
-## lint: gofmt, go vet (also for macOS) and staticcheck
-lint: fmt-check vet vet-darwin staticcheck
+## lint: gofmt, go vet (also for macOS and Windows) and staticcheck (also for Windows)
+lint: fmt-check vet vet-darwin vet-windows staticcheck
 
 fmt-check:
 	@out=$$(find . -path ./frontend -prune -o -path ./.tools -prune -o -path ./.git -prune -o -name '*.go' -print | xargs gofmt -l); \
@@ -114,8 +114,14 @@ vet-darwin:
 		GOOS=darwin GOARCH=$$arch CGO_ENABLED=0 $(GO) vet ./backend/... ./cmd/ferry ./frontend || exit 1; \
 	done
 
+# Every package and its tests, as they build for Windows (without cgo, so
+# that no mingw is needed to check them; test-windows builds with it).
+vet-windows:
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
+
 staticcheck: tools
 	$(STATICCHECK) -tags $(TAGS) ./...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(STATICCHECK) ./...
 
 frontend-test: node-deps
 	cd frontend && npm test

@@ -283,7 +283,9 @@ func TestWindowResyncsAfterOverflow(t *testing.T) {
 		}
 	}
 	close(gate)
-	waitFor(t, "a resync event", func() bool { return len(ui.named(eventResync)) == 1 })
+	// At least one: the window may fall behind again while it waits at the
+	// gate with its resync, and then it resyncs once more.
+	waitFor(t, "a resync event", func() bool { return len(ui.named(eventResync)) >= 1 })
 	// The new subscription works.
 	if _, err := app.Call("create", []string{"after"}, nil); err != nil {
 		t.Fatal(err)

@@ -1,3 +1,8 @@
+//go:build unix
+
+// The command-line tests drive the unix build of ferry (signals, flock,
+// setsid, FIFOs); scripts/windows/session.sh is their Windows counterpart.
+
 package cli_test
 
 import (

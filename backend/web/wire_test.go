@@ -15,6 +15,7 @@ import (
 	"ferry/backend/api"
 	"ferry/backend/api/wire"
 	"ferry/backend/engine"
+	"ferry/backend/internal/localsock"
 	"ferry/backend/ops"
 	"ferry/backend/store"
 	"ferry/backend/transfer"
@@ -66,8 +67,7 @@ func startTransports(t *testing.T, withEngine bool) transports {
 		return ts.URL
 	}
 	sock := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", api.SocketAddr(path))
+		return localsock.Dial(ctx, api.SocketAddr(path))
 	}}}
 	return transports{socket: sock, socketURL: "http://ferry", viaAPI: http.DefaultClient, apiURL: webOver(ClientEngine(cl, nil)),
 		local: http.DefaultClient, localURL: webOver(LocalEngine(env))}

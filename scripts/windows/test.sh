@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make test-windows: the backend's Windows test binaries, then a CLI session
-# of build/bin/ferry.exe over its named pipe, all under Debian's Wine.
+# of build/bin/ferry.exe over its named pipe, all under Debian's Wine, in a
+# private virtual X display: Wine's explorer draws its taskbar there, which
+# the tray's tests put their icon in.
 #
 # Wine 8 (Debian 12) lacks two things that Go 1.26 programs use, and both are
 # supplied here for the tests only; a real Windows has them:
@@ -23,45 +25,61 @@ export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" # no Mono/Gecko prompts
 export WINE=${WINE:-/usr/lib/wine/wine64}
 PATH=/usr/lib/wine:$PATH
 export GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
-unset DISPLAY # console programs only: Wine must not open windows
 
 # Packages whose tests run under Wine, and tests left out of them, each with
-# its reason. Anything not listed here is not run: see the README.
-packages=(bits clock store ops home api engine transfer uploadserver service web desktop)
+# its reason. Anything not listed here is not run: see the README. "." is
+# ferry-desktop's own package (the App and its shell: tray, notifier, single
+# instance; everything but the WebView2 window).
+packages=(backend/bits backend/clock backend/store backend/ops backend/home backend/api backend/engine
+	backend/transfer backend/uploadserver backend/service backend/web backend/desktop backend/desktop/tray
+	backend/internal/localsock backend/internal/durable .)
 declare -A skip=(
 	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestBench*)
-	[transfer]='^(TestNginx|TestTinyproxy|TestBench)'
+	[backend/transfer]='^(TestNginx|TestTinyproxy|TestBench)'
 	# engine: kill -9 of a child engine (SIGKILL, the child's unix plumbing);
 	# nginx and tinyproxy; notify command lines that run /bin/true and
 	# /usr/bin/env; file:// URLs built from unix paths (the Windows forms are
 	# transfer's TestFileDownload and TestWindowsFileURLs); FIFOs, /dev/null
 	# and unix symlinks as local names (TestLocalMustBeARegularFile)
-	[engine]='^(TestLocalMustBeARegularFile|TestCrashKill9MidTransfer|TestUploadEngineKill9|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
+	[backend/engine]='^(TestLocalMustBeARegularFile|TestCrashKill9MidTransfer|TestUploadEngineKill9|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
 	# uploadserver: kill -9 of a child server; and a symlink out of the
 	# upload directory, which os.Root follows under Wine 8 (whose symlinks
 	# are emulated; whether real Windows refuses it is not checked here)
-	[uploadserver]='^(TestServerKill9ThenResume|TestUnsafeNamesRefused)$'
+	[backend/uploadserver]='^(TestServerKill9ThenResume|TestUnsafeNamesRefused)$'
 	# assert unix modes (0700, 0600); Windows has ACLs: home_windows_test.go
-	[home]='^(TestResolve|TestSecretBox)$'
+	[backend/home]='^(TestResolve|TestSecretBox)$'
 	# asserts the quarantine copy's unix mode (0600)
-	[store]='^TestUnreadableRowsAreSetAsideAndTheRestLoads$'
-	# a timing bound (pushes per 120 ms) that Wine's coarser timers miss; a
-	# test that dials the control socket with net.Dial("unix") itself
-	[web]='^(TestCoalesceSpacing|TestEveryTransportMapsErrorsAlike)$'
+	[backend/store]='^TestUnreadableRowsAreSetAsideAndTheRestLoads$'
+	# a timing bound (pushes per 120 ms) that Wine's coarser timers miss
+	[backend/web]='^TestCoalesceSpacing$'
 )
-not_run="cli (drives the unix build with signals, flock and setsid: the CLI session below is its Windows counterpart), cmd/ferry (go list and the unix build), internal/* (test helpers)"
+not_run="backend/cli (drives the unix build with signals, flock and setsid: the CLI session above is its Windows counterpart), cmd/ferry (go list and the unix build), backend/internal/testenv and backend/internal/testsrv (test helpers)"
 
 step() { printf '\n== %s\n' "$*"; }
-cleanup() { wineserver -k 2>/dev/null || true; }
+xvfb=
+cleanup() {
+	wineserver -k 2>/dev/null || true
+	[[ -n $xvfb ]] && kill "$xvfb" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 step "Wine prefix $WINEPREFIX"
 t0=$SECONDS
+# A fresh Wine session: its explorer starts on the display set below.
+wineserver -k 2>/dev/null || true
+display=$out/xvfb.display
+: >"$display"
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$display" 2>/dev/null &
+xvfb=$!
+for _ in $(seq 100); do [[ -s $display ]] && break; sleep 0.1; done
+[[ -s $display ]] || { echo "test-windows: Xvfb did not start" >&2; exit 1; }
+export DISPLAY=:$(head -1 "$display")
 if [[ ! -f $WINEPREFIX/system.reg ]]; then
 	wineboot -i >/dev/null 2>&1 || true
 fi
-# One server for all the runs below, gone 30 s after the last (an already
-# running one answers "in use" here, and serves as well).
+# A crashing test binary must fail its run, not wait on a dialog nobody sees.
+"$WINE" reg add 'HKCU\Software\Wine\WineDbg' /v ShowCrashDialog /t REG_DWORD /d 0 /f >/dev/null 2>&1 || true
+# One server for all the runs below, gone 30 s after the last.
 wineserver -p 30 2>/dev/null || true
 sys32=$WINEPREFIX/drive_c/windows/system32
 dll=$sys32/bcryptprimitives.dll
@@ -79,22 +97,25 @@ printf '{"Replace":{"%s":"%s"}}\n' "$at" "$patched" >"$overlay"
 
 step "build the test binaries"
 t0=$SECONDS
-go test -overlay "$overlay" -c -o "$out/" "${packages[@]/#/./backend/}"
+go test -overlay "$overlay" -c -o "$out/" "${packages[@]/#/./}"
 go build -overlay "$overlay" -trimpath -o "$out/ferry.exe" ./cmd/ferry
 echo "built in $((SECONDS - t0)) s"
 
 failed=()
 for p in "${packages[@]}"; do
-	step "backend/$p${skip[$p]:+ (skipping ${skip[$p]})}"
+	# go test -c names a binary after its import path: the module's is ferry.
+	bin=${p##*/}
+	[[ $p == . ]] && bin=ferry
+	step "$p${skip[$p]:+ (skipping ${skip[$p]})}"
 	args=(-test.timeout 240s)
 	[[ -n ${skip[$p]:-} ]] && args+=(-test.skip "${skip[$p]}")
 	t0=$SECONDS
 	# Test binaries run in their package's directory, as go test does.
-	if (cd "backend/$p" && timeout 300 "$WINE" "$out/$p.test.exe" "${args[@]}" >"$out/$p.log" 2>&1); then
-		echo "ok   backend/$p $((SECONDS - t0)) s"
+	if (cd "$p" && timeout 300 "$WINE" "$out/$bin.test.exe" "${args[@]}" >"$out/$bin.log" 2>&1); then
+		echo "ok   $p $((SECONDS - t0)) s"
 	else
-		echo "FAIL backend/$p $((SECONDS - t0)) s"
-		tail -40 "$out/$p.log"
+		echo "FAIL $p $((SECONDS - t0)) s"
+		tail -40 "$out/$bin.log"
 		failed+=("$p")
 	fi
 done
