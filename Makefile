@@ -18,6 +18,8 @@ STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/.tools
 WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+GOWINRES_VERSION := v0.3.3
+GOWINRES := $(TOOLS)/go-winres-$(GOWINRES_VERSION)/go-winres
 
 # lxqt-panel: a real tray host (StatusNotifierWatcher) for the end-to-end test
 # of a panel that starts after the app. hyperfine and time (GNU time):
@@ -45,6 +47,11 @@ $(WAILS):
 
 $(STATICCHECK):
 	GOBIN=$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# The Windows resource compiler, built on the winres library that Wails' own
+# packager uses (wails build cannot cross-link SQLite's cgo with mingw).
+$(GOWINRES):
+	GOBIN=$(@D) $(GO) install github.com/tc-hib/go-winres@$(GOWINRES_VERSION)
 
 node-deps: $(NODE_STAMP)
 
@@ -138,7 +145,17 @@ screenshots: build e2e-deps
 	cd e2e && FERRY_SCREENSHOTS=docs/screenshots node run.mjs screenshots "a 404" "desktop window"
 
 ## ---- Windows (cross-compiled with mingw-w64, tested under Wine) ----
-.PHONY: build-windows test-windows
+.PHONY: windows-res build-windows test-windows
+
+# Windows' four-part version of service.Version: 0.1.0-dev is 0.1.0.0.
+WINDOWS_VERSION := $(shell sed -n 's/^var Version = "\([0-9]*\.[0-9]*\.[0-9]*\).*/\1/p' backend/service/service.go).0
+
+## windows-res: the executables' resources (icon, manifest, version; build/windows/*.json) as the .syso files go build links into them
+windows-res: $(GOWINRES)
+	$(GOWINRES) make --in build/windows/ferry-desktop.json --out ferry-desktop --arch amd64 \
+		--file-version $(WINDOWS_VERSION) --product-version $(WINDOWS_VERSION)
+	$(GOWINRES) make --in build/windows/ferry.json --out cmd/ferry/ferry --arch amd64 \
+		--file-version $(WINDOWS_VERSION) --product-version $(WINDOWS_VERSION)
 
 # The C cross-compiler (SQLite needs cgo) and Wine, which runs the console
 # programs and Go test binaries (the window needs WebView2, which Wine lacks).
@@ -146,14 +163,14 @@ WINDOWS_APT_PACKAGES := gcc-mingw-w64-x86-64 wine wine64
 WINDOWS_ENV := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
 
 ## build-windows: build/bin/ferry.exe (console: CLI and engine) and build/bin/ferry-desktop.exe (GUI subsystem: the window)
-build-windows: apt-deps frontend
+build-windows: apt-deps frontend windows-res
 	$(WINDOWS_ENV) $(GO) build -trimpath -o build/bin/ferry.exe ./cmd/ferry
 	$(WINDOWS_ENV) $(GO) build -trimpath -tags desktop,production -ldflags "-H=windowsgui" -o build/bin/ferry-desktop.exe .
 	@file build/bin/ferry.exe build/bin/ferry-desktop.exe
 
-## test-windows: the backend's Windows test binaries and a ferry.exe CLI session over its named pipe, under Wine (prefix in .wine/)
-test-windows: apt-deps
-	scripts/windows/test.sh
+## test-windows: both executables' build and resources, the Windows test binaries and a ferry.exe CLI session over its named pipe, under Wine (prefix in .wine/)
+test-windows: build-windows
+	GOWINRES=$(GOWINRES) scripts/windows/test.sh
 
 ## clean: remove build outputs; distclean also removes tools and node_modules
 clean:

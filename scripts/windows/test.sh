@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# make test-windows: the backend's Windows test binaries, then a CLI session
-# of build/bin/ferry.exe over its named pipe, all under Debian's Wine, in a
-# private virtual X display: Wine's explorer draws its taskbar there, which
-# the tray's tests put their icon in.
+# make test-windows: the executables that make build-windows made, the Windows
+# test binaries, then a CLI session of build/bin/ferry.exe over its named
+# pipe, all under Debian's Wine, in a private virtual X display: Wine's
+# explorer draws its taskbar there, which the tray's tests put their icon in.
 #
 # Wine 8 (Debian 12) lacks two things that Go 1.26 programs use, and both are
 # supplied here for the tests only; a real Windows has them:
@@ -95,13 +95,34 @@ sed 's|^\tcase STATUS_INVALID_INFO_CLASS, // the operating system|\tcase NTStatu
 grep -q 0xC0000002 "$patched" || { echo "test-windows: could not patch $at for Wine" >&2; exit 1; }
 printf '{"Replace":{"%s":"%s"}}\n' "$at" "$patched" >"$overlay"
 
+step "the executables: build/bin/ferry.exe and ferry-desktop.exe (make build-windows)"
+# Their subsystems, and the resources go build linked from the .syso files
+# of make windows-res: the icon Wails' window loads (group #3), and a
+# manifest that makes the window per-monitor DPI aware with the common
+# controls v6 (without one Windows scales the window as a blurred bitmap).
+exes_ok=true
+bad() { echo "FAIL executables: $*" >&2; exes_ok=false; }
+file build/bin/ferry.exe | grep -q 'PE32+ executable (console)' || bad "ferry.exe is not a console program"
+file build/bin/ferry-desktop.exe | grep -q 'PE32+ executable (GUI)' || bad "ferry-desktop.exe is not a GUI program"
+for exe in ferry ferry-desktop; do
+	res=$out/res-$exe
+	rm -rf "$res"
+	"${GOWINRES:-go-winres}" extract --dir "$res" "build/bin/$exe.exe" >/dev/null
+	grep -q '"#3"' "$res/winres.json" || bad "$exe.exe has no icon #3"
+	grep -q '"long-path-aware": true' "$res/winres.json" || bad "$exe.exe is not long-path aware"
+	grep -q "\"OriginalFilename\": \"$exe.exe\"" "$res/winres.json" || bad "$exe.exe has no version information"
+done
+grep -q '"dpi-awareness": "per monitor v2"' "$out/res-ferry-desktop/winres.json" || bad "ferry-desktop.exe is not per-monitor DPI aware"
+grep -q '"use-common-controls-v6": true' "$out/res-ferry-desktop/winres.json" || bad "ferry-desktop.exe lacks the common controls v6"
+$exes_ok && echo "ok   console ferry.exe, GUI ferry-desktop.exe, with icon, manifest and version"
+
 step "build the test binaries"
 t0=$SECONDS
 go test -overlay "$overlay" -c -o "$out/" "${packages[@]/#/./}"
-go build -overlay "$overlay" -trimpath -o "$out/ferry.exe" ./cmd/ferry
 echo "built in $((SECONDS - t0)) s"
 
 failed=()
+$exes_ok || failed+=(executables)
 for p in "${packages[@]}"; do
 	# go test -c names a binary after its import path: the module's is ferry.
 	bin=${p##*/}
@@ -122,7 +143,7 @@ done
 
 step "CLI session: ferry.exe over its named pipe"
 t0=$SECONDS
-if scripts/windows/session.sh "$out/ferry.exe"; then
+if scripts/windows/session.sh build/bin/ferry.exe; then
 	echo "ok   CLI session $((SECONDS - t0)) s"
 else
 	echo "FAIL CLI session"
