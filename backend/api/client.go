@@ -94,6 +94,14 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// finish reads what is left of a reply (a JSON decoder stops at the end of
+// its value, before a newline and a chunked body's last chunk) and closes
+// it: a reply read to its end leaves its connection to the next call.
+func finish(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
 // Hello asks who answers.
 func (c *Client) Hello(ctx context.Context) (Hello, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://ferry"+PathHello, nil)
@@ -104,7 +112,7 @@ func (c *Client) Hello(ctx context.Context) (Hello, error) {
 	if err != nil {
 		return Hello{}, err
 	}
-	defer resp.Body.Close()
+	defer finish(resp)
 	if resp.StatusCode != http.StatusOK {
 		return Hello{}, wire.ReadError(resp)
 	}
@@ -131,7 +139,7 @@ func (c *Client) Call(ctx context.Context, op string, r ops.Request) (json.RawMe
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer finish(resp)
 	if resp.StatusCode != http.StatusOK {
 		return nil, wire.ReadError(resp)
 	}

@@ -23,6 +23,7 @@ import (
 	"ferry/backend/bits"
 	"ferry/backend/home"
 	"ferry/backend/ops"
+	"ferry/backend/service"
 )
 
 // Exit codes of cli.md.
@@ -111,6 +112,10 @@ func (c *cli) main(args []string) int {
 	}
 	c.cmd = cmd
 	if cmd.run != nil {
+		// The commands with a run of their own are the ones that last
+		// (the engine, the servers, transfer, monitor, wait): see
+		// service.OneProcessor. A single call does not pay for the switch.
+		service.OneProcessor()
 		return cmd.run(c, req)
 	}
 	return c.runOp(cmd.op, req)
@@ -218,11 +223,7 @@ func (c *cli) runOp(op *ops.Op, req ops.Request) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	cl, err := c.connect(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	raw, err := cl.Call(ctx, op.Name, req)
+	raw, cl, err := c.call(ctx, op.Name, req)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"ferry/backend/api"
 	"ferry/backend/bits"
 	"ferry/backend/home"
+	"ferry/backend/ops"
 )
 
 // autostartTimeout bounds how long a command waits for an engine it started.
@@ -49,6 +51,33 @@ func (c *cli) connect(ctx context.Context) (*api.Client, error) {
 	}
 	c.api = cl
 	return cl, nil
+}
+
+// call runs one operation for a command that makes a call or two and exits.
+// It sends the call at once, on a serial client (api.NewSerialClient), not
+// after a hello: when nothing listens the dial fails before anything is
+// sent, and only then does it connect the long way (which may start an
+// engine) and send the call again, so no call ever reaches an engine twice.
+func (c *cli) call(ctx context.Context, op string, req ops.Request) (json.RawMessage, *api.Client, error) {
+	if c.api == nil {
+		h, err := resolveHome()
+		if err != nil {
+			return nil, nil, err
+		}
+		cl := api.NewSerialClient(h.Socket())
+		raw, err := cl.Call(ctx, op, req)
+		if _, dialFailed := api.AsConnectError(err); !dialFailed {
+			c.api = cl
+			return raw, cl, err
+		}
+		cl.Close()
+	}
+	cl, err := c.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := cl.Call(ctx, op, req)
+	return raw, cl, err
 }
 
 // errNoEngine marks "nothing listens" among connect errors.

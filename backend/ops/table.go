@@ -49,6 +49,9 @@ func jobGetter(name, summary string, get func(m *engine.Manager, job string) (an
 	}
 }
 
+// settingsHelpText is the config commands' help, built once.
+var settingsHelpText = settingsHelp()
+
 func settingsHelp() string {
 	var b strings.Builder
 	b.WriteString("Settings (KEY, unit, default):\n")
@@ -430,7 +433,7 @@ var table = []*Op{
 	// Engine.
 	{
 		Spec: Spec{Name: "config", Group: GroupEngine, Summary: "the engine's settings (BITS' group policies)",
-			Help: settingsHelp(), Example: "ferry config", Prints: true},
+			Help: settingsHelpText, Example: "ferry config", Prints: true},
 		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
 			return map[string]int64(env.Manager.Settings()), nil
 		},
@@ -438,7 +441,7 @@ var table = []*Op{
 	},
 	{
 		Spec: Spec{Name: "config get", Group: GroupEngine, Args: []Arg{{Name: "KEY"}}, Summary: "one setting's value",
-			Help: settingsHelp(), Example: "ferry config get maxJobsPerUser", Prints: true},
+			Help: settingsHelpText, Example: "ferry config get maxJobsPerUser", Prints: true},
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
 			k, err := settingKey(r.Args[0])
 			if err != nil {
@@ -451,7 +454,7 @@ var table = []*Op{
 	{
 		Spec: Spec{Name: "config set", Group: GroupEngine, Args: []Arg{{Name: "KEY"}, {Name: "VALUE"}},
 			Summary: "change a setting; it applies at once and is kept",
-			Help:    settingsHelp(), Example: "ferry config set bandwidth.background 512K"},
+			Help:    settingsHelpText, Example: "ferry config set bandwidth.background 512K"},
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
 			return nil, env.Manager.SetSetting(r.Args[0], r.Args[1])
 		},

@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"ferry/backend/cli"
-	"ferry/backend/service"
 	"ferry/backend/web"
 	"ferry/frontend"
 )
@@ -22,9 +21,6 @@ func main() {
 		}
 		return
 	}
-	// Commands, the engine and the servers are all I/O bound (see
-	// service.OneProcessor).
-	service.OneProcessor()
 	// `ferry web` serves the very files the window shows.
 	web.Assets = frontend.Dist()
 	os.Exit(cli.Main(os.Args[1:]))
