@@ -1,6 +1,8 @@
 package tray
 
 import (
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"ferry/backend/bits"
@@ -61,4 +63,36 @@ func follow(stop <-chan struct{}, jobs func() []bits.JobInfo, events <-chan engi
 			}
 		}
 	}
+}
+
+// lifecycle is what the trays of every platform share: whether a panel or
+// taskbar shows the icon, and the goroutines that Stop ends.
+type lifecycle struct {
+	available atomic.Bool
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	stopOnce  sync.Once
+}
+
+func newLifecycle() lifecycle { return lifecycle{stop: make(chan struct{})} }
+
+// spawn runs f on a goroutine that shutdown waits for; f returns once stop is
+// closed.
+func (l *lifecycle) spawn(f func()) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		f()
+	}()
+}
+
+// shutdown, once: the icon counts as gone, the goroutines end, then
+// release (the platform's teardown) runs.
+func (l *lifecycle) shutdown(release func()) {
+	l.stopOnce.Do(func() {
+		l.available.Store(false)
+		close(l.stop)
+		l.wg.Wait()
+		release()
+	})
 }

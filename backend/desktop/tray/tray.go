@@ -35,7 +35,7 @@ type Tray struct {
 	host    *host  // the platform's side: where the icon is shown, and whether
 	end     func() // systray's end: drops the item
 
-	available atomic.Bool
+	lifecycle
 
 	show, suspend, resume, quit *systray.MenuItem
 	slots                       [recentJobs]*systray.MenuItem
@@ -52,10 +52,6 @@ type Tray struct {
 		enabled [recentJobs]bool
 		visible [recentJobs]bool
 	}
-
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	stopOnce sync.Once
 }
 
 // Start shows the tray icon and keeps it up to date from events (the caller
@@ -84,7 +80,7 @@ func Start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan en
 		h.close()
 		return nil, errors.New("tray: already started once in this process")
 	}
-	t := &Tray{actions: actions, host: h, stop: make(chan struct{})}
+	t := &Tray{actions: actions, host: h, lifecycle: newLifecycle()}
 
 	ready := make(chan struct{})
 	start, end := systray.RunWithExternalLoop(func() { t.buildMenu(); close(ready) }, nil)
@@ -114,11 +110,7 @@ func Start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan en
 	t.end = end
 	t.available.Store(h.shown())
 
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		h.follow(t.stop, t.available.Store)
-	}()
+	t.spawn(func() { h.follow(t.stop, t.available.Store) })
 	t.listen(t.show, actions.Show)
 	t.listen(t.suspend, actions.SuspendAll)
 	t.listen(t.resume, actions.ResumeAll)
@@ -126,8 +118,7 @@ func Start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan en
 	for i, it := range t.slots {
 		t.listen(it, func() { t.openSlot(i) })
 	}
-	t.wg.Add(1)
-	go t.run(jobs, events)
+	t.spawn(func() { follow(t.stop, jobs, events, t.render) })
 	return t, nil
 }
 
@@ -142,10 +133,7 @@ func (t *Tray) Stop() {
 	if t == nil {
 		return
 	}
-	t.stopOnce.Do(func() {
-		t.available.Store(false)
-		close(t.stop)
-		t.wg.Wait()
+	t.shutdown(func() {
 		t.host.close()
 		endSystray(t.end)
 	})
@@ -197,9 +185,7 @@ func (t *Tray) buildMenu() {
 // slow action (or Quit, which stops this tray) never blocks the menu.
 // systray drops a click when nobody is receiving, hence a receiver per item.
 func (t *Tray) listen(item *systray.MenuItem, f func()) {
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
+	t.spawn(func() {
 		for {
 			select {
 			case <-t.stop:
@@ -213,7 +199,7 @@ func (t *Tray) listen(item *systray.MenuItem, f func()) {
 				}
 			}
 		}
-	}()
+	})
 }
 
 func (t *Tray) openSlot(i int) {
@@ -223,12 +209,6 @@ func (t *Tray) openSlot(i int) {
 	if id != "" && t.actions.OpenJob != nil {
 		t.actions.OpenJob(id)
 	}
-}
-
-// run keeps the tray up to date from events until Stop.
-func (t *Tray) run(jobs func() []bits.JobInfo, events <-chan engine.Event) {
-	defer t.wg.Done()
-	follow(t.stop, jobs, events, t.render)
 }
 
 // render sends to the panel what changed since the last render.

@@ -54,18 +54,15 @@ type Tray struct {
 	actions desktop.Actions
 	shell   func(msg uint32, nid *notifyIconData) bool // Shell_NotifyIconW; tests replace it
 
-	hwnd      windows.HWND // set before Start returns
-	retry     atomic.Int64 // the retry timer's period (a time.Duration); tests shorten it
-	available atomic.Bool  // the taskbar shows the icon
-	version4  atomic.Bool  // the taskbar took NOTIFYICON_VERSION_4
-	ended     chan struct{}
+	hwnd     windows.HWND // set before Start returns
+	retry    atomic.Int64 // the retry timer's period (a time.Duration); tests shorten it
+	version4 atomic.Bool  // the taskbar took NOTIFYICON_VERSION_4
+	ended    chan struct{}
+
+	lifecycle // available: the taskbar shows the icon
 
 	mu     sync.Mutex
 	latest traySummary // what the follow goroutine last handed over
-
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	stopOnce sync.Once
 
 	// Only the tray thread uses these.
 	nid   notifyIconData
@@ -91,7 +88,7 @@ func Start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan en
 
 func start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan engine.Event,
 	shell func(uint32, *notifyIconData) bool, retry time.Duration) (*Tray, error) {
-	t := &Tray{actions: actions, shell: shell, ended: make(chan struct{}), stop: make(chan struct{}),
+	t := &Tray{actions: actions, shell: shell, ended: make(chan struct{}), lifecycle: newLifecycle(),
 		latest: newTrayModel().summary(time.Now())}
 	t.retry.Store(int64(retry))
 	ready := make(chan error, 1)
@@ -99,11 +96,7 @@ func start(actions desktop.Actions, jobs func() []bits.JobInfo, events <-chan en
 	if err := <-ready; err != nil {
 		return nil, fmt.Errorf("tray: %w", err)
 	}
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		follow(t.stop, jobs, events, t.render)
-	}()
+	t.spawn(func() { follow(t.stop, jobs, events, t.render) })
 	return t, nil
 }
 
@@ -118,10 +111,7 @@ func (t *Tray) Stop() {
 	if t == nil {
 		return
 	}
-	t.stopOnce.Do(func() {
-		t.available.Store(false)
-		close(t.stop)
-		t.wg.Wait()
+	t.shutdown(func() {
 		if !postMessage(t.hwnd, wmClose, 0, 0) {
 			slog.Warn("tray: could not ask the tray's window to close")
 			return
