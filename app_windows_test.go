@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"testing"
 	"unsafe"
 
@@ -13,15 +14,27 @@ import (
 )
 
 var (
-	user32          = windows.NewLazySystemDLL("user32.dll")
-	procFindWindowW = user32.NewProc("FindWindowW")
-	procPostMessage = user32.NewProc("PostMessageW")
+	user32            = windows.NewLazySystemDLL("user32.dll")
+	procFindWindowExW = user32.NewProc("FindWindowExW")
+	procPostMessage   = user32.NewProc("PostMessageW")
 )
 
-func findWindow(class string) uintptr {
+// ownWindow is this process' top-level window of class, or 0: another
+// process of the session (a test binary that ran before) may have one too.
+func ownWindow(class string) uintptr {
 	name, _ := windows.UTF16PtrFromString(class)
-	h, _, _ := procFindWindowW.Call(uintptr(unsafe.Pointer(name)), 0)
-	return h
+	var h uintptr
+	for {
+		h, _, _ = procFindWindowExW.Call(0, h, uintptr(unsafe.Pointer(name)), 0)
+		if h == 0 {
+			return 0
+		}
+		var pid uint32
+		windows.GetWindowThreadProcessId(windows.HWND(h), &pid)
+		if int(pid) == os.Getpid() {
+			return h
+		}
+	}
 }
 
 // The window's shell on Windows, everything but WebView2 (which Wine
@@ -50,7 +63,7 @@ func TestWindowsShell(t *testing.T) {
 
 	// A left click on the icon, as a version-4 icon (NIN_SELECT) and an
 	// older one (WM_LBUTTONUP) report it: the tray acts on its own kind.
-	tray := findWindow("FerryTrayWindow")
+	tray := ownWindow("FerryTrayWindow")
 	if tray == 0 {
 		t.Fatal("no tray window")
 	}
@@ -79,7 +92,7 @@ func TestWindowsShell(t *testing.T) {
 		t.Fatal("Quit was turned into a hide")
 	}
 	app.close()
-	if findWindow("FerryTrayWindow") != 0 {
+	if ownWindow("FerryTrayWindow") != 0 {
 		t.Error("the tray window outlived the app")
 	}
 }

@@ -22,6 +22,7 @@ var (
 	procGetMenuItemCount = user32.NewProc("GetMenuItemCount")
 	procGetMenuStringW   = user32.NewProc("GetMenuStringW")
 	procGetMenuState     = user32.NewProc("GetMenuState")
+	procIsWindow         = user32.NewProc("IsWindow")
 )
 
 const (
@@ -131,6 +132,9 @@ func TestNotificationAreaIcon(t *testing.T) {
 	tr.Stop()
 	if tr.Available() {
 		t.Error("Available after Stop")
+	}
+	if alive, _, _ := procIsWindow.Call(uintptr(tr.hwnd)); alive != 0 {
+		t.Error("the tray's window outlived Stop")
 	}
 	if shellNotifyIcon(nimModify, &probe) {
 		t.Error("the icon is still in the notification area after Stop")
