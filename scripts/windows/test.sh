@@ -100,6 +100,8 @@ step "the executables: build/bin/ferry.exe and ferry-desktop.exe (make build-win
 # of make windows-res: the icon Wails' window loads (group #3), and a
 # manifest that makes the window per-monitor DPI aware with the common
 # controls v6 (without one Windows scales the window as a blurred bitmap).
+winres=${GOWINRES:-go-winres} # make test-windows passes the pinned one
+command -v "$winres" >/dev/null || { echo "test-windows: $winres is missing (run make test-windows)" >&2; exit 1; }
 exes_ok=true
 bad() { echo "FAIL executables: $*" >&2; exes_ok=false; }
 file build/bin/ferry.exe | grep -q 'PE32+ executable (console)' || bad "ferry.exe is not a console program"
@@ -107,7 +109,7 @@ file build/bin/ferry-desktop.exe | grep -q 'PE32+ executable (GUI)' || bad "ferr
 for exe in ferry ferry-desktop; do
 	res=$out/res-$exe
 	rm -rf "$res"
-	"${GOWINRES:-go-winres}" extract --dir "$res" "build/bin/$exe.exe" >/dev/null
+	"$winres" extract --dir "$res" "build/bin/$exe.exe" >/dev/null
 	grep -q '"#3"' "$res/winres.json" || bad "$exe.exe has no icon #3"
 	grep -q '"long-path-aware": true' "$res/winres.json" || bad "$exe.exe is not long-path aware"
 	grep -q "\"OriginalFilename\": \"$exe.exe\"" "$res/winres.json" || bad "$exe.exe has no version information"
