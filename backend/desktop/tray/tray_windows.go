@@ -255,6 +255,7 @@ func wndProc(hwnd windows.HWND, m uint32, wParam, lParam uintptr) uintptr {
 		return 0
 	case wmClose:
 		procKillTimer.Call(uintptr(hwnd), retryTimer)
+		t.available.Store(false) // a retry may have re-added it since Stop began
 		if t.added {
 			t.shell(nimDelete, &t.nid)
 			t.added = false
