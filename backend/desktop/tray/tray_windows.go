@@ -386,7 +386,9 @@ func buildMenu(entries []menuEntry) (windows.Handle, error) {
 }
 
 var (
-	taskbarCreated = sync.OnceValue(func() uint32 {
+	// wmTaskbarCreated is the message explorer broadcasts when its taskbar
+	// (re)starts.
+	wmTaskbarCreated = sync.OnceValue(func() uint32 {
 		name, _ := windows.UTF16PtrFromString("TaskbarCreated")
 		r, _, _ := procRegisterWindowMessageW.Call(uintptr(unsafe.Pointer(name)))
 		return uint32(r)
@@ -404,10 +406,6 @@ var (
 		return name, nil
 	})
 )
-
-// wmTaskbarCreated is the message explorer broadcasts when its taskbar
-// (re)starts.
-func wmTaskbarCreated() uint32 { return taskbarCreated() }
 
 // createWindow makes the tray's window: hidden, and top-level rather than
 // message-only, because only top-level windows get TaskbarCreated.

@@ -13,15 +13,8 @@ func TestDeepPathIsAbstract(t *testing.T) {
 	if !strings.HasPrefix(addr, "@ferry-test-") || len(addr) > maxPath {
 		t.Fatalf("Addr(%d bytes) = %q", len(path), addr)
 	}
-	ln, err := Listen(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	checked := serveOnce(t, ln)
-	c := dial(t, addr)
+	c, checked := connected(t, addr)
 	c.Write([]byte{1})
-	c.Close()
 	if err := <-checked; err != nil {
 		t.Errorf("CheckPeer: %v", err)
 	}

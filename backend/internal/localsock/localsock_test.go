@@ -32,6 +32,21 @@ func serveOnce(t *testing.T, ln net.Listener) <-chan error {
 	return got
 }
 
+// connected listens on addr and dials it; checked gives CheckPeer's answer
+// for the connection once the client has sent a byte.
+func connected(t *testing.T, addr string) (c net.Conn, checked <-chan error) {
+	t.Helper()
+	ln, err := Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	checked = serveOnce(t, ln)
+	c = dial(t, addr)
+	t.Cleanup(func() { c.Close() })
+	return c, checked
+}
+
 func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -45,15 +60,7 @@ func dial(t *testing.T, addr string) net.Conn {
 
 // A caller of the same user passes the peer check, and bytes go both ways.
 func TestListenDialAndCheckPeer(t *testing.T) {
-	addr := Addr(filepath.Join(t.TempDir(), "test.sock"), "ferry-test")
-	ln, err := Listen(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	checked := serveOnce(t, ln)
-	c := dial(t, addr)
-	defer c.Close()
+	c, checked := connected(t, Addr(filepath.Join(t.TempDir(), "test.sock"), "ferry-test"))
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Write([]byte{42}); err != nil {
 		t.Fatal(err)

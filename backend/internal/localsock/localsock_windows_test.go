@@ -20,14 +20,7 @@ func TestPipeIsTheUsersAlone(t *testing.T) {
 	if !strings.HasPrefix(addr, `\\.\pipe\ferry-test-`) {
 		t.Fatalf("Addr = %q", addr)
 	}
-	ln, err := Listen(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	checked := serveOnce(t, ln)
-	c := dial(t, addr)
-	defer c.Close()
+	c, checked := connected(t, addr)
 
 	h, err := pipeHandle(c)
 	if err != nil {
