@@ -45,6 +45,8 @@ type File struct {
 	Transferred      bool      `json:"transferred"` // every byte is in the temp file (and verified)
 	Committed        bool      `json:"committed"`   // renamed onto LocalName by Complete
 	TempName         string    `json:"tempName,omitempty"`
+	TempID           string    `json:"tempId,omitempty"` // the temporary file's identity at creation (pinned.ID)
+	DirID            string    `json:"dirId,omitempty"`  // the local name's directory's identity at AddFile
 	SHA256           string    `json:"sha256,omitempty"`
 	Validator        Validator `json:"validator"`
 	ModTime          time.Time `json:"modTime,omitempty"` // server's Last-Modified, applied on Complete

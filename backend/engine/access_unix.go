@@ -17,8 +17,8 @@ func canWrite(path string) error { return unix.Access(path, unix.W_OK) }
 
 // keepOwner gives a replacing file the owner of the file it replaces, when
 // the engine may (it runs as root); otherwise the engine's user owns it.
-func keepOwner(path string, old fs.FileInfo) {
+func keepOwner(f *os.File, old fs.FileInfo) {
 	if st, ok := old.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
-		_ = os.Lchown(path, int(st.Uid), int(st.Gid))
+		_ = f.Chown(int(st.Uid), int(st.Gid))
 	}
 }

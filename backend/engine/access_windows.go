@@ -30,4 +30,4 @@ func canWrite(dir string) error {
 
 // keepOwner: on Windows the replacing file inherits the directory's ACL, as
 // BITS' own files do.
-func keepOwner(string, fs.FileInfo) {}
+func keepOwner(*os.File, fs.FileInfo) {}

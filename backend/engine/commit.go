@@ -62,7 +62,28 @@ type pendingEvent struct {
 // visible. See the package comment above.
 func (m *Manager) commit(e *entry, fn func(c *change) error) error {
 	e.op.Lock()
-	defer e.op.Unlock()
+	err := m.commitLocked(e, fn)
+	e.op.Unlock()
+	m.wake() // after the unlock: a scheduler that found e busy looks again
+	return err
+}
+
+// tryCommit is commit for the scheduler: a job whose operations are busy
+// (an exclusive operation such as Complete, or another commit) is skipped
+// rather than waited for, so that one job's Complete never stalls the
+// others' scheduling. Whoever holds the job wakes the scheduler when done.
+func (m *Manager) tryCommit(e *entry, fn func(c *change) error) error {
+	if !e.op.TryLock() {
+		return nil
+	}
+	err := m.commitLocked(e, fn)
+	e.op.Unlock()
+	m.wake()
+	return err
+}
+
+// commitLocked is commit with e.op held by the caller.
+func (m *Manager) commitLocked(e *entry, fn func(c *change) error) error {
 	m.mu.Lock()
 	if e.gone {
 		m.mu.Unlock()
@@ -84,8 +105,26 @@ func (m *Manager) commit(e *entry, fn func(c *change) error) error {
 	m.mu.Lock()
 	m.install(c)
 	m.mu.Unlock()
-	m.wake()
 	return nil
+}
+
+// commitFunc commits one change inside an exclusive operation.
+type commitFunc func(fn func(c *change) error) error
+
+// exclusive runs fn as one step of e's history. e's transfer is stopped
+// (its last checkpoint recorded), the scheduler keeps off the job, and no
+// other operation's commit on e begins until fn returns: fn's checks, its
+// file-system work and all its commits (made through the commitFunc it is
+// given) are one step, so nothing another caller does can fall between
+// them. An operation that plans from the record and writes more than once
+// (Complete, Cancel) runs here; a concurrent AddFile waits, then sees the
+// outcome (ACKNOWLEDGED: refused).
+func (m *Manager) exclusive(e *entry, fn func(commit commitFunc) error) error {
+	release := m.hold(e)
+	defer release()
+	e.op.Lock()
+	defer e.op.Unlock()
+	return fn(func(f func(c *change) error) error { return m.commitLocked(e, f) })
 }
 
 // storeError turns a failed store write into the caller's BITS error.

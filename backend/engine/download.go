@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/pinned"
 	"ferry/backend/transfer"
 )
 
@@ -53,6 +54,7 @@ type download struct {
 type doneFile struct {
 	idx     int
 	temp    string
+	id      pinned.ID // the temporary file's identity
 	size    int64
 	v       bits.Validator
 	modTime time.Time
@@ -63,6 +65,7 @@ type doneFile struct {
 type partial struct {
 	idx  int
 	temp string
+	id   pinned.ID
 	off  int64
 	v    bits.Validator
 	f    *os.File
@@ -166,7 +169,7 @@ func (d *download) reserve(from int) error {
 			if err != nil {
 				return err
 			}
-			f.TempName, f.BytesTransferred, f.Validator = name, 0, bits.Validator{}
+			f.TempName, f.TempID, f.BytesTransferred, f.Validator = name, "", 0, bits.Validator{}
 			n++
 		}
 		if n == 0 {
@@ -184,46 +187,68 @@ func tempName(dir string) (string, error) {
 	return filepath.Join(dir, ".BIT"+strings.ToUpper(hex.EncodeToString(b[:]))+".tmp"), nil
 }
 
-// open opens file idx's temporary file, creating it when it does not exist
-// yet. Its name was recorded before any file had it, so a file found there
-// with no byte recorded is one an earlier run created: it is emptied and
-// used. A file that appears there between two calls is someone else's, and
-// the job's file gets a new name. fresh reports a new, empty file.
-func (d *download) open(idx int, f bits.File) (fh *os.File, fresh bool, err error) {
-	if f.BytesTransferred > 0 || !f.Validator.Zero() {
-		// It was written before: it is ours, or gone.
-		fh, err = os.OpenFile(f.TempName, os.O_RDWR, 0)
+// open opens file idx's temporary file in the directory pinned at AddFile,
+// creating it when it does not exist yet. A file written before is reopened
+// only if it is the very file created then (its identity is recorded with
+// its first checkpoint): a name swapped for a link, a hard link or another
+// file is left alone and the job's file starts again under a new name. A
+// file found at a reserved name with nothing recorded of it is one an earlier
+// run created: the name is removed (a link goes, never its target) and the
+// file created anew. fresh reports a new, empty file.
+func (d *download) open(idx int, f bits.File) (fh *os.File, id pinned.ID, fresh bool, err error) {
+	dir, err := pinned.OpenDir(filepath.Dir(f.LocalName), pinned.ID(f.DirID))
+	if err != nil {
+		return nil, "", false, dirError(filepath.Dir(f.LocalName), err)
+	}
+	defer dir.Close()
+	base := filepath.Base(f.TempName)
+	if f.BytesTransferred > 0 || !f.Validator.Zero() || f.TempID != "" {
+		fh, err = dir.Reopen(base, pinned.ID(f.TempID))
+		if err == nil {
+			return fh, pinned.ID(f.TempID), false, nil
+		}
+		if errors.Is(err, pinned.ErrChanged) {
+			d.m.log.Warn("a temporary file was replaced; the file starts again under a new name", "job", d.e.id, "file", idx, "err", err)
+			if err := d.rename(idx, f.TempName); err != nil {
+				return nil, "", false, err
+			}
+			return nil, "", false, errRenamed
+		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return fh, false, err
+			return nil, "", false, err
 		}
 	}
-	fh, err = os.OpenFile(f.TempName, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrExist) && f.BytesTransferred == 0 && f.Validator.Zero() {
-		// Created by an earlier run that recorded no byte of it yet (its
-		// name was reserved first, so it is ours): start it over.
-		fh, err = os.OpenFile(f.TempName, os.O_RDWR, 0)
-		if err == nil {
-			if err := fh.Truncate(0); err != nil {
-				fh.Close()
-				return nil, false, err
-			}
-			return fh, true, nil
+	fh, id, err = dir.Create(base, 0o644)
+	if errors.Is(err, fs.ErrExist) && f.BytesTransferred == 0 && f.Validator.Zero() && f.TempID == "" {
+		if err = dir.Remove(base); err == nil {
+			fh, id, err = dir.Create(base, 0o644)
 		}
 	}
 	if errors.Is(err, fs.ErrExist) {
 		// It appeared since the open above: never touch it; name ours anew.
 		if err := d.rename(idx, f.TempName); err != nil {
-			return nil, false, err
+			return nil, "", false, err
 		}
-		return nil, false, errRenamed
+		return nil, "", false, errRenamed
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	if err := hideFile(fh.Name()); err != nil {
 		d.m.log.Warn("could not hide a temporary file", "file", fh.Name(), "err", err)
 	}
-	return fh, true, nil
+	return fh, id, true, nil
+}
+
+// dirError explains a pinned directory that could not be opened.
+func dirError(dir string, err error) error {
+	if errors.Is(err, pinned.ErrChanged) {
+		return bits.Errorf(bits.E_ACCESSDENIED, "the directory %s was replaced (by a link or another directory) since the file was added; Ferry writes only into the directory it checked then: put it back, or cancel the job and add the file again", dir)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "the directory %s no longer exists", dir)
+	}
+	return err
 }
 
 var errRenamed = errors.New("temporary file renamed")
@@ -239,7 +264,7 @@ func (d *download) rename(idx int, taken string) error {
 		if err != nil {
 			return err
 		}
-		f.TempName, f.BytesTransferred, f.Validator = name, 0, bits.Validator{}
+		f.TempName, f.TempID, f.BytesTransferred, f.Validator = name, "", 0, bits.Validator{}
 		return nil
 	})
 }
@@ -253,12 +278,12 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, opts transf
 		return nil, &failure{err: &bits.JobError{Context: bits.ContextRemoteFile, Code: bits.E_INVALIDARG, FileIndex: idx,
 			Description: "No transfer driver handles this remote name."}}
 	}
-	fh, fresh, err := d.open(idx, f)
+	fh, id, fresh, err := d.open(idx, f)
 	for errors.Is(err, errRenamed) {
 		m.mu.Lock()
 		f = d.e.job.Files[idx]
 		m.mu.Unlock()
-		fh, fresh, err = d.open(idx, f)
+		fh, id, fresh, err = d.open(idx, f)
 	}
 	if err != nil {
 		return nil, d.withFile(localFailure(err), idx)
@@ -269,7 +294,7 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, opts transf
 			fh.Close()
 		}
 	}()
-	t := &fileTarget{d: d, idx: idx, f: fh, temp: f.TempName, validator: f.Validator, live: d.live(idx)}
+	t := &fileTarget{d: d, idx: idx, f: fh, temp: f.TempName, id: id, validator: f.Validator, live: d.live(idx)}
 	if !fresh {
 		st, err := fh.Stat()
 		if err != nil {
@@ -321,7 +346,7 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, opts transf
 				Description: fmt.Sprintf("The downloaded file's SHA-256 is %s, not the expected %s.", sum, f.SHA256)}}
 		}
 	}
-	done := &doneFile{idx: idx, temp: t.temp, size: t.off, v: t.validator, f: fh}
+	done := &doneFile{idx: idx, temp: t.temp, id: id, size: t.off, v: t.validator, f: fh}
 	if mt, err := http.ParseTime(t.validator.LastModified); err == nil {
 		done.modTime = mt
 	}
@@ -423,7 +448,7 @@ func (d *download) record(done []doneFile, cur *partial) error {
 			if f.Transferred || f.TempName != p.temp {
 				continue
 			}
-			f.BytesTotal, f.BytesTransferred, f.Transferred, f.Validator = p.size, p.size, true, p.v
+			f.BytesTotal, f.BytesTransferred, f.Transferred, f.Validator, f.TempID = p.size, p.size, true, p.v, string(p.id)
 			if !p.modTime.IsZero() {
 				f.ModTime = p.modTime
 			}
@@ -432,8 +457,8 @@ func (d *download) record(done []doneFile, cur *partial) error {
 		}
 		if cur != nil && cur.idx < len(j.Files) {
 			f := &j.Files[cur.idx]
-			if !f.Transferred && f.TempName == cur.temp && (f.BytesTransferred != cur.off || f.Validator != cur.v) {
-				f.BytesTransferred, f.Validator = cur.off, cur.v
+			if !f.Transferred && f.TempName == cur.temp && (f.BytesTransferred != cur.off || f.Validator != cur.v || f.TempID != string(cur.id)) {
+				f.BytesTransferred, f.Validator, f.TempID = cur.off, cur.v, string(cur.id)
 				if cur.v.Size >= 0 && !cur.v.Zero() {
 					f.BytesTotal = cur.v.Size
 				}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/pinned"
 )
 
 // AddFile adds one file (IBackgroundCopyJob::AddFile).
@@ -140,8 +141,9 @@ func (m *Manager) checkFile(t bits.JobType, s FileSpec, dirs dirChecks) (bits.Fi
 			return bits.File{}, nil, bits.Errorf(bits.E_INVALIDARG, "%q is not a SHA-256 (64 hexadecimal digits)", s.SHA256)
 		}
 	}
+	var dirID pinned.ID
 	if t == bits.TypeDownload {
-		if err := checkTarget(local, dirs); err != nil {
+		if dirID, err = checkTarget(local, dirs); err != nil {
 			return bits.File{}, nil, err
 		}
 	} else {
@@ -153,7 +155,7 @@ func (m *Manager) checkFile(t bits.JobType, s FileSpec, dirs dirChecks) (bits.Fi
 			return bits.File{}, nil, bits.Errorf(bits.E_ACCESSDENIED, "the file to upload %s cannot be read", local)
 		}
 	}
-	return bits.File{RemoteName: remote, LocalName: local, BytesTotal: bits.SizeUnknown, SHA256: sum}, cred, nil
+	return bits.File{RemoteName: remote, LocalName: local, BytesTotal: bits.SizeUnknown, SHA256: sum, DirID: string(dirID)}, cred, nil
 }
 
 // splitUserInfo takes "user:password@" out of an http(s) URL. Other
@@ -180,35 +182,46 @@ func splitUserInfo(remote string) (string, *bits.Credential, error) {
 // writable, and the name is free or a regular file that Complete may
 // replace. A device, FIFO, socket, directory or symbolic link is refused:
 // Complete would replace the node itself (a symbolic link is replaced, not
-// followed), and that is never what was meant.
-func checkTarget(local string, dirs dirChecks) error {
+// followed), and that is never what was meant. It returns the directory's
+// identity, which pins it: the temporary file and Complete go only into
+// that very directory.
+func checkTarget(local string, dirs dirChecks) (pinned.ID, error) {
 	if err := checkReplaceable(local); err != nil {
-		return err
+		return "", err
 	}
 	dir := filepath.Dir(local)
-	if err, ok := dirs[dir]; ok {
-		return err // the files of a set share directories: each is checked once
+	if c, ok := dirs[dir]; ok {
+		return c.id, c.err // the files of a set share directories: each is checked once
 	}
-	err := checkDir(dir)
-	dirs[dir] = err
-	return err
+	id, err := checkDir(dir)
+	dirs[dir] = dirCheck{id, err}
+	return id, err
 }
 
 // dirChecks remembers the outcome of checkDir for each directory of a set.
-type dirChecks map[string]error
+type dirChecks map[string]dirCheck
 
-func checkDir(dir string) error {
+type dirCheck struct {
+	id  pinned.ID
+	err error
+}
+
+func checkDir(dir string) (pinned.ID, error) {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "the directory %s does not exist", dir)
+		return "", bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "the directory %s does not exist", dir)
 	}
 	if err != nil || !st.IsDir() {
-		return bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "%s is not a directory", dir)
+		return "", bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "%s is not a directory", dir)
 	}
 	if err := canWrite(dir); err != nil {
-		return bits.Errorf(bits.E_ACCESSDENIED, "the directory %s is not writable", dir)
+		return "", bits.Errorf(bits.E_ACCESSDENIED, "the directory %s is not writable", dir)
 	}
-	return nil
+	id, err := pinned.DirID(dir)
+	if err != nil {
+		return "", bits.Errorf(bits.E_ACCESSDENIED, "the directory %s cannot be opened: %v", dir, err)
+	}
+	return id, nil
 }
 
 // checkReplaceable refuses a local name that exists and is not a regular
@@ -221,7 +234,16 @@ func checkReplaceable(local string) error {
 // replaceable is checkReplaceable returning the regular file found (nil
 // when the name is free).
 func replaceable(local string) (fs.FileInfo, error) {
-	st, err := os.Lstat(local)
+	return replaceableStat(local, os.Lstat)
+}
+
+// replaceableIn is replaceable for a name in the pinned directory dir.
+func replaceableIn(dir *pinned.Dir, local string) (fs.FileInfo, error) {
+	return replaceableStat(local, func(string) (fs.FileInfo, error) { return dir.Lstat(filepath.Base(local)) })
+}
+
+func replaceableStat(local string, lstat func(string) (fs.FileInfo, error)) (fs.FileInfo, error) {
+	st, err := lstat(local)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

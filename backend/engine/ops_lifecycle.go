@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"ferry/backend/bits"
-	"ferry/backend/internal/durable"
+	"ferry/backend/internal/pinned"
 )
 
 // TakeOwnership is IBackgroundCopyJob::TakeOwnership: the caller becomes the
@@ -90,91 +90,151 @@ func (m *Manager) Cancel(ref string) (bits.HRESULT, error) {
 	if err != nil {
 		return 0, err
 	}
-	release := m.hold(e)
-	defer release()
 	return m.cancel(e)
 }
 
 // cancel makes a stopped job CANCELLED, then removes its temporary files
-// (and cancels its upload session). The record keeps their names, so a
-// crash between the two still finds and removes them at the next start.
+// (and cancels its upload session), as one exclusive step. The record keeps
+// their names, so a crash between the two still finds and removes them at
+// the next start.
 func (m *Manager) cancel(e *entry) (bits.HRESULT, error) {
-	var before *bits.Job
-	err := m.commit(e, func(c *change) error {
-		if c.job.State.Final() {
-			return bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", c.job.ID, c.job.State)
-		}
-		before = c.old
-		if err := c.to(bits.StateCancelled); err != nil {
+	res := bits.S_OK
+	err := m.exclusive(e, func(commit commitFunc) error {
+		var before *bits.Job
+		if err := commit(func(c *change) error {
+			if c.job.State.Final() {
+				return bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", c.job.ID, c.job.State)
+			}
+			before = c.old
+			if err := c.to(bits.StateCancelled); err != nil {
+				return err
+			}
+			c.event(EventCancelled, -1)
+			return nil
+		}); err != nil {
 			return err
 		}
-		c.event(EventCancelled, -1)
+		if !removeTemps(m.log, before) {
+			res = bits.BG_S_UNABLE_TO_DELETE_FILES
+		}
+		m.cancelSession(before) // upload.go
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	res := bits.S_OK
-	if !removeTemps(m.log, before) {
-		res = bits.BG_S_UNABLE_TO_DELETE_FILES
-	}
-	m.cancelSession(before) // upload.go
 	return res, nil
 }
 
 // removeTemps deletes the temporary files a job's record names (never a
-// committed file). It reports whether all are gone.
+// committed file), each in the directory pinned at AddFile: in a directory
+// replaced since, nothing is removed. It reports whether all are gone.
 func removeTemps(log *slog.Logger, j *bits.Job) bool {
 	ok := true
-	var names []string
+	dirs := dirCache{}
+	defer dirs.close()
 	for _, f := range j.Files {
-		if f.TempName != "" && !f.Committed {
-			names = append(names, f.TempName)
+		if f.TempName == "" || f.Committed {
+			continue
+		}
+		dir, err := dirs.open(f)
+		if err == nil {
+			err = dir.Remove(filepath.Base(f.TempName))
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("could not remove temporary file", "job", j.ID, "file", f.TempName, "err", err)
+			ok = false
 		}
 	}
 	if j.Upload != nil && j.Upload.ReplyTemp != "" {
-		names = append(names, j.Upload.ReplyTemp)
-	}
-	for _, n := range names {
-		if err := os.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("could not remove temporary file", "job", j.ID, "file", n, "err", err)
+		if err := os.Remove(j.Upload.ReplyTemp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("could not remove temporary file", "job", j.ID, "file", j.Upload.ReplyTemp, "err", err)
 			ok = false
 		}
 	}
 	return ok
 }
 
+// dirCache keeps the pinned directory of the files being worked on: the
+// files of a job are mostly in one directory, and a job's files in
+// thousands of directories must not hold thousands of descriptors, so one
+// stays open (made durable before it is closed when sync is set).
+type dirCache struct {
+	cur  *pinned.Dir
+	sync bool
+	err  error // the first failed directory sync
+}
+
+func (c *dirCache) open(f bits.File) (*pinned.Dir, error) {
+	dir := filepath.Dir(f.LocalName)
+	if c.cur != nil && c.cur.Path() == dir {
+		return c.cur, nil
+	}
+	c.close()
+	d, err := pinned.OpenDir(dir, pinned.ID(f.DirID))
+	if err != nil {
+		return nil, dirError(dir, err)
+	}
+	c.cur = d
+	return d, nil
+}
+
+func (c *dirCache) close() {
+	if c.cur == nil {
+		return
+	}
+	if c.sync {
+		if err := c.cur.Sync(); err != nil && c.err == nil {
+			c.err = bits.Errorf(bits.E_FAIL, "could not make the renames in %s durable: %v", c.cur.Path(), err)
+		}
+	}
+	c.cur.Close()
+	c.cur = nil
+}
+
 // Complete is IBackgroundCopyJob::Complete: every transferred file is renamed
 // onto its local name and the job is ACKNOWLEDGED; files not transferred are
 // dropped (BG_S_PARTIAL_COMPLETE). A failed rename leaves the job as it was,
-// with the files renamed so far recorded as committed. The renames run with
-// the job held off the scheduler and no lock taken.
+// with the files renamed so far recorded as committed. It is one exclusive
+// step (no other operation on the job falls between its check and its last
+// write); the renames run with no lock of the engine taken.
 func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	e, err := m.findLive(ref)
 	if err != nil {
 		return 0, err
 	}
+	var res bits.HRESULT
+	err = m.exclusive(e, func(commit commitFunc) error {
+		res, err = m.complete(e, commit)
+		return err
+	})
+	return res, err
+}
+
+func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 	m.mu.Lock()
-	j := e.job
-	m.mu.Unlock()
-	if j.Type != bits.TypeDownload && j.State != bits.StateTransferred {
-		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "an upload job can be completed only once TRANSFERRED; it is %s", j.State)
-	}
-	release := m.hold(e)
-	defer release()
-	m.mu.Lock()
-	j = e.job // after the worker's last checkpoint
+	j := e.job // after the worker's last checkpoint
 	m.mu.Unlock()
 	if j.State.Final() {
 		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", j.ID, j.State)
 	}
-	// Every local name is checked before the first rename, so a refusal
-	// changes nothing.
+	if j.Type != bits.TypeDownload && j.State != bits.StateTransferred {
+		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "an upload job can be completed only once TRANSFERRED; it is %s", j.State)
+	}
+	// Every directory and local name is checked before the first rename, so
+	// a refusal changes nothing.
 	existing := map[int]fs.FileInfo{}
+	dirs := dirCache{}
 	for i, f := range j.Files {
 		if f.Transferred && !f.Committed {
-			st, err := replaceable(f.LocalName)
+			dir, err := dirs.open(f)
 			if err != nil {
+				dirs.close()
+				return 0, err
+			}
+			st, err := replaceableIn(dir, f.LocalName)
+			if err != nil {
+				dirs.close()
 				return 0, err
 			}
 			if st != nil {
@@ -182,9 +242,10 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 			}
 		}
 	}
+	dirs.close()
 	// Recorded before any rename: if the final record cannot be written
 	// after the renames, a retried Complete knows they happened.
-	if err := m.commit(e, func(c *change) error {
+	if err := commit(func(c *change) error {
 		c.noop = c.job.Completing
 		c.job.Completing = true
 		return nil
@@ -197,8 +258,9 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	res := bits.S_OK
 	committed := map[int]bool{}
 	dropped := map[int]bool{}
-	dirs := map[string]bool{}
+	lost := map[int]bool{} // its temporary file was replaced: it starts again
 	var renameErr error
+	dirs = dirCache{sync: true}
 	if j.Type == bits.TypeDownload {
 		for i, f := range j.Files {
 			if f.Committed {
@@ -206,7 +268,11 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 			}
 			if !f.Transferred {
 				if f.TempName != "" {
-					if err := os.Remove(f.TempName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					dir, err := dirs.open(f)
+					if err == nil {
+						err = dir.Remove(filepath.Base(f.TempName))
+					}
+					if err != nil && !errors.Is(err, fs.ErrNotExist) {
 						m.log.Warn("could not remove temporary file", "job", j.ID, "file", f.TempName, "err", err)
 					}
 				}
@@ -214,35 +280,52 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 				res = bits.BG_S_PARTIAL_COMPLETE
 				continue
 			}
-			if err := commitFile(&f, existing[i], j.Completing); err != nil {
+			dir, err := dirs.open(f)
+			if err == nil {
+				err = commitFile(dir, &f, existing[i], j.Completing)
+			}
+			if errors.Is(err, pinned.ErrChanged) { // the file's; a directory's is a bits.Error
+				lost[i] = true
+				renameErr = bits.Errorf(bits.E_ACCESSDENIED, "the temporary file of %s was replaced by another file or a link, so it is not moved into place: %v; the file is downloaded again, then Complete", f.LocalName, err)
+				break
+			}
+			if err != nil {
 				renameErr = bits.Errorf(codeOr(err, bits.E_ACCESSDENIED), "could not move %s into place: %v; the job stays %s, retry Complete or Cancel", f.LocalName, err, j.State)
 				break
 			}
 			committed[i] = true
-			dirs[filepath.Dir(f.LocalName)] = true
 		}
 	}
-	for d := range dirs { // one directory sync makes many renames durable
-		if err := durable.SyncDir(d); err != nil && renameErr == nil {
-			renameErr = bits.Errorf(bits.E_FAIL, "could not make the renames in %s durable: %v", d, err)
-		}
+	dirs.close() // one directory sync makes many renames durable
+	if renameErr == nil {
+		renameErr = dirs.err
 	}
 	if renameErr == nil {
 		renameErr = m.commitReply(j) // upload.go: upload-reply jobs
 	}
-	err = m.commit(e, func(c *change) error {
+	err := commit(func(c *change) error {
 		cj := c.job
 		for i := range cj.Files {
 			f := &cj.Files[i]
 			if committed[i] {
-				f.Committed, f.TempName = true, ""
+				f.Committed, f.TempName, f.TempID = true, "", ""
 			}
 			if dropped[i] {
-				f.TempName = ""
+				f.TempName, f.TempID = "", ""
+			}
+			if lost[i] {
+				f.Transferred, f.BytesTransferred, f.TempName, f.TempID, f.Validator = false, 0, "", "", bits.Validator{}
 			}
 		}
 		if renameErr != nil {
-			if len(committed) == 0 && len(dropped) == 0 {
+			if len(lost) > 0 && cj.State == bits.StateTransferred {
+				cj.CompletionTime = timeZero
+				if err := c.to(bits.StateQueued); err != nil {
+					return err
+				}
+				c.event(EventModified, -1)
+			}
+			if len(committed) == 0 && len(dropped) == 0 && len(lost) == 0 {
 				c.noop = true
 			}
 			return nil
@@ -269,33 +352,37 @@ func (m *Manager) Complete(ref string) (bits.HRESULT, error) {
 	return res, nil
 }
 
-// commitFile renames the temporary file onto the local name; old is the
-// regular file it replaces (nil: none), which lends the new file its
+// commitFile renames the temporary file onto the local name within dir,
+// the directory pinned at AddFile. The temporary file is moved only when it
+// is the file created for it (a replaced one is pinned.ErrChanged); old is
+// the regular file it replaces (nil: none), which lends the new file its
 // permissions. A temporary file already gone under a rename that Complete
 // recorded as begun means an earlier Complete made it.
-func commitFile(f *bits.File, old fs.FileInfo, begun bool) error {
+func commitFile(dir *pinned.Dir, f *bits.File, old fs.FileInfo, begun bool) error {
 	if f.TempName == "" {
 		return errors.New("the temporary file is missing")
 	}
-	if old != nil {
-		if err := os.Chmod(f.TempName, old.Mode().Perm()); err != nil {
-			if errors.Is(err, fs.ErrNotExist) && begun {
-				return nil
-			}
-			return fmt.Errorf("keep the permissions of %s: %w", f.LocalName, err)
-		}
-		keepOwner(f.TempName, old)
-	}
-	if !f.ModTime.IsZero() {
-		_ = os.Chtimes(f.TempName, f.ModTime, f.ModTime) // the server's time, as BITS
-	}
-	err := os.Rename(f.TempName, f.LocalName)
+	temp, local := filepath.Base(f.TempName), filepath.Base(f.LocalName)
+	fh, err := dir.Reopen(temp, pinned.ID(f.TempID))
 	if errors.Is(err, fs.ErrNotExist) && begun {
-		if _, lerr := os.Lstat(f.LocalName); lerr == nil {
+		if _, lerr := dir.Lstat(local); lerr == nil {
 			return nil
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if old != nil {
+		if err := fh.Chmod(old.Mode().Perm()); err != nil {
+			return fmt.Errorf("keep the permissions of %s: %w", f.LocalName, err)
+		}
+		keepOwner(fh, old)
+	}
+	if !f.ModTime.IsZero() {
+		_ = pinned.SetModTime(fh, f.ModTime) // the server's time, as BITS
+	}
+	return dir.Rename(temp, local)
 }
 
 // codeOr is err's BITS code, or def when it has none.

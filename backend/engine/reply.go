@@ -96,15 +96,13 @@ func (m *Manager) fetchReply(w *worker, e *entry, opts transfer.Options, prio bi
 	return nil
 }
 
-// openReplyTemp opens (creating it, its name recorded first) the reply's
-// hidden temporary file.
+// openReplyTemp creates the reply's hidden temporary file, its name
+// recorded first. The reply is fetched whole on every run, so an earlier
+// run's file is never reopened: its name is removed (a link goes, never
+// what it leads to) and a new file made with O_EXCL, which follows no link.
 func (m *Manager) openReplyTemp(e *entry, w *worker, temp, dir string) (*os.File, error) {
 	if temp != "" {
-		fh, err := os.OpenFile(temp, os.O_RDWR, 0)
-		if err == nil {
-			return fh, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}

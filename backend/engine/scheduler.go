@@ -131,12 +131,10 @@ func (m *Manager) act(e *entry, k actKind) error {
 		m.mu.Unlock()
 	case actInactive:
 		m.log.Info("cancelling inactive job", "job", e.id)
-		release := m.hold(e)
-		defer release()
 		_, err := m.cancel(e)
 		return err
 	}
-	return m.commit(e, func(c *change) error {
+	return m.tryCommit(e, func(c *change) error {
 		j := c.job
 		if c.e.hold > 0 {
 			return errStale

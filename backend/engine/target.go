@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/pinned"
 )
 
 // fileTarget is transfer.Target over one temporary file: it writes, shows
@@ -16,6 +17,7 @@ type fileTarget struct {
 	idx       int
 	f         *os.File
 	temp      string
+	id        pinned.ID
 	off       int64
 	validator bits.Validator
 	live      *live
@@ -23,7 +25,7 @@ type fileTarget struct {
 }
 
 func (t *fileTarget) partial() *partial {
-	return &partial{idx: t.idx, temp: t.temp, off: t.off, v: t.validator, f: t.f}
+	return &partial{idx: t.idx, temp: t.temp, id: t.id, off: t.off, v: t.validator, f: t.f}
 }
 
 func (t *fileTarget) Write(p []byte) (int, error) {

@@ -7,6 +7,7 @@ package durable
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,7 +18,12 @@ import (
 // fsynced so that the rename is recorded too. perm applies to a new file.
 func WriteFile(name string, data []byte, perm os.FileMode) error {
 	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	// A leftover (or planted) tmp is removed, never opened: O_EXCL makes a
+	// new file and follows no link.
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
@@ -36,7 +42,10 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 // to it, and nothing outside r is touched.
 func WriteFileIn(r *os.Root, name string, data []byte, perm os.FileMode) error {
 	tmp := name + ".tmp"
-	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err := r.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
