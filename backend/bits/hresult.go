@@ -39,6 +39,10 @@ const (
 	ERROR_SERVICE_ALREADY_RUNNING HRESULT = 0x80070420
 	ERROR_SERVICE_NOT_ACTIVE      HRESULT = 0x80070426
 
+	// The secret key that seals credentials (Windows' CryptoAPI words).
+	NTE_BAD_KEY    HRESULT = 0x80090003
+	NTE_BAD_KEYSET HRESULT = 0x80090016
+
 	ERROR_WINHTTP_TIMEOUT                 HRESULT = 0x80072EE2
 	ERROR_WINHTTP_NAME_NOT_RESOLVED       HRESULT = 0x80072EE7
 	ERROR_WINHTTP_CANNOT_CONNECT          HRESULT = 0x80072EFD
@@ -162,6 +166,9 @@ var codes = map[HRESULT]codeInfo{
 
 	ERROR_SERVICE_ALREADY_RUNNING: {"ERROR_SERVICE_ALREADY_RUNNING", "An instance of the engine is already running."},
 	ERROR_SERVICE_NOT_ACTIVE:      {"ERROR_SERVICE_NOT_ACTIVE", "The engine has not been started."},
+
+	NTE_BAD_KEY:    {"NTE_BAD_KEY", "The key does not open the data: it is not the key that sealed it."},
+	NTE_BAD_KEYSET: {"NTE_BAD_KEYSET", "The key does not exist."},
 
 	ERROR_WINHTTP_TIMEOUT:                 {"ERROR_WINHTTP_TIMEOUT", "The operation timed out: the server stopped sending data."},
 	ERROR_WINHTTP_NAME_NOT_RESOLVED:       {"ERROR_WINHTTP_NAME_NOT_RESOLVED", "The server name or address could not be resolved."},

@@ -239,8 +239,11 @@ func (c *cli) runOp(op *ops.Op, req ops.Request) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if op.Name == "list" {
+	switch op.Name {
+	case "list":
 		c.noteUnreadable(ctx, cl) // unreadable.go
+	case "info":
+		c.noteLockedCredentials(ctx, cl, raw) // unreadable.go
 	}
 	return exitOK
 }

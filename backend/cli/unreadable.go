@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"ferry/backend/api"
+	"ferry/backend/engine"
 	"ferry/backend/ops"
 	"ferry/backend/store"
 )
@@ -20,6 +23,29 @@ func (c *cli) noteUnreadable(ctx context.Context, cl *api.Client) {
 		return
 	}
 	if s := ops.UnreadableSummary(recs); s != "" {
-		fmt.Fprintln(c.stderr, "ferry: "+s)
+		for _, line := range strings.Split(s, "\n") {
+			fmt.Fprintln(c.stderr, "ferry: "+line)
+		}
+	}
+}
+
+// noteLockedCredentials tells on stderr, after `info`, that the job's sealed
+// credentials cannot be opened (the secret key is missing or another), so
+// that the cause is seen before the job fails; stdout is unchanged.
+func (c *cli) noteLockedCredentials(ctx context.Context, cl *api.Client, raw json.RawMessage) {
+	var job struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &job) != nil || job.ID == "" {
+		return
+	}
+	var recs []store.SetAside
+	if err := cl.CallInto(ctx, "unreadable", ops.Request{}, &recs); err != nil {
+		return
+	}
+	for _, r := range recs {
+		if r.Kind == engine.KindCredentials && r.Key == job.ID {
+			fmt.Fprintln(c.stderr, "ferry: this job's credentials cannot be opened: "+ops.Esc(r.Reason))
+		}
 	}
 }

@@ -39,6 +39,13 @@ type Config struct {
 	ProgressInterval time.Duration
 	// Secrets seals job passwords for the store; nil = SetCredentials fails.
 	Secrets SecretBox
+	// KeyFile is the secret key's path, for messages. KeyMissing: the file
+	// is missing while the store holds secrets sealed with it, so Secrets is
+	// nil and no key was made (secretkey.go); NewKey makes one once
+	// ResetSecrets has dropped them.
+	KeyFile    string
+	KeyMissing bool
+	NewKey     func() (SecretBox, error)
 }
 
 // Manager is the one engine of a FERRY_HOME.
@@ -58,6 +65,7 @@ type Manager struct {
 	endLife context.CancelFunc
 	drvMap  map[string]transfer.Driver
 
+	keys       keyState   // secretkey.go
 	settingsOp sync.Mutex // serialises SetSetting's writes
 	mu         timedMutex // guards memory only: no I/O is done under it
 	jobs       map[string]*entry
@@ -119,6 +127,7 @@ func New(cfg Config) (*Manager, error) {
 		jobs: map[string]*entry{}, settings: DefaultSettings(), drvMap: map[string]transfer.Driver{},
 	}
 	m.life, m.endLife = context.WithCancel(context.Background())
+	m.keys.box, m.keys.since = cfg.Secrets, cfg.Clock.Now()
 	for _, d := range cfg.Drivers {
 		for _, s := range d.Schemes() {
 			m.drvMap[s] = d

@@ -43,17 +43,22 @@ func secretAAD(jobID, name string) []byte { return []byte(jobID + "/" + name) }
 // loadCredentials opens the sealed credentials of every loaded job, so that
 // the drivers get them again after a restart.
 func (m *Manager) loadCredentials() error {
+	box := m.secretBox()
 	for id, e := range m.jobs {
 		secrets, err := m.st.Secrets(id)
 		if err != nil {
 			return err
 		}
 		for name, sealed := range secrets {
-			if name == headersSecret && m.cfg.Secrets != nil {
-				if plain, err := m.cfg.Secrets.Open(sealed, secretAAD(id, name)); err == nil {
+			if name == headersSecret {
+				if box == nil {
+					m.lockSecret(id, name, sealed) // secretkey.go: kept, reported, and the job does not transfer
+					m.log.Warn("the job's sealed headers cannot be opened: the engine has no secret key", "job", id, "key", m.keyFile())
+				} else if plain, err := box.Open(sealed, secretAAD(id, name)); err == nil {
 					e.job.CustomHeaders = string(plain)
 				} else {
-					m.log.Warn("the job's sealed headers could not be opened (secret key changed?); they are not sent", "job", id)
+					m.lockSecret(id, name, sealed)
+					m.log.Warn("the job's sealed headers could not be opened (secret key changed?)", "job", id, "key", m.keyFile())
 				}
 				continue
 			}
@@ -65,13 +70,15 @@ func (m *Manager) loadCredentials() error {
 				m.log.Warn("ignoring a malformed credential record", "job", id)
 				continue
 			}
-			if m.cfg.Secrets == nil {
-				m.log.Warn("job has credentials but the engine has no secret key; they are not used", "job", id)
+			if box == nil {
+				m.lockSecret(id, name, sealed)
+				m.log.Warn("job has credentials but the engine has no secret key", "job", id, "key", m.keyFile())
 				continue
 			}
-			plain, err := m.cfg.Secrets.Open(sealed, secretAAD(id, name))
+			plain, err := box.Open(sealed, secretAAD(id, name))
 			if err != nil {
-				m.log.Warn("a stored credential could not be opened (secret key changed?); it is not used", "job", id, "target", t, "scheme", s)
+				m.lockSecret(id, name, sealed)
+				m.log.Warn("a stored credential could not be opened (secret key changed?)", "job", id, "target", t, "scheme", s, "key", m.keyFile())
 				continue
 			}
 			var c sealedCred
@@ -121,9 +128,6 @@ func (m *Manager) SetCredentials(ref string, c bits.Credential) error {
 	if (c.Scheme == bits.AuthBasic || c.Scheme == bits.AuthDigest) && (c.UserName == "" || c.Password == "") {
 		return bits.Errorf(bits.E_INVALIDARG, "BASIC and DIGEST credentials need a user name and a password")
 	}
-	if m.cfg.Secrets == nil {
-		return bits.Errorf(bits.E_NOTIMPL, "this engine has no secret key, so it cannot keep credentials")
-	}
 	secrets, err := m.sealCredentials(ref, c)
 	if err != nil {
 		return err
@@ -140,8 +144,9 @@ func (m *Manager) sealCredentials(ref string, cs ...bits.Credential) (map[string
 	if err != nil {
 		return nil, err
 	}
-	if m.cfg.Secrets == nil {
-		return nil, bits.Errorf(bits.E_NOTIMPL, "this engine has no secret key, so it cannot keep credentials")
+	box := m.secretBox()
+	if box == nil {
+		return nil, m.noKeyError("credentials") // secretkey.go
 	}
 	out := map[string][]byte{}
 	for _, c := range cs {
@@ -150,7 +155,7 @@ func (m *Manager) sealCredentials(ref string, cs ...bits.Credential) (map[string
 		if err != nil {
 			return nil, bits.Errorf(bits.E_FAIL, "could not encode the credentials: %v", err)
 		}
-		sealed, err := m.cfg.Secrets.Seal(plain, secretAAD(e.id, name))
+		sealed, err := box.Seal(plain, secretAAD(e.id, name))
 		if err != nil {
 			return nil, bits.Errorf(bits.E_FAIL, "could not seal the credentials: %v", err)
 		}
@@ -268,14 +273,15 @@ func (m *Manager) SetCustomHeaders(ref, headers string) error {
 	}
 	var secrets map[string][]byte
 	if _, secret := splitHeaders(h); secret {
-		if m.cfg.Secrets == nil {
-			return bits.Errorf(bits.E_NOTIMPL, "this engine has no secret key, so it cannot keep Authorization, Proxy-Authorization or Cookie headers")
+		box := m.secretBox()
+		if box == nil {
+			return m.noKeyError("Authorization, Proxy-Authorization or Cookie headers") // secretkey.go
 		}
 		e, err := m.find(ref)
 		if err != nil {
 			return err
 		}
-		sealed, err := m.cfg.Secrets.Seal([]byte(h), secretAAD(e.id, headersSecret))
+		sealed, err := box.Seal([]byte(h), secretAAD(e.id, headersSecret))
 		if err != nil {
 			return bits.Errorf(bits.E_FAIL, "could not seal the headers: %v", err)
 		}

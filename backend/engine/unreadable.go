@@ -7,9 +7,11 @@ import (
 // Unreadable lists the records the store could not read when the engine
 // started: set aside (out of the live tables, a copy in
 // FERRY_HOME/quarantine) so that the engine starts and serves every other
-// job. `ferry list` and the window report them.
+// job. It also lists, as KindCredentials, the jobs whose sealed credentials
+// no key here can open (secretkey.go): those stay in place. `ferry list`,
+// `ferry info` and the window report them.
 func (m *Manager) Unreadable() []store.SetAside {
-	out := m.st.SetAside()
+	out := append(m.st.SetAside(), m.lockedRecords()...)
 	if out == nil {
 		out = []store.SetAside{}
 	}

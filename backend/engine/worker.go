@@ -67,6 +67,10 @@ func (m *Manager) run(e *entry, w *worker) {
 	if !cur {
 		return
 	}
+	if f := m.lockedFailure(e.id); f != nil { // secretkey.go: never send requests without the job's credentials
+		m.workerFailed(e, w, f)
+		return
+	}
 	if typ != bits.TypeDownload {
 		m.runUpload(e, w) // upload.go
 		return

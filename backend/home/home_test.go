@@ -2,6 +2,7 @@ package home
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,5 +94,32 @@ func TestSecretBox(t *testing.T) {
 	}
 	if _, err := b2.Open(sealed[:5], nil); err == nil {
 		t.Fatal("opened a truncated secret")
+	}
+}
+
+// LoadSecretBox never makes a key: a missing key is ErrNoSecretKey and no
+// file appears; an existing one loads as SecretBox's does.
+func TestLoadSecretBoxNeverCreatesAKey(t *testing.T) {
+	h, _ := At(t.TempDir())
+	if _, err := h.LoadSecretBox(); !errors.Is(err, ErrNoSecretKey) {
+		t.Fatalf("LoadSecretBox without a key: %v, want ErrNoSecretKey", err)
+	}
+	if _, err := os.Stat(h.SecretKeyFile()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadSecretBox made a key file: %v", err)
+	}
+	b, err := h.SecretBox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := b.Seal([]byte("pw"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := h.LoadSecretBox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := b2.Open(sealed, nil); err != nil || string(plain) != "pw" {
+		t.Fatalf("Open = %q, %v", plain, err)
 	}
 }

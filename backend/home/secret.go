@@ -18,9 +18,24 @@ type SecretBox struct {
 	aead cipher.AEAD
 }
 
-// SecretBox loads the key, creating a random one (mode 0600) on first use.
+// ErrNoSecretKey: FERRY_HOME/secret.key does not exist.
+var ErrNoSecretKey = errors.New("the secret key file is missing")
+
+// SecretBox loads the key, creating a random one (mode 0600) when there is
+// none. Only call it when no sealed secret exists (the store knows): a new
+// key cannot open what the lost one sealed, so making one while sealed
+// secrets remain would orphan them silently. LoadSecretBox never creates.
 func (h Home) SecretBox() (*SecretBox, error) {
-	key, err := h.loadKey()
+	return h.secretBox(true)
+}
+
+// LoadSecretBox loads the existing key; ErrNoSecretKey when there is none.
+func (h Home) LoadSecretBox() (*SecretBox, error) {
+	return h.secretBox(false)
+}
+
+func (h Home) secretBox(create bool) (*SecretBox, error) {
+	key, err := h.loadKey(create)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +50,7 @@ func (h Home) SecretBox() (*SecretBox, error) {
 	return &SecretBox{aead: aead}, nil
 }
 
-func (h Home) loadKey() ([]byte, error) {
+func (h Home) loadKey(create bool) ([]byte, error) {
 	path := h.SecretKeyFile()
 	for range 2 {
 		key, err := os.ReadFile(path)
@@ -51,6 +66,9 @@ func (h Home) loadKey() ([]byte, error) {
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("read secret key: %w", err)
+		}
+		if !create {
+			return nil, fmt.Errorf("secret key %s: %w", path, ErrNoSecretKey)
 		}
 		key = make([]byte, keySize)
 		if _, err := rand.Read(key); err != nil {

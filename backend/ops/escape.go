@@ -10,9 +10,9 @@ import (
 )
 
 // Esc makes a string safe to print for people: control characters (C0, DEL,
-// C1: newlines, tabs, carriage returns, ESC…) and the bidirectional
-// overrides that can reorder what a terminal shows become visible escapes
-// (\n, \r, \t, \x1b, \u202e), and bytes that are not UTF-8 become \xHH, so
+// C1: newlines, tabs, carriage returns, ESC…), the line and paragraph
+// separators and the bidirectional overrides that can reorder what a
+// terminal shows become visible escapes (\n, \r, \t, \x1b, \u2028, \u202e), and bytes that are not UTF-8 become \xHH, so
 // that a job's name can neither break a table nor write terminal escape
 // sequences. JSON output is never escaped this way: it stays exact.
 func Esc(s string) string {
@@ -59,7 +59,8 @@ func needsEsc(s string) bool {
 func unsafeRune(r rune) bool {
 	return unicode.IsControl(r) || // C0, DEL and C1
 		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || // bidi embeddings, overrides, isolates
-		r == 0x200e || r == 0x200f || r == 0x061c // bidi marks
+		r == 0x200e || r == 0x200f || r == 0x061c || // bidi marks
+		r == 0x2028 || r == 0x2029 // line and paragraph separators: some terminals and most editors break the line there
 }
 
 // CheckUTF8 refuses a request with an argument or flag value that is not

@@ -464,12 +464,38 @@ var table = []*Op{
 			Summary: "records the engine could not read when it started, set aside so that the rest works",
 			Help: "A job, file, setting or upload session record that the database holds but cannot be read is moved out\n" +
 				"of the live tables (kept in its quarantine table) and copied to FERRY_HOME/quarantine/; the engine\n" +
-				"starts and serves everything else. `ferry list` mentions them on stderr.",
+				"starts and serves everything else. `ferry list` mentions them on stderr. Jobs whose sealed credentials\n" +
+				"no key here can open are listed too, as kind credentials (see `ferry help secrets`).",
 			Example: "ferry unreadable --json", Prints: true},
 		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
 			return env.Manager.Unreadable(), nil
 		},
 		Text: textUnreadable,
+	},
+	{
+		Spec: Spec{Name: "secrets", Group: GroupEngine,
+			Summary: "the secret key that seals credentials, and the jobs whose credentials it cannot open",
+			Help: "Passwords and Authorization, Proxy-Authorization and Cookie headers are sealed under FERRY_HOME/secret.key.\n" +
+				"If that file is lost while sealed credentials exist, no new key is made: the jobs that hold them are\n" +
+				"listed here (and by `ferry list`, `ferry info` and the window) and fail with NTE_BAD_KEYSET instead of\n" +
+				"transferring without them. Restore the file and restart the engine, or drop them with `ferry secrets reset`.",
+			Example: "ferry secrets --json", Prints: true},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			return env.Manager.Secrets(), nil
+		},
+		Text: textSecrets,
+	},
+	{
+		Spec: Spec{Name: "secrets reset", Group: GroupEngine,
+			Summary: "drop the sealed credentials no key here can open (the jobs stay); a missing key is then made anew",
+			Help: "The jobs keep everything else: give them their credentials again (setcredentials, setcustomheaders)\n" +
+				"and resume them. Once no sealed secret remains, a missing FERRY_HOME/secret.key is made anew.\n" +
+				"Only run it when the old key cannot be restored.",
+			Example: "ferry secrets reset", Prints: true},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			return env.Manager.ResetSecrets()
+		},
+		Text: textSecretsReset,
 	},
 	{
 		Spec: Spec{Name: "shutdown", Group: GroupEngine, Summary: "stop the engine cleanly (transfers pause at a saved offset)",

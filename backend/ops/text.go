@@ -249,16 +249,16 @@ func fileState(f bits.FileInfo) string {
 }
 
 func writeFiles(w io.Writer, files []bits.FileInfo, indent string) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s#\tSTATE\tBYTES\tREMOTE -> LOCAL\n", indent)
+	var t columns
+	t.add(indent+"#", "STATE", "BYTES", "REMOTE -> LOCAL")
 	for i, f := range files {
 		bytes := fmt.Sprintf("%d/%d", f.BytesTransferred, f.BytesTotal)
 		if f.BytesTotal < 0 {
 			bytes = fmt.Sprintf("%d/unknown", f.BytesTransferred)
 		}
-		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s -> %s\n", indent, i, fileState(f), bytes, Esc(f.RemoteName), Esc(f.LocalName))
+		t.add(fmt.Sprintf("%s%d", indent, i), fileState(f), bytes, Esc(f.RemoteName)+" -> "+Esc(f.LocalName))
 	}
-	return tw.Flush()
+	return t.write(w)
 }
 
 func textFiles(w io.Writer, raw json.RawMessage, _ Request) error {
@@ -274,14 +274,14 @@ func textFiles(w io.Writer, raw json.RawMessage, _ Request) error {
 
 // WriteJobTable prints jobs as an aligned table (the list and monitor view).
 func WriteJobTable(w io.Writer, jobs []bits.JobInfo, withFiles bool) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSTATE\tPRIORITY\tBYTES\tFILES")
+	var t columns
+	t.add("ID", "NAME", "TYPE", "STATE", "PRIORITY", "BYTES", "FILES")
 	for _, j := range jobs {
 		bytes := Size(j.Progress.BytesTransferred) + " / " + Size(j.Progress.BytesTotal)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\n", Esc(j.ID), Esc(j.DisplayName), j.Type, j.State, j.Priority,
-			bytes, j.Progress.FilesTransferred, j.Progress.FilesTotal)
+		t.add(Esc(j.ID), fitWidth(Esc(j.DisplayName), nameColumns), j.Type.String(), j.State.String(), j.Priority.String(),
+			bytes, fmt.Sprintf("%d/%d", j.Progress.FilesTransferred, j.Progress.FilesTotal))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.write(w); err != nil {
 		return err
 	}
 	if withFiles {

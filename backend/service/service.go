@@ -69,20 +69,23 @@ func Start(h home.Home) (_ *Running, err error) {
 		return nil, err
 	}
 	r.log = slog.New(slog.NewTextHandler(r.logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	box, err := h.SecretBox()
-	if err != nil {
+	if r.store, err = store.Open(h.DB()); err != nil {
 		return nil, err
 	}
-	if r.store, err = store.Open(h.DB()); err != nil {
+	box, keyMissing, err := openSecrets(h, r.store, r.log)
+	if err != nil {
 		return nil, err
 	}
 	owner := home.Owner()
 	r.mgr, err = engine.New(engine.Config{
-		Store:   r.store,
-		Drivers: []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{}), transfer.NewFile()},
-		Owner:   owner,
-		Logger:  r.log,
-		Secrets: box,
+		Store:      r.store,
+		Drivers:    []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{}), transfer.NewFile()},
+		Owner:      owner,
+		Logger:     r.log,
+		Secrets:    box,
+		KeyFile:    h.SecretKeyFile(),
+		KeyMissing: keyMissing,
+		NewKey:     func() (engine.SecretBox, error) { return h.SecretBox() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the engine: %w", err)
@@ -97,6 +100,35 @@ func Start(h home.Home) (_ *Running, err error) {
 	go func() { r.served <- r.srv.Serve(ln) }()
 	r.log.Info("engine started", "home", h.Dir, "pid", os.Getpid(), "version", Version, "socket", api.SocketAddr(h.Socket()))
 	return r, nil
+}
+
+// openSecrets loads FERRY_HOME's secret key. A missing key is made anew only
+// when the database holds no secret sealed with the old one: replacing it
+// then would leave those credentials unreadable for good, and the jobs
+// would fail later with a 401 that hides why. Instead the engine runs
+// without a key (box nil, keyMissing), reports the jobs and keeps their
+// sealed secrets until the key is restored or `ferry secrets reset`.
+func openSecrets(h home.Home, st *store.Store, log *slog.Logger) (box engine.SecretBox, keyMissing bool, err error) {
+	b, err := h.LoadSecretBox()
+	if err == nil {
+		return b, false, nil
+	}
+	if !errors.Is(err, home.ErrNoSecretKey) {
+		return nil, false, err
+	}
+	n, err := st.SealedSecrets()
+	if err != nil {
+		return nil, false, err
+	}
+	if n > 0 {
+		log.Error("the secret key is missing while the database holds secrets sealed with it; no new key is made",
+			"key", h.SecretKeyFile(), "sealed", n)
+		return nil, true, nil // a nil interface, not a nil *home.SecretBox
+	}
+	if b, err = h.SecretBox(); err != nil {
+		return nil, false, err
+	}
+	return b, false, nil
 }
 
 // openLog opens the log for appending, moving an oversized one aside.

@@ -108,6 +108,10 @@ func TestUnreadableRowsAreSetAsideAndTheRestLoads(t *testing.T) {
 	if live != 2 || kept != 3 || files != 4 || secrets != 0 {
 		t.Fatalf("live jobs %d, quarantined %d, file rows %d, secrets %d", live, kept, files, secrets)
 	}
+	// Set aside, the sealed secret still counts: its key must not be replaced.
+	if n, err := s.SealedSecrets(); err != nil || n != 1 {
+		t.Fatalf("SealedSecrets = %d, %v; want the one set aside", n, err)
+	}
 	// The good jobs stay writable, and the next start finds nothing to set aside.
 	if err := s.SaveJob(jobs[0].Seq, jobs[0].Job); err != nil {
 		t.Fatal(err)

@@ -309,6 +309,20 @@ func deleteSecrets(x execer, jobID, prefix string) error {
 	return nil
 }
 
+// SealedSecrets counts the sealed secrets the database holds: the live ones
+// and those of records set aside (quarantine keeps them sealed). While any
+// exists, the key that sealed them must not be replaced.
+func (s *Store) SealedSecrets() (int, error) {
+	var live, aside int
+	if err := s.db.QueryRow(`SELECT count(*) FROM secrets`).Scan(&live); err != nil {
+		return 0, fmt.Errorf("count sealed secrets: %w", err)
+	}
+	if err := s.db.QueryRow(`SELECT count(*) FROM quarantine WHERE json_valid(record) AND json_array_length(record, '$.secrets') > 0`).Scan(&aside); err != nil {
+		return 0, fmt.Errorf("count sealed secrets set aside: %w", err)
+	}
+	return live + aside, nil
+}
+
 // Secrets returns a job's sealed secrets by name.
 func (s *Store) Secrets(jobID string) (map[string][]byte, error) {
 	rows, err := s.db.Query(`SELECT name, sealed FROM secrets WHERE job_id = ?`, jobID)
