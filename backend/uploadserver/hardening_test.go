@@ -2,9 +2,11 @@ package uploadserver_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -338,5 +340,52 @@ func TestUnreadableSessionRecordIsSetAside(t *testing.T) {
 	newEnv(t, uploadserver.Config{Dir: dir})
 	if _, err := os.Stat(filepath.Join(state, "unreadable", key+".part")); err != nil {
 		t.Fatalf("set-aside files removed by the next start: %v", err)
+	}
+}
+
+// Serve caps its connections; at the cap, idle keep-alive connections
+// make room for new ones, and stalled ones hold a slot only until their
+// deadline.
+func TestConnectionsAreCapped(t *testing.T) {
+	s, err := uploadserver.New(uploadserver.Config{Dir: t.TempDir(), MaxConnections: 3, BodyTimeout: time.Second,
+		MinBodyRate: 1000, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, l) }()
+	defer func() { cancel(); <-served }()
+	url := "http://" + l.Addr().String() + "/"
+	ping := func() int {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+		st, _ := packet(t, c, url, "Ping", nil)
+		return st // its connection stays open, idle
+	}
+	// Idle keep-alive connections do not starve a new client.
+	for i := range 5 {
+		if st := ping(); st != 200 {
+			t.Fatalf("ping %d: %d", i, st)
+		}
+	}
+	// Three stalled bodies hold the three slots until their deadline:
+	// a fourth client waits for it, then is served.
+	for range 3 {
+		rawConn(t, l.Addr().String(), "BITS_POST /x HTTP/1.1\r\nHost: x\r\nBITS-Packet-Type: Ping\r\nContent-Length: 1000\r\n\r\n")
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if st := ping(); st != 200 {
+		t.Fatalf("ping beside stalled bodies: %d", st)
+	}
+	waited := time.Since(start)
+	t.Logf("a new connection waited %v for a slot", waited.Round(time.Millisecond))
+	if waited < 500*time.Millisecond {
+		t.Fatalf("served after %v: the stalled connections were not counted", waited)
 	}
 }
