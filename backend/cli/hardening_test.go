@@ -168,12 +168,14 @@ func TestServeUploadsSessionFlags(t *testing.T) {
 	dir := t.TempDir()
 	for _, bad := range [][]string{
 		{"--session-timeout", "soon"}, {"--session-timeout", "0s"}, {"--empty-session-timeout", "-5m"},
-		{"--max-sessions-per-client", "0"}, {"--session-timeout", "0d"},
+		{"--max-sessions-per-client", "0"}, {"--session-timeout", "0d"}, {"--quota", "0"}, {"--quota", "lots"},
+		{"--max-connections", "0"},
 	} {
 		e.fails("E_INVALIDARG", append([]string{"serve-uploads", "--dir", dir, "--listen", "127.0.0.1:0"}, bad...)...)
 	}
 	srv := e.serveUploads("--dir", dir, "--listen", "127.0.0.1:0", "--empty-session-timeout", "1s",
-		"--session-timeout", "14d", "--max-sessions-per-client", "2")
+		"--session-timeout", "14d", "--max-sessions", "2", "--quota", "1G", "--max-connections", "16",
+		"--max-sessions-per-client", "2")
 	create := func() int {
 		req, _ := http.NewRequest("BITS_POST", srv.url+"f"+strconv.Itoa(rand.Int()), http.NoBody)
 		req.Header.Set("BITS-Packet-Type", "Create-Session")
@@ -186,7 +188,10 @@ func TestServeUploadsSessionFlags(t *testing.T) {
 		return r.StatusCode
 	}
 	if a, b, c := create(), create(), create(); a != 200 || b != 200 || c != 503 {
-		t.Fatalf("three sessions from one address: %d %d %d, want 200 200 503", a, b, c)
+		t.Fatalf("three fresh sessions with --max-sessions 2: %d %d %d, want 200 200 503", a, b, c)
+	}
+	if !strings.Contains(srv.stderrText(), "--max-sessions-per-client no longer has an effect") {
+		t.Errorf("no warning about --max-sessions-per-client:\n%s", srv.stderrText())
 	}
 	state := filepath.Join(dir, ".bits-sessions")
 	waitFor(t, 30*time.Second, "the empty sessions to expire", func() bool {

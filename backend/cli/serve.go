@@ -34,7 +34,9 @@ func serveUploadsCommand() *command {
 			{Name: "listen", Value: "ADDR", Help: "host:port to listen on (default " + DefaultUploadAddr + "; a port alone listens on loopback)"},
 			{Name: "max-size", Value: "BYTES", Help: "refuse uploads larger than this (K, M, G, T suffixes; default no limit)"},
 			{Name: "max-sessions", Value: "N", Help: fmt.Sprintf("upload sessions open at once (default %d)", uploadserver.DefaultMaxSessions)},
-			{Name: "max-sessions-per-client", Value: "N", Help: fmt.Sprintf("of those, how many one client address may hold (default %d)", uploadserver.DefaultMaxSessionsPerClient)},
+			{Name: "max-sessions-per-client", Value: "N", Help: "no longer has an effect (a full table now gives way to new sessions); accepted so that old command lines still start"},
+			{Name: "quota", Value: "BYTES", Help: "the declared sizes of all unfinished uploads together (K, M, G, T suffixes; default: the free space of DIR)"},
+			{Name: "max-connections", Value: "N", Help: fmt.Sprintf("connections served at once (default %d)", uploadserver.DefaultMaxConnections)},
 			{Name: "session-timeout", Value: "DURATION", Help: "drop a session with no packet for this long (default 24h; e.g. 90m, 36h, 14d)"},
 			{Name: "empty-session-timeout", Value: "DURATION", Help: "drop a session that has received no byte for this long (default 5m)"},
 			{Name: "overwrite", Help: "let an upload replace an existing file (default: refused with 409; the job retries until the file is gone)"},
@@ -43,7 +45,9 @@ func serveUploadsCommand() *command {
 		Help: "An upload job's remote name is this URL plus the file's name below DIR, e.g. http://127.0.0.1:8381/reports/q3.pdf\n" +
 			"(subdirectories are created; names that could escape DIR are refused). Unfinished sessions are kept in\n" +
 			"DIR/" + uploadserver.StateDirName + " and survive a restart of the server, so jobs resume where they stopped;\n" +
-			"one client address may hold --max-sessions-per-client of them, and idle ones are dropped after the timeouts.\n" +
+			"each upload's declared size is reserved at its first fragment, against --quota and the free space of DIR;\n" +
+			"when --max-sessions are open, the one idle longest gives way to a new one, and idle ones are dropped after\n" +
+			"the timeouts. A request body must keep up 1 KiB/s after its first 30 s, or its connection is closed.\n" +
 			"Upload-reply jobs get a JSON reply: {\"name\", \"size\", \"sha256\", \"sessionId\"} of the stored file.\n" +
 			"It listens on loopback unless ADDR names another address (0.0.0.0:8381 for every interface); the\n" +
 			"server has no authentication, so anyone who can reach it can upload. It needs no engine.",
@@ -142,11 +146,25 @@ func runServeUploads(c *cli, r ops.Request) int {
 		cfg.MaxSessions = n
 	}
 	if r.Has("max-sessions-per-client") {
+		// A cap per address hurt clients behind one NAT and did not stop
+		// one host with many addresses; sessions now give way by cost.
 		n, err := strconv.Atoi(strings.TrimSpace(r.Flag("max-sessions-per-client")))
 		if err != nil || n <= 0 {
 			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--max-sessions-per-client %q is not a positive whole number", r.Flag("max-sessions-per-client")))
 		}
-		cfg.MaxSessionsPerClient = n
+		fmt.Fprintln(c.stderr, "ferry: warning: --max-sessions-per-client no longer has an effect: when --max-sessions are open, the session idle longest gives way to a new one")
+	}
+	if r.Has("quota") {
+		if cfg.Quota, err = parseByteCount("quota", r.Flag("quota")); err != nil {
+			return c.fail(err)
+		}
+	}
+	if r.Has("max-connections") {
+		n, err := strconv.Atoi(strings.TrimSpace(r.Flag("max-connections")))
+		if err != nil || n <= 0 {
+			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--max-connections %q is not a positive whole number", r.Flag("max-connections")))
+		}
+		cfg.MaxConnections = n
 	}
 	for _, t := range []struct {
 		flag string

@@ -101,18 +101,6 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	client := clientAddr(r)
 	s.sweep()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.sessions) >= s.cfg.MaxSessions {
-		s.log.Warn("upload refused: too many open sessions", "limit", s.cfg.MaxSessions)
-		fail(w, http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable), contextServer, "")
-		return
-	}
-	if n := s.clientSessions(client); n >= s.cfg.MaxSessionsPerClient {
-		s.log.Warn("upload refused: too many open sessions from one address", "client", client, "limit", s.cfg.MaxSessionsPerClient)
-		fail(w, http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable), contextServer, "")
-		return
-	}
 	key := uuid.NewString()
 	now := s.now()
 	sess := &session{key: key, meta: sessionMeta{ID: "{" + key + "}", Name: name, Client: client,
@@ -131,7 +119,26 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, diskCode(err), contextServer, "")
 		return
 	}
-	s.sessions[key] = sess
+	// A full table gives way: the session idle longest goes, so that
+	// sessions held open on purpose cannot lock honest clients out.
+	for {
+		s.mu.Lock()
+		if len(s.sessions) < s.cfg.MaxSessions {
+			s.sessions[key] = sess
+			s.mu.Unlock()
+			break
+		}
+		v := s.victim(now, nil, false)
+		s.mu.Unlock()
+		if v == nil {
+			s.log.Warn("upload refused: too many sessions, all busy", "limit", s.cfg.MaxSessions, "client", client)
+			_ = s.state.Remove(key + ".json")
+			_ = s.state.Remove(key + ".part")
+			fail(w, http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable), contextServer, "")
+			return
+		}
+		s.evict(v, "a new session")
+	}
 	s.log.Info("upload session created", "session", sess.meta.ID, "name", name, "client", client)
 	reply(w, http.StatusOK, sess.meta.ID, map[string]string{"BITS-Protocol": Protocol, "Accept-Encoding": "identity"})
 }
@@ -212,13 +219,14 @@ func parseContentRange(h string, n int64) (start, end, total int64, err error) {
 }
 
 func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
-	sess := s.lookup(r)
+	sess, status := s.lookup(r)
 	if sess == nil {
 		drainBody(r)
-		fail(w, http.StatusInternalServerError, bits.BG_E_SESSION_NOT_FOUND, contextServer, r.Header.Get("BITS-Session-Id"))
+		fail(w, status, bits.BG_E_SESSION_NOT_FOUND, contextServer, r.Header.Get("BITS-Session-Id"))
 		return
 	}
 	defer sess.mu.Unlock()
+	defer s.account(sess)
 	m := &sess.meta
 	bad := func(status int, code bits.HRESULT, why string, args ...any) {
 		s.log.Info("fragment refused", "session", m.ID, "why", fmt.Sprintf(why, args...))
@@ -244,6 +252,12 @@ func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
 	case m.Total >= 0 && total != m.Total:
 		bad(http.StatusBadRequest, bits.E_INVALIDARG, "total %d, the session's is %d", total, m.Total)
 		return
+	}
+	if m.Total < 0 {
+		if re := s.reserve(sess, total); re != nil {
+			bad(re.status, re.code, "no room: %s", re.why)
+			return
+		}
 	}
 	m.Total = total
 	m.Touched = s.now()
@@ -304,8 +318,9 @@ type bodyErr struct{ error }
 func (e bodyErr) Unwrap() error { return e.error }
 
 // write appends the part of [start, end] the session does not hold yet,
-// makes it durable, then records it. Bytes received before a cut are kept:
-// they are the client's bytes at their offsets.
+// makes it durable, then records it. A fragment cut short counts for
+// nothing: only acknowledged bytes are the session's progress, so a body
+// that stalls after a few bytes does not make its session look alive.
 func (s *Server) write(sess *session, r *http.Request, start, end int64) error {
 	m := &sess.meta
 	if skip := m.Received - start; skip > 0 {
@@ -324,6 +339,13 @@ func (s *Server) write(sess *session, r *http.Request, start, end int64) error {
 	}
 	body := &readErr{r: r.Body}
 	n, cerr := io.CopyN(io.NewOffsetWriter(f, m.Received), body, tail)
+	if cerr != nil && n > 0 {
+		// Cut back to the recorded length (as a restart would).
+		if err := f.Truncate(m.Received); err != nil {
+			cerr = errors.Join(cerr, err)
+		}
+		n = 0
+	}
 	if err := errors.Join(f.Sync(), f.Close()); err != nil {
 		return err
 	}
@@ -357,9 +379,9 @@ func (b *readErr) Read(p []byte) (int, error) {
 }
 
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request, cancel bool) {
-	sess := s.lookup(r)
+	sess, status := s.lookup(r)
 	if sess == nil {
-		fail(w, http.StatusInternalServerError, bits.BG_E_SESSION_NOT_FOUND, contextServer, r.Header.Get("BITS-Session-Id"))
+		fail(w, status, bits.BG_E_SESSION_NOT_FOUND, contextServer, r.Header.Get("BITS-Session-Id"))
 		return
 	}
 	defer sess.mu.Unlock()

@@ -28,9 +28,20 @@ const Method = "BITS_POST"
 // Defaults of Config.
 const (
 	DefaultMaxSessions = 50 // IIS' BITSNumberOfSessionsLimit
-	// DefaultMaxSessionsPerClient: one address cannot take every session
-	// (BITS itself uploads one file per job, one session at a time).
-	DefaultMaxSessionsPerClient = 8
+	// DefaultEvictIdle: when the table is full, a session idle this long
+	// gives way to a new one. A BITS client sends its next fragment as soon
+	// as the last is acknowledged, so an uploading session is never idle
+	// this long; one that is has stalled or was abandoned.
+	DefaultEvictIdle = 5 * time.Second
+	// DefaultBodyTimeout: a request's headers, and the start of its body,
+	// must arrive within this; then the body must keep DefaultMinBodyRate.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultMinBodyRate (bytes per second, on average over a body): far
+	// below any real link, far above a connection held open on purpose.
+	DefaultMinBodyRate = 1024
+	// DefaultMaxConnections caps the connections served at once, well
+	// below the usual limit of 1024 open files.
+	DefaultMaxConnections = 256
 	// DefaultSessionTimeout: IIS keeps an idle session 14 days
 	// (BITSSessionTimeout); a day keeps a suspended job's partial upload
 	// over a night without holding abandoned ones for two weeks.
@@ -61,10 +72,27 @@ type Config struct {
 	MaxSize int64
 	// MaxSessions is how many sessions may be open at once (0: DefaultMaxSessions).
 	MaxSessions int
-	// MaxSessionsPerClient is how many of them one client address may hold
-	// (0: DefaultMaxSessionsPerClient). The address is the TCP peer's:
-	// behind a reverse proxy every client shares the proxy's.
-	MaxSessionsPerClient int
+	// EvictIdle: when MaxSessions are open, the session idle longest (then
+	// the one with the fewest bytes) gives way to a new one, if it has been
+	// idle at least this long (0: DefaultEvictIdle). Limits follow what a
+	// session costs, not who sends it: an address can be many clients (a
+	// NAT, a proxy) and one client can have many addresses (IPv6).
+	EvictIdle time.Duration
+	// Quota bounds the declared sizes of all unfinished uploads together,
+	// reserved at each one's first fragment (0: only the free space of Dir
+	// bounds them).
+	Quota int64
+	// BodyTimeout bounds how long a request's headers, and its body's
+	// first bytes, may take (0: DefaultBodyTimeout); after it, the body
+	// must have come at MinBodyRate on average, or the request fails and
+	// the connection closes.
+	BodyTimeout time.Duration
+	// MinBodyRate is that rate in bytes per second (0: DefaultMinBodyRate).
+	MinBodyRate int64
+	// MaxConnections caps the connections Serve serves at once (0:
+	// DefaultMaxConnections); beyond it, idle keep-alive connections are
+	// closed to make room, or a new one waits.
+	MaxConnections int
 	// SessionTimeout expires a session with no packet for this long
 	// (0: DefaultSessionTimeout).
 	SessionTimeout time.Duration
@@ -90,6 +118,8 @@ type Server struct {
 	state *os.Root // Dir/.bits-sessions
 	log   *slog.Logger
 	now   func() time.Time
+	// diskFree is the space left for Dir (a variable for tests).
+	diskFree func() (int64, error)
 
 	mu       sync.Mutex
 	sessions map[string]*session // by session key (uuid, lower case, no braces)
@@ -104,8 +134,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = DefaultMaxSessions
 	}
-	if cfg.MaxSessionsPerClient <= 0 {
-		cfg.MaxSessionsPerClient = DefaultMaxSessionsPerClient
+	if cfg.EvictIdle <= 0 {
+		cfg.EvictIdle = DefaultEvictIdle
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.MinBodyRate <= 0 {
+		cfg.MinBodyRate = DefaultMinBodyRate
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = DefaultSessionTimeout
@@ -136,6 +175,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("uploadserver: state directory: %w", err)
 	}
 	s := &Server{cfg: cfg, root: root, state: state, log: cfg.Logger, now: time.Now, sessions: map[string]*session{}}
+	s.diskFree = func() (int64, error) { return diskFree(cfg.Dir) }
 	if err := s.load(); err != nil {
 		s.Close()
 		return nil, err
@@ -159,6 +199,9 @@ func (s *Server) OpenSessions() int {
 // ServeHTTP implements http.Handler: BITS_POST packets on any path, and GET
 // or HEAD of reply URLs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		r.Body = s.pace(w, r.Body)
+	}
 	switch {
 	case r.Method == Method:
 		s.packet(w, r)
@@ -174,10 +217,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Serve answers on l until ctx ends, then shuts down gracefully (up to 10 s
 // for packets in flight). Expired sessions are swept every minute (more
-// often with shorter timeouts) and before each new session.
+// often with shorter timeouts) and before each new session. At most
+// MaxConnections connections are served at once.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	ll := newLimitListener(l, s.cfg.MaxConnections)
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: s.cfg.BodyTimeout, IdleTimeout: 2 * time.Minute,
+		ConnState: ll.track, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	l = ll
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	tick := time.NewTicker(s.sweepInterval())

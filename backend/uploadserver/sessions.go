@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"ferry/backend/bits"
 	"ferry/backend/internal/durable"
 	"fmt"
 	"io"
@@ -35,6 +36,11 @@ type session struct {
 	mu   sync.Mutex // one packet of a session at a time
 	meta sessionMeta
 	gone bool // removed while a packet waited for mu
+
+	// The session's reservation, guarded by Server.mu (not mu, which a
+	// fragment holds while it reads): its declared total and the bytes
+	// of it received, both 0 once the upload is stored.
+	declared, received int64
 }
 
 // sessionMeta is a session's record, Dir/.bits-sessions/KEY.json; the bytes
@@ -84,6 +90,7 @@ func (s *Server) load() error {
 		}
 		known[key] = true
 		s.sessions[key] = sess
+		s.account(sess)
 	}
 	for _, e := range entries {
 		base, _, _ := strings.Cut(e.Name(), ".")
@@ -185,15 +192,112 @@ func (s *Server) sweepInterval() time.Duration {
 	return max(d, time.Second)
 }
 
-// clientSessions counts the sessions an address holds (caller holds s.mu).
-func (s *Server) clientSessions(client string) int {
-	n := 0
+// account updates the reservation of sess from its record (caller holds
+// sess.mu).
+func (s *Server) account(sess *session) {
+	m := &sess.meta
+	var declared, received int64
+	if m.Total >= 0 && !m.Committed {
+		declared, received = m.Total, m.Received
+	}
+	s.mu.Lock()
+	sess.declared, sess.received = declared, received
+	s.mu.Unlock()
+}
+
+// victim chooses the session that gives way to another: not busy with a
+// packet, idle at least EvictIdle, idle longest, then with the fewest
+// bytes; with reserved, only one holding a reservation. It is returned
+// locked; nil if none qualifies (caller holds s.mu).
+func (s *Server) victim(now time.Time, exclude *session, reserved bool) *session {
+	var best *session
+	var bestIdle time.Duration
 	for _, sess := range s.sessions {
-		if sess.meta.Client == client { // written once, before the session is shared
-			n++
+		if sess == exclude || (reserved && sess.declared == 0) || !sess.mu.TryLock() {
+			continue
+		}
+		idle := now.Sub(sess.meta.Touched)
+		better := best == nil || idle > bestIdle || (idle == bestIdle && sess.meta.Received < best.meta.Received)
+		if idle < s.cfg.EvictIdle || !better {
+			sess.mu.Unlock()
+			continue
+		}
+		if best != nil {
+			best.mu.Unlock()
+		}
+		best, bestIdle = sess, idle
+	}
+	return best
+}
+
+// evict removes a victim (locked by victim) to make room.
+func (s *Server) evict(v *session, why string) {
+	m := &v.meta
+	s.log.Warn("upload session dropped to make room", "why", why, "session", m.ID, "name", m.Name,
+		"client", m.Client, "received", m.Received, "idle", s.now().Sub(m.Touched).Round(time.Second))
+	s.remove(v)
+	v.mu.Unlock()
+}
+
+// reserveErr is a refused reservation: the Ack to answer.
+type reserveErr struct {
+	status int
+	code   bits.HRESULT
+	why    string
+}
+
+// reserve reserves the declared total of an upload at its first fragment
+// (caller holds sess.mu), against Quota and the free space of Dir, so that
+// sizes a client only declares cannot hold the disk: a total beyond Quota
+// is refused for good (BG_E_TOO_LARGE); one that does not fit beside the
+// other reservations first takes the space of idle sessions, else is
+// refused for now (503). Received bytes are on disk already, so only what
+// is still to come counts against the free space.
+func (s *Server) reserve(sess *session, total int64) *reserveErr {
+	if s.cfg.Quota > 0 && total > s.cfg.Quota {
+		return &reserveErr{http.StatusInternalServerError, bits.BG_E_TOO_LARGE,
+			fmt.Sprintf("%d bytes, the quota is %d", total, s.cfg.Quota)}
+	}
+	free, ferr := s.diskFree()
+	if ferr != nil {
+		s.log.Warn("free space unknown; reservations bounded by the quota alone", "err", ferr)
+	} else if total > free {
+		return &reserveErr{http.StatusServiceUnavailable, bits.ERROR_DISK_FULL,
+			fmt.Sprintf("%d bytes, %d free", total, free)}
+	}
+	for {
+		s.mu.Lock()
+		var declared, pending int64
+		for _, o := range s.sessions {
+			if o != sess {
+				declared += o.declared
+				pending += o.declared - o.received
+			}
+		}
+		quotaOK := s.cfg.Quota <= 0 || declared+total <= s.cfg.Quota
+		freeOK := ferr != nil || pending+total <= free
+		if quotaOK && freeOK {
+			sess.declared, sess.received = total, 0
+			s.mu.Unlock()
+			return nil
+		}
+		v := s.victim(s.now(), sess, true)
+		s.mu.Unlock()
+		if v == nil {
+			if !freeOK {
+				return &reserveErr{http.StatusServiceUnavailable, bits.ERROR_DISK_FULL,
+					fmt.Sprintf("%d bytes, %d free of which %d reserved", total, free, pending)}
+			}
+			return &reserveErr{http.StatusServiceUnavailable, bits.HTTPError(http.StatusServiceUnavailable),
+				fmt.Sprintf("%d bytes, %d of the quota of %d reserved", total, declared, s.cfg.Quota)}
+		}
+		s.evict(v, "space for a new upload")
+		if ferr == nil {
+			if f, err := s.diskFree(); err == nil {
+				free = f // its received bytes are free again
+			}
 		}
 	}
-	return n
 }
 
 // remove deletes a session, its record first (caller holds sess.mu).
@@ -243,22 +347,32 @@ func validKey(k string) bool {
 	return err == nil && u.String() == k
 }
 
-// lookup finds the session of a packet and locks it; nil if unknown.
-func (s *Server) lookup(r *http.Request) *session {
+// lookup finds the session of a packet and locks it. A session belongs to
+// its URL: a packet to another path is refused as IIS does, where sessions
+// live beside their target, so that a session id cannot carry bytes into
+// another file. Without a session, status is the one to answer: 500 for
+// an unknown id, 400 for another URL's.
+func (s *Server) lookup(r *http.Request) (sess *session, status int) {
 	key, ok := sessionKey(r.Header.Get("BITS-Session-Id"))
 	if !ok {
-		return nil
+		return nil, http.StatusInternalServerError
 	}
 	s.mu.Lock()
-	sess := s.sessions[key]
+	sess = s.sessions[key]
 	s.mu.Unlock()
 	if sess == nil {
-		return nil
+		return nil, http.StatusInternalServerError
+	}
+	name, err := TargetName(r.URL.Path)
+	if err != nil || name != sess.meta.Name { // Name is written once, before the session is shared
+		s.log.Warn("packet refused: the session belongs to another URL", "session", sess.meta.ID,
+			"path", r.URL.Path, "client", clientAddr(r))
+		return nil, http.StatusBadRequest
 	}
 	sess.mu.Lock()
 	if sess.gone {
 		sess.mu.Unlock()
-		return nil
+		return nil, http.StatusInternalServerError
 	}
-	return sess
+	return sess, 0
 }
