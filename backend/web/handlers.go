@@ -48,10 +48,23 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 // as in the window). When the engine goes away, or drops this stream for
 // falling behind (an "overflow" event first), the stream ends and the
 // browser reconnects by itself; each "ready" tells the UI to list again.
+//
+// At most cap(s.streams) streams are open at once; past that the answer is
+// 429, before anything is asked of the engine, and the page tries again.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		wire.WriteError(w, bits.Errorf(bits.E_NOTIMPL, "streaming is not available"))
+		return
+	}
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		s.log.Warn("web: refused an event stream: too many open", "max", cap(s.streams))
+		w.Header().Set("Retry-After", "2")
+		wire.WriteJSON(w, http.StatusTooManyRequests, wire.Reply{Error: wire.Body(bits.Errorf(bits.E_FAIL,
+			"%d event streams are open already, the most ferry web serves; close other Ferry tabs", cap(s.streams)))})
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
