@@ -61,7 +61,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()
 	default:
-		s.log.Warn("web: refused an event stream: too many open", "max", cap(s.streams))
+		s.warnRefusedStream()
 		w.Header().Set("Retry-After", "2")
 		wire.WriteJSON(w, http.StatusTooManyRequests, wire.Reply{Error: wire.Body(bits.Errorf(bits.E_FAIL,
 			"%d event streams are open already, the most ferry web serves; close other Ferry tabs", cap(s.streams)))})
@@ -138,6 +138,22 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	closed = true
 	mu.Unlock()
 }
+
+// warnRefusedStream logs refused event streams, at most once per
+// refusedLogEvery with how many there were: a runaway client would
+// otherwise fill the log as fast as it retries.
+func (s *Server) warnRefusedStream() {
+	s.refused.Lock()
+	defer s.refused.Unlock()
+	s.refused.n++
+	if now := time.Now(); now.Sub(s.refused.logged) >= refusedLogEvery {
+		s.log.Warn("web: refused event streams: too many open", "max", cap(s.streams), "refused", s.refused.n)
+		s.refused.n, s.refused.logged = 0, now
+	}
+}
+
+// refusedLogEvery is how often refused event streams are logged at most.
+const refusedLogEvery = 10 * time.Second
 
 // static serves the built frontend. index.html is never cached, so a new
 // binary's UI is picked up at once; the hashed assets may be.

@@ -67,6 +67,11 @@ type Server struct {
 	// streams holds one slot per open event stream: a full channel refuses
 	// the next one.
 	streams chan struct{}
+	refused struct {
+		sync.Mutex
+		n      int       // refused streams not logged yet
+		logged time.Time // when they were last logged
+	}
 
 	ln   net.Listener
 	hs   *http.Server

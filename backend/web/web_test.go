@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -490,7 +491,8 @@ func TestMetaUnitsMatchTheEngine(t *testing.T) {
 func TestEventStreamsAreCapped(t *testing.T) {
 	const max = 8
 	eng := &fakeEngine{}
-	_, ts := newTestServerWith(t, Options{Engine: eng, MaxStreams: max})
+	var logged lockedBuffer
+	_, ts := newTestServerWith(t, Options{Engine: eng, MaxStreams: max, Log: slog.New(slog.NewTextHandler(&logged, nil))})
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 	open := func() *http.Response {
@@ -544,6 +546,10 @@ func TestEventStreamsAreCapped(t *testing.T) {
 	if n := eng.openStreams(); n != max {
 		t.Fatalf("refused streams subscribed: %d subscriptions open, want %d", n, max)
 	}
+	// A client that retries in a loop does not fill the log.
+	if warns := strings.Count(logged.String(), "too many open"); warns != 1 {
+		t.Errorf("%d log lines for %d refused streams, want 1:\n%s", warns, 3*max, logged.String())
+	}
 
 	for _, resp := range streams {
 		resp.Body.Close()
@@ -562,4 +568,22 @@ func TestEventStreamsAreCapped(t *testing.T) {
 	if ev, _ := (sseReader{bufio.NewScanner(resp.Body)}).next(t); ev != "ready" {
 		t.Fatalf("the new stream's first event %q", ev)
 	}
+}
+
+// lockedBuffer is a log's output that tests read while servers write.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
