@@ -47,7 +47,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 // job's new state per change, coalesced to MinPushInterval per job (Follow,
 // as in the window). When the engine goes away, or drops this stream for
 // falling behind (an "overflow" event first), the stream ends and the
-// browser reconnects by itself; each "ready" tells the UI to list again.
+// page reconnects by itself; each "ready" tells the UI to list again.
 //
 // At most cap(s.streams) streams are open at once; past that the answer is
 // 429, before anything is asked of the engine, and the page tries again.

@@ -421,7 +421,7 @@ func TestNoFrontendSaysSo(t *testing.T) {
 }
 
 // A browser whose stream the engine dropped for falling behind is told so,
-// and its stream ends: EventSource reconnects, and the new "ready" makes
+// and its stream ends: the page reconnects, and the new "ready" makes
 // the UI list the jobs again.
 func TestEventsOverflowEndsTheStream(t *testing.T) {
 	eng := &fakeEngine{}

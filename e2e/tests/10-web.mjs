@@ -129,6 +129,40 @@ test('the token reaches no other server on 127.0.0.1, and a reload keeps the pag
   assert(page.problems.length === 0, page.problems.join('\n'));
 });
 
+// Every event stream holds a subscription to the engine: ferry web serves
+// at most 32 at once, says why it refuses more, and serves again once
+// streams close.
+test('ferry web caps its event streams, and a page gets one again when others close', async ({ cleanup }) => {
+  const home = engineHome(cleanup);
+  const w = await web(home, cleanup);
+  const open = async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${w.origin}/v1/events`, { headers: { Authorization: `Bearer ${w.token}` }, signal: ac.signal });
+    return { r, close: () => ac.abort() };
+  };
+  const held = [];
+  cleanup.add(() => held.forEach((s) => s.close()));
+  for (let i = 0; i < 32; i++) {
+    const s = await open();
+    eq(s.r.status, 200, `stream ${i + 1}`);
+    held.push(s);
+  }
+  const over = await open();
+  eq(over.r.status, 429, 'the 33rd stream');
+  assert((await over.r.json()).error.message.includes('close other Ferry tabs'), 'the refusal says why');
+  // A page opened now says so, and goes live as soon as a stream closes.
+  await ferry(home, ['create', 'capped']);
+  const { page } = await browser(cleanup);
+  await page.goto(w.url);
+  await page.locator('[data-testid=engine-error]', { hasText: 'close other Ferry tabs' }).waitFor();
+  held.pop().close();
+  await page.locator('.status-live').waitFor();
+  await row(page, 'capped').waitFor();
+  await ferry(home, ['create', 'capped, live']);
+  await row(page, 'capped, live').waitFor();
+  assert(!(await page.locator('[data-testid=engine-error]').isVisible()), 'the refusal is gone once live');
+});
+
 test('a download created in the browser reaches TRANSFERRED and completes', async ({ cleanup }) => {
   const s = await setup(cleanup);
   const { page } = s;

@@ -204,6 +204,7 @@ describe('httpTransport', () => {
     const streams: ReturnType<typeof sseStream>[] = [];
     let refuse: number | null = null;
     const { fetch, calls } = fakeFetch((_url, init) => {
+      if (refuse === 429) return jsonResponse(429, { error: { code: '0x80004005', name: 'E_FAIL', message: 'close other Ferry tabs' } });
       if (refuse) return jsonResponse(refuse, { error: { code: '0x80070005', name: 'E_ACCESSDENIED', message: 'open the printed address' } });
       const s = sseStream(init);
       streams.push(s);
@@ -248,11 +249,17 @@ describe('httpTransport', () => {
     expect(calls).toHaveLength(3);
     expect(timers.map((x) => x.ms)).toEqual([2000]);
     expect(lost[lost.length - 1]).toBeUndefined();
-    // Refused for want of the token: the reason is passed on, to show.
+    // Refused for want of the token, or with too many streams open: the
+    // reason is passed on, to show, and the stream is tried again.
     refuse = 401;
     timers.shift()!.cb();
     await tick();
     expect(lost[lost.length - 1]?.name).toBe('E_ACCESSDENIED');
+    refuse = 429;
+    timers.shift()!.cb();
+    await tick();
+    expect(lost[lost.length - 1]?.message).toBe('close other Ferry tabs');
+    expect(timers.map((x) => x.ms)).toEqual([2000]);
     // Closing aborts the open stream and stops the retries.
     refuse = null;
     timers.shift()!.cb();

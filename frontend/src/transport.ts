@@ -47,7 +47,7 @@ export interface Handlers {
   ready(): void;
   /**
    * lost: the stream dropped; it reconnects by itself. err, when given, is
-   * a refusal that trying again will not cure (no token), to show.
+   * a refusal that waiting alone may not cure (no token, too many tabs), to show.
    */
   lost?(err?: OpError): void;
 }
@@ -303,15 +303,16 @@ export function httpTransport(env: HttpEnv, token: string, base = ''): Transport
           return;
         }
         if (!resp.ok || !resp.body) {
-          // Refused: no engine (503), too many streams (429), or no token
-          // (401: said once, as trying again will not help).
+          // Refused: no engine (503: "reconnecting" says it all), or for a
+          // reason the user can act on, passed on to show: no token (401,
+          // 403), too many streams open (429: other tabs to close).
           let err: OpError | undefined;
           try {
             await readBody(resp);
           } catch (e) {
             err = asOpError(e);
           }
-          h.lost?.(resp.status === 401 || resp.status === 403 ? err : undefined);
+          h.lost?.([401, 403, 429].includes(resp.status) ? err : undefined);
           again(reconnectMs);
           return;
         }
