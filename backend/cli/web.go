@@ -22,7 +22,8 @@ func webCommand() *command {
 		Flags: []ops.Flag{{Name: "listen", Value: "ADDR",
 			Help: "host:port to listen on (default " + web.DefaultAddr + ": loopback, a free port)"}},
 		Summary: "serve the desktop window's interface to a browser until interrupted; prints the address to open, with its access token",
-		Help: "Every request needs the token in the printed address (the browser keeps it in a cookie after the first load).\n" +
+		Help: "The API needs the token in the printed address: the page keeps it in its tab (never in a cookie) and sends it as\n" +
+			"Authorization: Bearer TOKEN, as scripts do.\n" +
 			"Listening beyond loopback exposes the token to the network in clear text: prefer an SSH tunnel.",
 		Example: "ferry web --listen 127.0.0.1:8080"},
 		run: runWeb}

@@ -10,17 +10,12 @@ import (
 	"ferry/backend/bits"
 )
 
-// guard checks every request before it reaches the site:
-//
-//  1. The Host header must be an IP address or localhost. DNS rebinding
-//     points a name the attacker owns at 127.0.0.1, so that a page from that
-//     name may talk to us "same-origin"; its requests then carry that name,
-//     never an IP literal, and are refused here.
-//  2. The token: from the URL (the printed link), a cookie set on the first
-//     load, or an Authorization: Bearer header (scripts). Without it: 401.
-//  3. A call must be JSON and, when the browser names its origin, come from
-//     this very origin: a form on another site cannot post JSON without a
-//     CORS preflight, which is never answered.
+// guard checks every request before it reaches the site: the Host header
+// must be an IP address or localhost. DNS rebinding points a name the
+// attacker owns at 127.0.0.1, so that a page from that name may talk to us
+// "same-origin"; its requests then carry that name, never an IP literal, and
+// are refused here. The static files pass with that check alone: they hold
+// no secret. The API needs more (see api).
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w)
@@ -29,25 +24,24 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			refuse(w, r, http.StatusForbidden, "This address is served to IP addresses and localhost only.")
 			return
 		}
-		fromURL := r.URL.Query().Get("token")
-		switch {
-		case fromURL != "" && s.validToken(fromURL):
-			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/v1/") {
-				// The printed link: keep the token in a cookie and reload
-				// without it, so it stays out of the address bar, the
-				// history and any Referer.
-				http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: s.token, Path: "/",
-					HttpOnly: true, SameSite: http.SameSiteStrictMode})
-				q := r.URL.Query()
-				q.Del("token")
-				u := *r.URL
-				u.RawQuery = q.Encode()
-				http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
-				return
-			}
-		case s.validToken(bearer(r)):
-		case s.validCookie(r):
-		default:
+		expireTokenCookies(w, r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// api guards an API handler:
+//
+//  1. The token, in an Authorization: Bearer header and nowhere else. The
+//     page keeps it in its tab (sessionStorage) and sends it itself. Never a
+//     cookie: browsers do not separate cookies by port, so any other server
+//     on 127.0.0.1 the user visits would receive it. Never the query: it
+//     would end up in logs and history. Without it: 401.
+//  2. A call must be JSON and, when the browser names its origin, come from
+//     this very origin: a form on another site cannot post JSON without a
+//     CORS preflight, which is never answered.
+func (s *Server) api(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.validToken(bearer(r)) {
 			refuse(w, r, http.StatusUnauthorized, "Open the address that `ferry web` printed: it carries the access token.")
 			return
 		}
@@ -61,17 +55,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r)
+		next(w, r)
 	})
 }
 
 func (s *Server) validToken(t string) bool {
 	return t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
-}
-
-func (s *Server) validCookie(r *http.Request) bool {
-	c, err := r.Cookie(s.cookie)
-	return err == nil && s.validToken(c.Value)
 }
 
 func bearer(r *http.Request) string {
@@ -80,6 +69,23 @@ func bearer(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(t)
+}
+
+// tokenCookiePrefix names the cookies that earlier versions kept the token
+// in (ferry_token_<port>).
+const tokenCookiePrefix = "ferry_token_"
+
+// expireTokenCookies deletes the token cookies of earlier versions that the
+// browser still sends: they are never read, and as long as the browser keeps
+// them it hands them to every server on this host. Any port's cookie is
+// ours to delete, since every port receives them all.
+func expireTokenCookies(w http.ResponseWriter, r *http.Request) {
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, tokenCookiePrefix) {
+			http.SetCookie(w, &http.Cookie{Name: c.Name, Value: "", Path: "/", MaxAge: -1,
+				HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		}
+	}
 }
 
 // allowedHost accepts an IP literal (with or without a port, IPv6 in

@@ -47,11 +47,24 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 // job's new state per change, coalesced to MinPushInterval per job (Follow,
 // as in the window). When the engine goes away, or drops this stream for
 // falling behind (an "overflow" event first), the stream ends and the
-// browser reconnects by itself; each "ready" tells the UI to list again.
+// page reconnects by itself; each "ready" tells the UI to list again.
+//
+// At most cap(s.streams) streams are open at once; past that the answer is
+// 429, before anything is asked of the engine, and the page tries again.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		wire.WriteError(w, bits.Errorf(bits.E_NOTIMPL, "streaming is not available"))
+		return
+	}
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		s.warnRefusedStream()
+		w.Header().Set("Retry-After", "2")
+		wire.WriteJSON(w, http.StatusTooManyRequests, wire.Reply{Error: wire.Body(bits.Errorf(bits.E_FAIL,
+			"%d event streams are open already, the most ferry web serves; close other Ferry tabs", cap(s.streams)))})
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -125,6 +138,22 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	closed = true
 	mu.Unlock()
 }
+
+// warnRefusedStream logs refused event streams, at most once per
+// refusedLogEvery with how many there were: a runaway client would
+// otherwise fill the log as fast as it retries.
+func (s *Server) warnRefusedStream() {
+	s.refused.Lock()
+	defer s.refused.Unlock()
+	s.refused.n++
+	if now := time.Now(); now.Sub(s.refused.logged) >= refusedLogEvery {
+		s.log.Warn("web: refused event streams: too many open", "max", cap(s.streams), "refused", s.refused.n)
+		s.refused.n, s.refused.logged = 0, now
+	}
+}
+
+// refusedLogEvery is how often refused event streams are logged at most.
+const refusedLogEvery = 10 * time.Second
 
 // static serves the built frontend. index.html is never cached, so a new
 // binary's UI is picked up at once; the hashed assets may be.

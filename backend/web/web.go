@@ -6,11 +6,13 @@
 // frontend's transport module differs between the two.
 //
 // It is a client of the engine like any command, and it guards what it
-// opens: it listens on loopback unless told otherwise, every request needs
-// the random token printed in the URL (moved to a cookie on first load, so
-// it leaves the address bar and the history), and the Host header must be an
-// IP address or localhost, so that a web page cannot reach it through DNS
-// rebinding.
+// opens: it listens on loopback unless told otherwise; every API request
+// and event stream needs the random token printed in the URL, which the page
+// takes into its tab's sessionStorage and sends in a header (never a cookie:
+// cookies ignore ports, so every server on 127.0.0.1 would get it); the Host
+// header must be an IP address or localhost, so that a web page cannot reach
+// it through DNS rebinding; and at most MaxStreams event streams are open at
+// once, so that a runaway client cannot grow it without bound.
 package web
 
 import (
@@ -38,6 +40,11 @@ var Assets fs.FS
 // port the system picks (the printed URL names it).
 const DefaultAddr = "127.0.0.1:0"
 
+// DefaultMaxStreams is how many event streams may be open at once: one per
+// open tab, so far more than a person uses, yet each holds a subscription
+// to the engine and its buffers, which a runaway client must not multiply.
+const DefaultMaxStreams = 32
+
 // Options configure a Server.
 type Options struct {
 	Addr    string // host:port; "" is DefaultAddr
@@ -46,6 +53,8 @@ type Options struct {
 	Token   string // "" makes a random one
 	Version string // shown by the UI
 	Log     *slog.Logger
+	// MaxStreams caps the open event streams; 0 is DefaultMaxStreams.
+	MaxStreams int
 }
 
 // Server is one `ferry web`.
@@ -54,8 +63,15 @@ type Server struct {
 	assets fs.FS
 	meta   Meta
 	token  string
-	cookie string // the token's cookie, named per port: cookies ignore ports
 	log    *slog.Logger
+	// streams holds one slot per open event stream: a full channel refuses
+	// the next one.
+	streams chan struct{}
+	refused struct {
+		sync.Mutex
+		n      int       // refused streams not logged yet
+		logged time.Time // when they were last logged
+	}
 
 	ln   net.Listener
 	hs   *http.Server
@@ -104,9 +120,13 @@ func newServer(o Options, at *net.TCPAddr) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	maxStreams := o.MaxStreams
+	if maxStreams <= 0 {
+		maxStreams = DefaultMaxStreams
+	}
 	s := &Server{
 		eng: o.Engine, assets: assets, meta: BuildMeta(o.Version), token: token,
-		cookie: "ferry_token_" + strconv.Itoa(at.Port), log: log, done: make(chan struct{}),
+		log: log, done: make(chan struct{}), streams: make(chan struct{}, maxStreams),
 	}
 	host := at.IP
 	if host == nil || host.IsUnspecified() {
@@ -118,7 +138,10 @@ func newServer(o Options, at *net.TCPAddr) (*Server, error) {
 	s.hs = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Closed tabs and aborted streams leave keep-alive connections
+		// behind; they go after a while rather than never.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }
@@ -153,9 +176,9 @@ func (s *Server) Serve(ctx context.Context) error {
 // Handler is the whole site behind its guards.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/meta", s.handleMeta)
-	mux.HandleFunc("POST /v1/call", s.handleCall)
-	mux.HandleFunc("GET /v1/events", s.handleEvents)
+	mux.Handle("GET /v1/meta", s.api(s.handleMeta))
+	mux.Handle("POST /v1/call", s.api(s.handleCall))
+	mux.Handle("GET /v1/events", s.api(s.handleEvents))
 	mux.Handle("GET /", s.static())
 	return s.guard(mux)
 }

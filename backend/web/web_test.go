@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +33,15 @@ type fakeEngine struct {
 
 	mu      sync.Mutex
 	streams []*fakeStream
+	open    int // subscriptions not closed yet
 	subErr  error
+}
+
+// openStreams is how many subscriptions are still open.
+func (f *fakeEngine) openStreams() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.open
 }
 
 func (f *fakeEngine) Call(_ context.Context, op string, r ops.Request) (json.RawMessage, error) {
@@ -43,8 +54,9 @@ func (f *fakeEngine) Subscribe(context.Context) (Stream, error) {
 	if f.subErr != nil {
 		return nil, f.subErr
 	}
-	s := &fakeStream{evs: make(chan engine.Event, 1024), done: make(chan struct{})}
+	s := &fakeStream{evs: make(chan engine.Event, 1024), done: make(chan struct{}), eng: f}
 	f.streams = append(f.streams, s)
+	f.open++
 	return s, nil
 }
 
@@ -70,6 +82,7 @@ type fakeStream struct {
 	evs  chan engine.Event
 	done chan struct{}
 	once sync.Once
+	eng  *fakeEngine
 }
 
 func (s *fakeStream) Next() (engine.Event, []byte, error) {
@@ -84,15 +97,29 @@ func (s *fakeStream) Next() (engine.Event, []byte, error) {
 	}
 }
 
-func (s *fakeStream) Close() error { s.once.Do(func() { close(s.done) }); return nil }
+func (s *fakeStream) Close() error {
+	s.once.Do(func() {
+		close(s.done)
+		s.eng.mu.Lock()
+		s.eng.open--
+		s.eng.mu.Unlock()
+	})
+	return nil
+}
 
 func newTestServer(t *testing.T, eng Engine) (*Server, *httptest.Server) {
+	t.Helper()
+	return newTestServerWith(t, Options{Engine: eng})
+}
+
+func newTestServerWith(t *testing.T, o Options) (*Server, *httptest.Server) {
 	t.Helper()
 	assets := fstest.MapFS{
 		"index.html":    {Data: []byte("<!doctype html><title>Ferry</title><div id=app></div>")},
 		"assets/app.js": {Data: []byte("console.log(1)")},
 	}
-	s, err := newServer(Options{Engine: eng, Assets: assets, Token: token, Version: "test"}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242})
+	o.Assets, o.Token, o.Version = assets, token, "test"
+	s, err := newServer(o, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +151,25 @@ func get(t *testing.T, url string, hdr map[string]string) *http.Response {
 	return resp
 }
 
-func TestEveryPathNeedsTheToken(t *testing.T) {
+// The API and the event stream need the token in an Authorization header;
+// the token in the query or in a cookie does not do (cookies reach every
+// port of the host). The static files pass without it: they hold no secret.
+func TestTheAPINeedsTheTokenInAHeader(t *testing.T) {
 	_, ts := newTestServer(t, &fakeEngine{})
-	for _, p := range []string{"/", "/index.html", "/assets/app.js", "/v1/meta", "/v1/events", "/?token=wrong"} {
-		if resp := get(t, ts.URL+p, nil); resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("GET %s without the token: %s, want 401", p, resp.Status)
+	for _, c := range []struct {
+		path string
+		hdr  map[string]string
+	}{
+		{"/v1/meta", nil},
+		{"/v1/events", nil},
+		{"/v1/meta?token=" + token, nil},
+		{"/v1/events?token=" + token, nil},
+		{"/v1/meta", map[string]string{"Cookie": "ferry_token_4242=" + token}},
+		{"/v1/meta", map[string]string{"Authorization": "Bearer wrong"}},
+		{"/v1/meta", map[string]string{"Authorization": token}},
+	} {
+		if resp := get(t, ts.URL+c.path, c.hdr); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s %v: %s, want 401", c.path, c.hdr, resp.Status)
 		}
 	}
 	resp, err := http.Post(ts.URL+"/v1/call", "application/json", strings.NewReader(`{"op":"list"}`))
@@ -141,34 +182,42 @@ func TestEveryPathNeedsTheToken(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || rep.Error == nil || rep.Error.Name != "E_ACCESSDENIED" {
 		t.Fatalf("POST /v1/call without the token: %s %+v", resp.Status, rep.Error)
 	}
-}
-
-func TestTokenMovesToACookie(t *testing.T) {
-	s, ts := newTestServer(t, &fakeEngine{})
-	resp := get(t, ts.URL+"/?token="+token, nil)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("first load: %s to %q, want 303 to /", resp.Status, resp.Header.Get("Location"))
+	if resp := get(t, ts.URL+"/v1/meta", map[string]string{"Authorization": "Bearer " + token}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/meta with the token: %s", resp.Status)
 	}
-	var c *http.Cookie
-	for _, k := range resp.Cookies() {
-		if k.Name == s.cookie {
-			c = k
+	for _, p := range []string{"/", "/?token=" + token, "/assets/app.js"} {
+		resp := get(t, ts.URL+p, nil)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || strings.Contains(string(body), token) {
+			t.Errorf("GET %s: %s, token in the body %v; want the file, without the token", p, resp.Status, strings.Contains(string(body), token))
+		}
+		if c := resp.Header.Values("Set-Cookie"); len(c) != 0 {
+			t.Errorf("GET %s sets cookies %q", p, c)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s: CSP = %q", p, csp)
 		}
 	}
-	if c == nil || c.Value != token || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
-		t.Fatalf("cookie = %+v, want an HttpOnly SameSite=Strict token cookie named %s", c, s.cookie)
+}
+
+// A browser that still holds an earlier version's token cookie gets it
+// deleted, whichever port's it is: it would go on reaching every server on
+// the host.
+func TestOldTokenCookiesAreExpired(t *testing.T) {
+	_, ts := newTestServer(t, &fakeEngine{})
+	resp := get(t, ts.URL+"/", map[string]string{"Cookie": "ferry_token_4242=" + token + "; ferry_token_9999=x; theirs=1"})
+	expired := map[string]bool{}
+	for _, c := range resp.Cookies() {
+		if c.MaxAge >= 0 || c.Value != "" {
+			t.Errorf("cookie %s=%q max-age %d, want it deleted", c.Name, c.Value, c.MaxAge)
+		}
+		expired[c.Name] = true
 	}
-	resp = get(t, ts.URL+"/", map[string]string{"Cookie": c.Name + "=" + c.Value})
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<div id=app>") {
-		t.Fatalf("page with the cookie: %s %q", resp.Status, body)
+	if !expired["ferry_token_4242"] || !expired["ferry_token_9999"] || expired["theirs"] || len(expired) != 2 {
+		t.Fatalf("deleted %v, want both ferry_token_ cookies and nothing else", expired)
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
-		t.Errorf("CSP = %q", csp)
-	}
-	// The cookie of another port's server is not ours.
-	if resp := get(t, ts.URL+"/", map[string]string{"Cookie": "ferry_token_1=" + token}); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("another port's cookie: %s, want 401", resp.Status)
+	if resp := get(t, ts.URL+"/", nil); len(resp.Cookies()) != 0 {
+		t.Fatalf("a request without cookies gets %v", resp.Cookies())
 	}
 }
 
@@ -347,9 +396,9 @@ func TestListenPrintsALoopbackURLWithTheToken(t *testing.T) {
 	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") || !strings.Contains(s.URL(), "/?token="+s.token) || port == 0 || len(s.token) < 32 {
 		t.Fatalf("URL %q, token %q", s.URL(), s.token)
 	}
-	resp := get(t, s.URL(), nil)
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("GET %s: %s", s.URL(), resp.Status)
+	u, _ := url.Parse(s.URL())
+	if resp := get(t, "http://"+u.Host+"/v1/meta", map[string]string{"Authorization": "Bearer " + u.Query().Get("token")}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the API with the printed token: %s", resp.Status)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -372,7 +421,7 @@ func TestNoFrontendSaysSo(t *testing.T) {
 }
 
 // A browser whose stream the engine dropped for falling behind is told so,
-// and its stream ends: EventSource reconnects, and the new "ready" makes
+// and its stream ends: the page reconnects, and the new "ready" makes
 // the UI list the jobs again.
 func TestEventsOverflowEndsTheStream(t *testing.T) {
 	eng := &fakeEngine{}
@@ -434,4 +483,107 @@ func TestMetaUnitsMatchTheEngine(t *testing.T) {
 	if !all.Valid() || (all | 0x40).Valid() || all != 0x3F {
 		t.Fatalf("notify bits %#x, want every valid bit", all)
 	}
+}
+
+// Event streams are capped: past the cap a stream is refused before the
+// engine is asked for a subscription, and closed streams give everything
+// back (their subscriptions and goroutines), so that a new one is served.
+func TestEventStreamsAreCapped(t *testing.T) {
+	const max = 8
+	eng := &fakeEngine{}
+	var logged lockedBuffer
+	_, ts := newTestServerWith(t, Options{Engine: eng, MaxStreams: max, Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	open := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	settle := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d subscriptions open, %d goroutines", what, eng.openStreams(), runtime.NumGoroutine())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	baseline := runtime.NumGoroutine()
+
+	var streams []*http.Response
+	for range max {
+		resp := open()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: %s, want 200", len(streams)+1, resp.Status)
+		}
+		if ev, _ := (sseReader{bufio.NewScanner(resp.Body)}).next(t); ev != "ready" {
+			t.Fatalf("stream %d: first event %q", len(streams)+1, ev)
+		}
+		streams = append(streams, resp)
+	}
+	if n := eng.openStreams(); n != max {
+		t.Fatalf("%d subscriptions for %d streams", n, max)
+	}
+	for range 3 * max {
+		resp := open()
+		var rep wire.Reply
+		err := json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || err != nil || rep.Error == nil || !strings.Contains(rep.Error.Message, "close other Ferry tabs") {
+			t.Fatalf("a stream past the cap: %s %+v (%v), want 429 with the reason", resp.Status, rep.Error, err)
+		}
+		if resp.Header.Get("Retry-After") == "" {
+			t.Errorf("a refused stream has no Retry-After")
+		}
+	}
+	if n := eng.openStreams(); n != max {
+		t.Fatalf("refused streams subscribed: %d subscriptions open, want %d", n, max)
+	}
+	// A client that retries in a loop does not fill the log.
+	if warns := strings.Count(logged.String(), "too many open"); warns != 1 {
+		t.Errorf("%d log lines for %d refused streams, want 1:\n%s", warns, 3*max, logged.String())
+	}
+
+	for _, resp := range streams {
+		resp.Body.Close()
+	}
+	client.CloseIdleConnections()
+	settle("closed streams", func() bool { return eng.openStreams() == 0 })
+	// The handler, its keep-alive, its reader of the engine and the
+	// connection's goroutines are all gone.
+	settle("closed streams' goroutines", func() bool { return runtime.NumGoroutine() <= baseline+2 })
+
+	resp := open()
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a new stream after the others closed: %s, want 200", resp.Status)
+	}
+	if ev, _ := (sseReader{bufio.NewScanner(resp.Body)}).next(t); ev != "ready" {
+		t.Fatalf("the new stream's first event %q", ev)
+	}
+}
+
+// lockedBuffer is a log's output that tests read while servers write.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -46,32 +46,121 @@ function rawGet(origin, path, headers = {}) {
   });
 }
 
-test('ferry web refuses requests without the token, and foreign Host names', async ({ cleanup }) => {
+test('ferry web refuses API requests without the token, and foreign Host names', async ({ cleanup }) => {
   const home = engineHome(cleanup);
   const w = await web(home, cleanup);
-  for (const p of ['/', '/index.html', '/v1/meta', '/v1/events', '/?token=wrong']) {
-    eq((await fetch(w.origin + p, { redirect: 'manual' })).status, 401, `GET ${p} without the token`);
+  // The API and the event stream need the token in a header: not in the
+  // query, not in a cookie (every other port of 127.0.0.1 would get it).
+  const port = new URL(w.origin).port;
+  for (const [p, headers] of [
+    ['/v1/meta', {}],
+    ['/v1/events', {}],
+    [`/v1/meta?token=${w.token}`, {}],
+    ['/v1/meta', { Cookie: `ferry_token_${port}=${w.token}` }],
+  ]) {
+    eq((await fetch(w.origin + p, { headers, redirect: 'manual' })).status, 401, `GET ${p} ${JSON.stringify(headers)}`);
   }
   const post = await fetch(`${w.origin}/v1/call`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"op":"list"}' });
   eq(post.status, 401, 'POST /v1/call without the token');
   eq((await post.json()).error.name, 'E_ACCESSDENIED', 'the refusal names E_ACCESSDENIED');
+  eq((await call(w, 'list')) ?? [], [], 'the API with the bearer token');
+  // The page itself holds no secret and sets no cookie.
+  const page0 = await fetch(w.url, { redirect: 'manual' });
+  eq(page0.status, 200, 'the printed link');
+  eq(page0.headers.get('set-cookie'), null, 'no cookie');
+  assert(!(await page0.text()).includes(w.token), 'the page does not carry the token');
   // DNS rebinding: a name that resolves to us is still refused, token or not.
   eq((await rawGet(w.origin, '/v1/meta', { Host: 'evil.example', Authorization: `Bearer ${w.token}` })).statusCode, 403, 'foreign Host');
-  eq((await rawGet(w.origin, '/v1/meta', { Host: `localhost:${new URL(w.origin).port}`, Authorization: `Bearer ${w.token}` })).statusCode, 200, 'localhost Host');
-  // The printed link: the token moves to an HttpOnly cookie and leaves the address bar.
-  const first = await fetch(w.url, { redirect: 'manual' });
-  eq(first.status, 303, 'the printed link redirects');
-  assert(/HttpOnly/i.test(first.headers.get('set-cookie')) && /SameSite=Strict/i.test(first.headers.get('set-cookie')), 'an HttpOnly SameSite=Strict cookie');
+  eq((await rawGet(w.origin, '/', { Host: 'evil.example' })).statusCode, 403, 'foreign Host for the page');
+  eq((await rawGet(w.origin, '/v1/meta', { Host: `localhost:${port}`, Authorization: `Bearer ${w.token}` })).statusCode, 200, 'localhost Host');
   const { page } = await browser(cleanup);
   await page.goto(w.url);
   await page.waitForSelector('[data-testid=empty]');
   assert(!page.url().includes('token='), `the token left the address bar: ${page.url()}`);
   assert((await page.textContent('[data-testid=empty]')).includes('No transfers yet'), 'the empty state');
   await shot(page, 'web-empty');
-  // Another browser profile without the cookie is refused.
+  // Another browser profile without the token gets the page, and the
+  // engine's refusal says what to open.
   const other = await browser(cleanup);
-  const resp = await other.page.goto(w.origin + '/');
-  eq(resp.status(), 401, 'a page without the token');
+  await other.page.goto(w.origin + '/');
+  await other.page.locator('[data-testid=engine-error]', { hasText: 'ferry web' }).waitFor();
+});
+
+// Browsers do not separate cookies by port: a cookie of 127.0.0.1:A goes to
+// every server on 127.0.0.1, another user's too. The token lives in the
+// tab (sessionStorage) and travels in a header to ferry web alone.
+test('the token reaches no other server on 127.0.0.1, and a reload keeps the page live', async ({ cleanup }) => {
+  const home = engineHome(cleanup);
+  const w = await web(home, cleanup);
+  const seen = [];
+  const other = http.createServer((req, res) => {
+    seen.push({ url: req.url, headers: req.headers });
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end('<!doctype html><title>another program</title><img src="/pixel.png"><script>fetch("/api", { credentials: "include" })</script>');
+  });
+  await new Promise((r) => other.listen(0, '127.0.0.1', r));
+  cleanup.add(() => new Promise((r) => (other.closeAllConnections(), other.close(r))));
+  const otherOrigin = `http://127.0.0.1:${other.address().port}`;
+  assert(otherOrigin !== w.origin, 'two ports');
+  await ferry(home, ['create', 'two ports']);
+  const { ctx, page } = await browser(cleanup);
+  await page.goto(w.url);
+  await row(page, 'two ports').waitFor();
+  assert(!page.url().includes(w.token), `the token left the address bar: ${page.url()}`);
+  const cookies = await ctx.cookies();
+  assert(!JSON.stringify(cookies).includes(w.token), `no cookie holds the token: ${JSON.stringify(cookies)}`);
+  // The user visits another program's page on another port, in another tab.
+  const tab = await ctx.newPage();
+  await tab.goto(otherOrigin + '/');
+  await waitFor(() => seen.some((r) => r.url === '/api'), { what: "the other page's own requests" });
+  assert(seen.length >= 2, `the other server saw the page and its requests: ${seen.map((r) => r.url)}`);
+  const leaked = seen.filter((r) => JSON.stringify(r).includes(w.token) || /ferry/i.test(r.headers.cookie ?? ''));
+  eq(leaked, [], 'requests to the other server that carried the ferry token');
+  await tab.close();
+  // A reload keeps the token (the tab's sessionStorage): the list and the
+  // pushed changes work as before.
+  await page.reload();
+  await row(page, 'two ports').waitFor();
+  await ferry(home, ['create', 'after reload']);
+  await row(page, 'after reload').waitFor();
+  await page.locator('.status-live').waitFor();
+  assert(!page.url().includes(w.token), `no token after the reload: ${page.url()}`);
+  eq(seen.filter((r) => JSON.stringify(r).includes(w.token)), [], 'still nothing leaked');
+  assert(page.problems.length === 0, page.problems.join('\n'));
+});
+
+// Every event stream holds a subscription to the engine: ferry web serves
+// at most 32 at once, says why it refuses more, and serves again once
+// streams close.
+test('ferry web caps its event streams, and a page gets one again when others close', async ({ cleanup }) => {
+  const home = engineHome(cleanup);
+  const w = await web(home, cleanup);
+  const open = async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${w.origin}/v1/events`, { headers: { Authorization: `Bearer ${w.token}` }, signal: ac.signal });
+    return { r, close: () => ac.abort() };
+  };
+  const held = [];
+  cleanup.add(() => held.forEach((s) => s.close()));
+  for (let i = 0; i < 32; i++) {
+    const s = await open();
+    eq(s.r.status, 200, `stream ${i + 1}`);
+    held.push(s);
+  }
+  const over = await open();
+  eq(over.r.status, 429, 'the 33rd stream');
+  assert((await over.r.json()).error.message.includes('close other Ferry tabs'), 'the refusal says why');
+  // A page opened now says so, and goes live as soon as a stream closes.
+  await ferry(home, ['create', 'capped']);
+  const { page } = await browser(cleanup);
+  await page.goto(w.url);
+  await page.locator('[data-testid=engine-error]', { hasText: 'close other Ferry tabs' }).waitFor();
+  held.pop().close();
+  await page.locator('.status-live').waitFor();
+  await row(page, 'capped').waitFor();
+  await ferry(home, ['create', 'capped, live']);
+  await row(page, 'capped, live').waitFor();
+  assert(!(await page.locator('[data-testid=engine-error]').isVisible()), 'the refusal is gone once live');
 });
 
 test('a download created in the browser reaches TRANSFERRED and completes', async ({ cleanup }) => {

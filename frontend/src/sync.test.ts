@@ -73,6 +73,9 @@ describe('Sync', () => {
     await new Promise((r) => setTimeout(r));
     expect(err!.message).toBe('no engine');
     expect(store.view).toEqual(['x']);
+    // A stream refused for good (no token) is shown too.
+    h().lost!(new OpError({ code: '0x80070005', name: 'E_ACCESSDENIED', message: 'open the printed address' }));
+    expect(err!.name).toBe('E_ACCESSDENIED');
   });
 
   it('measures rates from pushed progress', () => {

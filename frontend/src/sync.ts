@@ -42,7 +42,10 @@ export class Sync {
     this.sub = this.t.subscribe({
       ready: () => void this.relist(),
       job: (j) => this.push(j),
-      lost: () => this.opts.onStatus?.('lost'),
+      lost: (err) => {
+        this.opts.onStatus?.('lost');
+        if (err) this.opts.onError?.(err);
+      },
     });
   }
 
