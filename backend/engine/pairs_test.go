@@ -133,7 +133,11 @@ func outcome(h *harness, id, dir string, answers ...string) string {
 		disk = append(disk, e.Name()+"="+hex.EncodeToString(s[:4]))
 	}
 	sort.Strings(disk)
-	return fmt.Sprintf("answers %v\nrecord %s\ndisk %v, %d temporary files", answers, strings.ReplaceAll(string(b), dir, "DIR"), disk, temps)
+	// The job's own directory is named in its record, JSON-escaped
+	// (backslashes on Windows): it is the one difference between jobs.
+	q, _ := json.Marshal(dir)
+	rs := strings.ReplaceAll(string(b), strings.Trim(string(q), `"`), "DIR")
+	return fmt.Sprintf("answers %v\nrecord %s\ndisk %v, %d temporary files", answers, rs, disk, temps)
 }
 
 func pairSources(t *testing.T, h *harness) {
