@@ -6,6 +6,9 @@
 #          in one process over one kept-alive connection (a config file of
 #          url/output pairs), aria2c -i with a list, Ferry as create,
 #          addfileset, resume, wait, complete.
+#   segmented: one 48 MiB file (BENCH_SEG_MIB) from nginx with limit_rate 2m
+#          (2 MiB/s per connection): curl (one stream), aria2c -x16 -s16 -k1M,
+#          and Ferry jobs with CONNECTIONS 8 and 16 (setproperty).
 # Ferry's CPU is the engine's (the service process does the transfer) plus
 # the client's. BENCH_CASES picks the cases ("big small" by default).
 set -euo pipefail
@@ -15,6 +18,7 @@ FILES=${BENCH_FILES:-2000}
 FILE_KIB=${BENCH_FILE_KIB:-16}
 RUNS=${BENCH_RUNS:-3}
 CASES=${BENCH_CASES:-big small}
+SEG_MIB=${BENCH_SEG_MIB:-48}
 FERRY=${FERRY:-build/bin/ferry}
 [ -x "$FERRY" ] || { echo "bench: $FERRY is missing (make build)" >&2; exit 1; }
 work=$(mktemp -d /tmp/ferry-bench.XXXXXX)
@@ -25,7 +29,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/www" "$work/out" "$work/home" "$work/nginx"
+mkdir -p "$work/www/slow" "$work/out" "$work/home" "$work/nginx"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$work/nginx/nginx.conf" <<CONF
 daemon off;
@@ -40,7 +44,10 @@ http {
   keepalive_requests 100000;
   client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
   uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:$port; root $work/www; }
+  server {
+    listen 127.0.0.1:$port; root $work/www;
+    location /slow/ { limit_rate 2m; }
+  }
 }
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
@@ -149,10 +156,49 @@ bench_small() {
   report "$FILES files of $FILE_KIB KiB in one job over loopback from nginx" files "$FILES"
 }
 
+# ferry_seg N URL OUT: one FOREGROUND job with CONNECTIONS N, as a script drives it.
+ferry_seg() {
+  local id
+  id=$("$FERRY" create seg)
+  "$FERRY" setpriority "$id" foreground
+  "$FERRY" setproperty "$id" CONNECTIONS "$1"
+  "$FERRY" addfile "$id" "$2" "$3"
+  "$FERRY" resume "$id"
+  "$FERRY" wait "$id" >/dev/null
+  "$FERRY" complete "$id"
+}
+
+bench_segmented() {
+  head -c $((SEG_MIB << 20)) /dev/urandom >"$work/www/slow/seg.bin"
+  local want url=$base/slow/seg.bin r got tool
+  want=$(sha256sum "$work/www/slow/seg.bin" | cut -d' ' -f1)
+  for tool in curl aria2c ferry-8 ferry-16; do
+    rm -f "$work/out/$tool"
+    case $tool in
+      curl) r=$(measure curl curl -sS -o "$work/out/curl" "$url") ;;
+      aria2c) r=$(measure aria2c aria2c -q -x16 -s16 -k1M --allow-overwrite=true --file-allocation=none -d "$work/out" -o aria2c "$url") ;;
+      ferry-*) r=$(measure ferry ferry_seg "${tool#ferry-}" "$url" "$work/out/$tool") ;;
+    esac
+    got=$(sha256sum "$work/out/$tool" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || { echo "$tool: SHA-256 mismatch" >&2; exit 1; }
+    wall[$tool]=${r% *} cpu[$tool]=${r#* }
+  done
+  printf '\n%s MiB from nginx limited to 2 MiB/s per connection (limit_rate 2m), one run each\n' "$SEG_MIB"
+  printf '%-9s %10s %10s %12s\n' tool wall_s cpu_s "MB/s"
+  for tool in curl aria2c ferry-8 ferry-16; do
+    awk -v n="$tool" -v w="${wall[$tool]}" -v c="${cpu[$tool]}" -v s="$SEG_MIB" 'BEGIN{printf "%-9s %10.3f %10.3f %12.1f\n", n, w, c, s*1.048576/w}'
+  done
+  awk -v f8="${wall[ferry-8]}" -v f16="${wall[ferry-16]}" -v a="${wall[aria2c]}" -v s="$SEG_MIB" \
+    'BEGIN{printf "ferry-8: %.2fx of 8 x 2 MiB/s   ferry-16/aria2c rate: %.2fx\n", s/f8/16, a/f16}'
+  wall=() cpu=()
+  rm -f "$work/www/slow/seg.bin" "$work/out/"*
+}
+
 for c in $CASES; do
   case $c in
     big) bench_big ;;
     small) bench_small ;;
-    *) echo "bench: unknown case $c (big, small)" >&2; exit 2 ;;
+    segmented) bench_segmented ;;
+    *) echo "bench: unknown case $c (big, small, segmented)" >&2; exit 2 ;;
   esac
 done

@@ -87,7 +87,7 @@ func TestJobInfoJSONShape(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime", "minRetryDelay",
+	want := []string{"connections", "connectionsInUse", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime", "minRetryDelay",
 		"noProgressTimeout", "notifyCmdLine", "notifyFlags", "owner", "priority", "progress", "proxy", "state", "times", "type"}
 	if got := keys(m); !reflect.DeepEqual(got, want) {
 		t.Fatalf("keys %v\nwant %v", got, want)
@@ -133,4 +133,42 @@ func keys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Equal must see every field of File: a field it missed would keep a
+// changed file row from being written.
+func TestFileEqualSeesEveryField(t *testing.T) {
+	base := File{}
+	v := reflect.ValueOf(&base).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		g := File{}
+		fv := reflect.ValueOf(&g).Elem().Field(i)
+		switch fv.Kind() {
+		case reflect.String:
+			fv.SetString("x")
+		case reflect.Int64:
+			fv.SetInt(7)
+		case reflect.Bool:
+			fv.SetBool(true)
+		case reflect.Slice:
+			fv.Set(reflect.ValueOf([]Segment{{Start: 0, End: 9, Done: 3}}))
+		case reflect.Struct:
+			switch fv.Interface().(type) {
+			case Validator:
+				fv.Set(reflect.ValueOf(Validator{Size: 3}))
+			case time.Time:
+				fv.Set(reflect.ValueOf(time.Unix(5, 0)))
+			default:
+				t.Fatalf("field %s: no test value", v.Type().Field(i).Name)
+			}
+		default:
+			t.Fatalf("field %s: no test value", v.Type().Field(i).Name)
+		}
+		if base.Equal(g) || g.Equal(base) {
+			t.Errorf("Equal ignores %s", v.Type().Field(i).Name)
+		}
+		if !g.Equal(g) {
+			t.Errorf("a file differs from itself in %s", v.Type().Field(i).Name)
+		}
+	}
 }

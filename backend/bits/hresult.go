@@ -98,6 +98,7 @@ const (
 	BG_E_VALIDATION_FAILED                         HRESULT = 0x80200053
 	BG_E_MAXDOWNLOAD_TIMEOUT                       HRESULT = 0x80200054
 	BG_E_TOKEN_REQUIRED                            HRESULT = 0x80200056
+	BG_E_UNKNOWN_PROPERTY_ID                       HRESULT = 0x80200057
 	BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE          HRESULT = 0x80200061
 	BG_E_READ_ONLY_PROPERTY_AFTER_RESUME           HRESULT = 0x80200062
 	BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY HRESULT = 0x80200060
@@ -225,6 +226,7 @@ var codes = map[HRESULT]codeInfo{
 	BG_E_VALIDATION_FAILED:                         {"BG_E_VALIDATION_FAILED", "The downloaded content failed validation."},
 	BG_E_MAXDOWNLOAD_TIMEOUT:                       {"BG_E_MAXDOWNLOAD_TIMEOUT", "The job did not finish within its maximum download time."},
 	BG_E_TOKEN_REQUIRED:                            {"BG_E_TOKEN_REQUIRED", "A helper token is required."},
+	BG_E_UNKNOWN_PROPERTY_ID:                       {"BG_E_UNKNOWN_PROPERTY_ID", "The property is not known."},
 	BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY: {"BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY", "The property is supported for download jobs only."},
 	BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE:          {"BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE", "The property cannot be changed after a file has been added."},
 	BG_E_READ_ONLY_PROPERTY_AFTER_RESUME:           {"BG_E_READ_ONLY_PROPERTY_AFTER_RESUME", "The property cannot be changed after the job has been resumed."},

@@ -1,6 +1,9 @@
 package bits
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // SizeUnknown is BG_SIZE_UNKNOWN as the JSON surface prints it.
 const SizeUnknown int64 = -1
@@ -36,6 +39,27 @@ type Validator struct {
 // Zero reports an empty validator.
 func (v Validator) Zero() bool { return v == Validator{} }
 
+// Segment is one byte range of a file fetched over its own connection:
+// [Start, End) of the file, of which [Start, Done) is durable. Done is
+// recorded only after the bytes below it were fsynced.
+type Segment struct {
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	Done  int64 `json:"done"`
+}
+
+// SegmentBytes is the number of durable bytes in segs.
+func SegmentBytes(segs []Segment) int64 {
+	var n int64
+	for _, s := range segs {
+		n += s.Done - s.Start
+	}
+	return n
+}
+
+// MaxConnections bounds CONNECTIONS, Ferry's own Job5-style property.
+const MaxConnections = 16
+
 // File is one remote ↔ local pair of a job, with its durable progress.
 type File struct {
 	RemoteName       string    `json:"remoteName"`
@@ -50,6 +74,18 @@ type File struct {
 	SHA256           string    `json:"sha256,omitempty"`
 	Validator        Validator `json:"validator"`
 	ModTime          time.Time `json:"modTime,omitempty"` // server's Last-Modified, applied on Complete
+	// Segments is the durable state of a download over several
+	// connections (nil for one stream, whose offset is BytesTransferred).
+	Segments []Segment `json:"segments,omitempty"`
+}
+
+// Equal reports two identical file records.
+func (f File) Equal(g File) bool {
+	return f.RemoteName == g.RemoteName && f.LocalName == g.LocalName && f.BytesTotal == g.BytesTotal &&
+		f.BytesTransferred == g.BytesTransferred && f.Transferred == g.Transferred && f.Committed == g.Committed &&
+		f.TempName == g.TempName && f.TempID == g.TempID && f.DirID == g.DirID && f.SHA256 == g.SHA256 &&
+		f.Validator == g.Validator && f.ModTime.Equal(g.ModTime) && f.ModTime.Location() == g.ModTime.Location() &&
+		slices.Equal(f.Segments, g.Segments)
 }
 
 // ClientCert names a client certificate and its private key, both PEM
@@ -136,11 +172,14 @@ type Job struct {
 	NotifyCmdLine     *NotifyCmdLine `json:"notifyCmdLine,omitempty"`
 	Proxy             ProxySettings  `json:"proxy"`
 	Dynamic           bool           `json:"dynamic"`
-	CustomHeaders     string         `json:"customHeaders,omitempty"`
-	HTTPMethod        string         `json:"httpMethod,omitempty"`
-	ReplyFileName     string         `json:"replyFileName,omitempty"`
-	Credentials       []Credential   `json:"credentials,omitempty"`
-	Files             []File         `json:"files"`
+	// Connections is CONNECTIONS: how many connections one file may use
+	// (1–16; 0 in records older than the property means 1).
+	Connections   int          `json:"connections,omitempty"`
+	CustomHeaders string       `json:"customHeaders,omitempty"`
+	HTTPMethod    string       `json:"httpMethod,omitempty"`
+	ReplyFileName string       `json:"replyFileName,omitempty"`
+	Credentials   []Credential `json:"credentials,omitempty"`
+	Files         []File       `json:"files"`
 	// SecurityFlags is IBackgroundCopyJobHttpOptions' BG_SSL_* and
 	// BG_HTTP_REDIRECT_POLICY_* mask.
 	SecurityFlags uint32 `json:"securityFlags,omitempty"`
@@ -164,12 +203,29 @@ type Job struct {
 	NotifyDoneEpoch int           `json:"notifyDoneEpoch"`           // epoch whose command line exited 0
 	NotifyAttemptAt time.Time     `json:"notifyAttemptAt,omitempty"` // earliest next command line attempt
 	FinalTime       time.Time     `json:"finalTime,omitempty"`       // when it became ACKNOWLEDGED/CANCELLED
+
+	// ConnectionsInUse is live, never recorded: the connections the
+	// transfer holds open now (views fill it in).
+	ConnectionsInUse int `json:"-"`
+}
+
+// ConnectionsOrDefault is CONNECTIONS, 1 for records without it.
+func (j *Job) ConnectionsOrDefault() int {
+	if j.Connections < 1 {
+		return 1
+	}
+	return j.Connections
 }
 
 // Clone returns a deep copy, so that snapshots never alias engine state.
 func (j *Job) Clone() *Job {
 	c := *j
 	c.Files = append([]File(nil), j.Files...)
+	for i := range c.Files {
+		if c.Files[i].Segments != nil {
+			c.Files[i].Segments = append([]Segment(nil), c.Files[i].Segments...)
+		}
+	}
 	c.Credentials = append([]Credential(nil), j.Credentials...)
 	if j.Error != nil {
 		e := *j.Error
@@ -267,7 +323,11 @@ type JobInfo struct {
 	NotifyCmdLine     *NotifyCmdLine `json:"notifyCmdLine"`
 	Proxy             ProxySettings  `json:"proxy"`
 	Dynamic           bool           `json:"dynamic"`
-	Files             []FileInfo     `json:"files,omitzero"`
+	// Connections is CONNECTIONS (Ferry's own property: connections per
+	// file); ConnectionsInUse the connections the transfer holds now.
+	Connections      int        `json:"connections"`
+	ConnectionsInUse int        `json:"connectionsInUse"`
+	Files            []FileInfo `json:"files,omitzero"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -292,6 +352,7 @@ func (j *Job) Info(withFiles bool) JobInfo {
 		ErrorCount: j.ErrorCount, MinRetryDelay: j.MinRetryDelay,
 		NoProgressTimeout: j.NoProgressTimeout, MaxDownloadTime: j.MaxDownloadTime,
 		NotifyFlags: j.NotifyFlags, Proxy: j.Proxy, Dynamic: j.Dynamic,
+		Connections: j.ConnectionsOrDefault(), ConnectionsInUse: j.ConnectionsInUse,
 	}
 	if j.NotifyCmdLine != nil {
 		n := *j.NotifyCmdLine

@@ -42,7 +42,7 @@ func TestJSONShapesAndDefaults(t *testing.T) {
 	}
 	var in map[string]any
 	e.okJSON(&in, "info", id)
-	want := []string{"description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
+	want := []string{"connections", "connectionsInUse", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
 		"minRetryDelay", "noProgressTimeout", "notifyCmdLine", "notifyFlags", "owner", "priority", "progress", "proxy",
 		"state", "times", "type"}
 	if got := keys(in); strings.Join(got, ",") != strings.Join(want, ",") {
@@ -52,6 +52,7 @@ func TestJSONShapesAndDefaults(t *testing.T) {
 		"id": id, "displayName": "nightly", "description": "", "type": "DOWNLOAD", "state": "SUSPENDED",
 		"priority": "NORMAL", "errorCount": 0.0, "error": nil, "minRetryDelay": 600.0, "noProgressTimeout": 1209600.0,
 		"maxDownloadTime": 7776000.0, "notifyFlags": 3.0, "notifyCmdLine": nil, "dynamic": false,
+		"connections": 1.0, "connectionsInUse": 0.0,
 	}
 	for k, v := range checks {
 		if in[k] != v {
@@ -414,4 +415,56 @@ func TestAddFileSetAllOrNone(t *testing.T) {
 	if r := e.run("replaceremoteprefix", id, "https://nomatch/", "https://x/"); r.code != 0 || !strings.Contains(r.stderr, "S_FALSE") {
 		t.Fatalf("no match should be S_FALSE\n%s", r)
 	}
+}
+
+// setproperty/getproperty: CONNECTIONS and DYNAMIC_CONTENT by name, the
+// connectionsPerFile default of new jobs, and clear errors for the rest.
+func TestJobProperties(t *testing.T) {
+	e := newEnv(t)
+	id := strings.TrimSpace(e.ok("create", "props"))
+	if got := e.ok("getproperty", id, "CONNECTIONS"); got != "1\n" {
+		t.Fatalf("default CONNECTIONS %q, want 1", got)
+	}
+	e.ok("setproperty", id, "CONNECTIONS", "8")
+	e.ok("/setproperty", id, "bits_job_property_dynamic_content", "true")
+	if got := e.ok("getproperty", id, "connections"); got != "8\n" {
+		t.Fatalf("CONNECTIONS %q after setproperty 8", got)
+	}
+	if got := e.ok("getproperty", id, "DYNAMIC_CONTENT"); got != "true\n" {
+		t.Fatalf("DYNAMIC_CONTENT %q after setproperty true", got)
+	}
+	var in map[string]any
+	e.okJSON(&in, "info", id)
+	if in["connections"] != 8.0 || in["dynamic"] != true || in["connectionsInUse"] != 0.0 {
+		t.Fatalf("info after setproperty: %v", in)
+	}
+	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "17")
+	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "0")
+	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "many")
+	e.fails("E_INVALIDARG", "setproperty", id, "DYNAMIC_CONTENT", "maybe")
+	for _, p := range []string{"HIGH_PERFORMANCE", "MAX_DOWNLOAD_SIZE", "MINIMUM_NOTIFICATION_INTERVAL_MS", "COST_FLAGS", "ON_DEMAND_MODE"} {
+		r := e.fails("E_NOTIMPL", "setproperty", id, p, "1")
+		if !strings.Contains(r.stderr, "does not have the "+p+" property yet") {
+			t.Fatalf("setproperty %s: %s", p, r)
+		}
+		e.fails("E_NOTIMPL", "getproperty", id, p)
+	}
+	e.fails("BG_E_UNKNOWN_PROPERTY_ID", "setproperty", id, "SPEED", "11")
+	e.fails("BG_E_UNKNOWN_PROPERTY_ID", "getproperty", id, "SPEED")
+	e.usage("setproperty", id, "CONNECTIONS")
+	if got := e.ok("getproperty", id, "CONNECTIONS"); got != "8\n" {
+		t.Fatalf("a refused setproperty changed CONNECTIONS to %q", got)
+	}
+	// The setting is the CONNECTIONS of jobs created after it.
+	e.ok("config", "set", "connectionsPerFile", "4")
+	e.fails("E_INVALIDARG", "config", "set", "connectionsPerFile", "17")
+	id2 := strings.TrimSpace(e.ok("create", "later"))
+	if got := e.ok("getproperty", id2, "CONNECTIONS"); got != "4\n" {
+		t.Fatalf("CONNECTIONS of a job created after connectionsPerFile 4: %q", got)
+	}
+	if got := e.ok("getproperty", id, "CONNECTIONS"); got != "8\n" {
+		t.Fatalf("the setting changed an existing job's CONNECTIONS to %q", got)
+	}
+	up := strings.TrimSpace(e.ok("create", "--upload", "up"))
+	e.fails("BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY", "setproperty", up, "CONNECTIONS", "2")
 }

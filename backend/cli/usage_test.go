@@ -25,7 +25,7 @@ var cliCommands = []string{
 	"setcustomheaders", "sethttpmethod", "setdynamic", "setreplyfilename",
 	"transfer", "monitor", "wait", "reset", "config", "service", "shutdown", "version", "help", "completion",
 	"serve-uploads", "getreplyprogress", "setsecurityflags", "getsecurityflags", "setclientcertificate",
-	"getclientcertificate", "removeclientcertificate",
+	"getclientcertificate", "removeclientcertificate", "setproperty", "getproperty",
 }
 
 func TestEveryCommandHasHelpWithExample(t *testing.T) {

@@ -153,7 +153,7 @@ func (c *change) storeChange() store.Change {
 	}
 	var idx []int
 	for i := range c.job.Files {
-		if i >= len(c.old.Files) || c.job.Files[i] != c.old.Files[i] {
+		if i >= len(c.old.Files) || !c.job.Files[i].Equal(c.old.Files[i]) {
 			idx = append(idx, i)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,7 @@ type partial struct {
 	off  int64
 	v    bits.Validator
 	f    *os.File
+	segs []bits.Segment // a download in segments: each one's durable offset
 }
 
 func newDownload(m *Manager, e *entry, w *worker) *download {
@@ -103,7 +105,7 @@ func (d *download) run() *failure {
 		m.mu.Lock()
 		opts := m.transferOptions(e, d.w, idx) // options.go
 		m.mu.Unlock()
-		done, fail := d.file(idx, j.Files[idx], j.Priority, opts)
+		done, fail := d.file(idx, j.Files[idx], j.Priority, j.ConnectionsOrDefault(), opts)
 		if fail != nil {
 			return d.failed(fail)
 		}
@@ -169,7 +171,7 @@ func (d *download) reserve(from int) error {
 			if err != nil {
 				return err
 			}
-			f.TempName, f.TempID, f.BytesTransferred, f.Validator = name, "", 0, bits.Validator{}
+			f.TempName, f.TempID, f.BytesTransferred, f.Validator, f.Segments = name, "", 0, bits.Validator{}, nil
 			n++
 		}
 		if n == 0 {
@@ -264,14 +266,14 @@ func (d *download) rename(idx int, taken string) error {
 		if err != nil {
 			return err
 		}
-		f.TempName, f.TempID, f.BytesTransferred, f.Validator = name, "", 0, bits.Validator{}
+		f.TempName, f.TempID, f.BytesTransferred, f.Validator, f.Segments = name, "", 0, bits.Validator{}, nil
 		return nil
 	})
 }
 
 // file moves file idx into its temporary file. It returns the finished
 // file, or nil and nil when the run was stopped, or the failure.
-func (d *download) file(idx int, f bits.File, prio bits.JobPriority, opts transfer.Options) (*doneFile, *failure) {
+func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, opts transfer.Options) (*doneFile, *failure) {
 	m := d.m
 	drv := m.decorated(f.RemoteName, prio)
 	if drv == nil {
@@ -295,12 +297,24 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, opts transf
 		}
 	}()
 	t := &fileTarget{d: d, idx: idx, f: fh, temp: f.TempName, id: id, validator: f.Validator, live: d.live(idx)}
+	segs := f.Segments
 	if !fresh {
 		st, err := fh.Stat()
 		if err != nil {
 			return nil, d.withFile(localFailure(err), idx)
 		}
-		if st.Size() < f.BytesTransferred {
+		if len(segs) > 0 {
+			// In segments: each segment's recorded bytes must be on disk;
+			// bytes past a segment's offset are written again.
+			if st.Size() < segmentsEnd(segs) {
+				if err := t.Reset(); err != nil {
+					return nil, d.withFile(localFailure(err), idx)
+				}
+				segs = nil
+			} else {
+				t.off = bits.SegmentBytes(segs)
+			}
+		} else if st.Size() < f.BytesTransferred {
 			// Recorded bytes that are not on disk cannot be trusted: start over.
 			if err := t.Reset(); err != nil {
 				return nil, d.withFile(localFailure(err), idx)
@@ -316,7 +330,13 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, opts transf
 		}
 	}
 	t.live.n.Store(t.off)
-	err = drv.Download(d.w.ctx, transfer.Request{URL: f.RemoteName, Offset: t.off, Validator: t.validator, Options: opts}, t)
+	t.live.conns.Store(1)
+	req := transfer.Request{URL: f.RemoteName, Offset: t.off, Validator: t.validator, Options: opts, Connections: conns, Segments: segs}
+	err = drv.Download(d.w.ctx, req, t)
+	t.live.conns.Store(0)
+	if t.tab != nil {
+		t.off = t.tab.Written()
+	}
 	if err != nil || t.err != nil {
 		cerr := d.checkpoint(t.partial(), true)
 		if d.w.ctx.Err() != nil {
@@ -449,6 +469,7 @@ func (d *download) record(done []doneFile, cur *partial) error {
 				continue
 			}
 			f.BytesTotal, f.BytesTransferred, f.Transferred, f.Validator, f.TempID = p.size, p.size, true, p.v, string(p.id)
+			f.Segments = nil
 			if !p.modTime.IsZero() {
 				f.ModTime = p.modTime
 			}
@@ -457,8 +478,8 @@ func (d *download) record(done []doneFile, cur *partial) error {
 		}
 		if cur != nil && cur.idx < len(j.Files) {
 			f := &j.Files[cur.idx]
-			if !f.Transferred && f.TempName == cur.temp && (f.BytesTransferred != cur.off || f.Validator != cur.v || f.TempID != string(cur.id)) {
-				f.BytesTransferred, f.Validator, f.TempID = cur.off, cur.v, string(cur.id)
+			if !f.Transferred && f.TempName == cur.temp && (f.BytesTransferred != cur.off || f.Validator != cur.v || f.TempID != string(cur.id) || !slices.Equal(f.Segments, cur.segs)) {
+				f.BytesTransferred, f.Validator, f.TempID, f.Segments = cur.off, cur.v, string(cur.id), cur.segs
 				if cur.v.Size >= 0 && !cur.v.Zero() {
 					f.BytesTotal = cur.v.Size
 				}
@@ -520,4 +541,15 @@ func fileSHA256(f *os.File) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// segmentsEnd is where the last recorded byte of segments ends.
+func segmentsEnd(segs []bits.Segment) int64 {
+	var end int64
+	for _, s := range segs {
+		if s.Done > s.Start {
+			end = max(end, s.Done)
+		}
+	}
+	return end
 }

@@ -7,6 +7,7 @@ import (
 
 	"ferry/backend/bits"
 	"ferry/backend/internal/testsrv"
+	"ferry/backend/transfer"
 )
 
 func TestDownloadCompleteCycle(t *testing.T) {
@@ -60,5 +61,46 @@ func TestDownloadCompleteCycle(t *testing.T) {
 			t.Fatalf("job not purged: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A job with CONNECTIONS 8 downloads one file over eight connections
+// byte for byte, and info shows the connections in use meanwhile.
+func TestDownloadInSegments(t *testing.T) {
+	srv := testsrv.New(t)
+	const size = 12 << 20
+	srv.Handle("/f", testsrv.File{Size: size, RateLimit: 2 << 20})
+	h := newHarness(t, func(c *Config) {
+		c.Drivers = []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{StallTimeout: 15 * time.Second})}
+	})
+	id := h.job("seg", srv.URL("/f"), h.path("f.bin"))
+	h.must(h.m.SetProperty(id, "CONNECTIONS", "8"))
+	h.must(h.m.Resume(id))
+	most := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		in := h.info(id)
+		most = max(most, in.ConnectionsInUse)
+		if in.State == bits.StateTransferred {
+			if in.ConnectionsInUse != 0 {
+				t.Fatalf("TRANSFERRED with %d connections in use", in.ConnectionsInUse)
+			}
+			break
+		}
+		if time.Now().After(deadline) || in.State == bits.StateError {
+			t.Fatalf("state %s, error %+v", in.State, in.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if most < 2 {
+		t.Fatalf("info showed at most %d connections in use", most)
+	}
+	_, err := h.m.Complete(id)
+	h.must(err)
+	if fileSHA(t, h.path("f.bin")) != sha(srv.Body("/f")) {
+		t.Fatal("content differs")
+	}
+	if n := srv.Conns(); n < 8 {
+		t.Fatalf("%d connections, want 8", n)
 	}
 }

@@ -47,6 +47,7 @@ func (m *Manager) LockStats(reset bool) LockStats {
 type live struct {
 	n     atomic.Int64 // bytes in the temporary file; -1: none in flight
 	total atomic.Int64 // the size the server announced; -2: not yet
+	conns atomic.Int32 // connections the transfer holds open for it
 }
 
 func newLive() *live {

@@ -297,11 +297,13 @@ func (m *Manager) publish(e *entry, v *bits.Job, info bits.JobInfo, kind EventKi
 // holds mu). The record itself is returned when nothing is in flight.
 func (m *Manager) view(e *entry) *bits.Job {
 	var v *bits.Job
+	inUse := 0
 	for i, l := range e.live {
 		if i >= len(e.job.Files) {
 			break
 		}
 		f := &e.job.Files[i]
+		inUse += int(l.conns.Load())
 		n, total := l.n.Load(), l.total.Load()
 		if f.Transferred || ((n < 0 || n == f.BytesTransferred) && (total < -1 || total == f.BytesTotal)) {
 			continue
@@ -316,9 +318,13 @@ func (m *Manager) view(e *entry) *bits.Job {
 			v.Files[i].BytesTotal = total
 		}
 	}
+	if inUse != e.job.ConnectionsInUse && v == nil {
+		v = e.job.Clone()
+	}
 	if v == nil {
 		return e.job
 	}
+	v.ConnectionsInUse = inUse
 	return v
 }
 

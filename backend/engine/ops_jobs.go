@@ -56,7 +56,8 @@ func (m *Manager) CreateJob(name string, typ bits.JobType) (bits.JobInfo, error)
 		CreationTime: now, ModificationTime: now,
 		MinRetryDelay: bits.DefaultMinRetryDelay, NoProgressTimeout: bits.DefaultNoProgressTimeout,
 		MaxDownloadTime: bits.DefaultMaxDownloadTime, NotifyFlags: bits.DefaultNotifyFlags,
-		Files: []bits.File{},
+		Connections: int(m.settings.Get(KeyConnectionsPerFile)),
+		Files:       []bits.File{},
 	}
 	m.seq++
 	e := &entry{id: j.ID, job: j, seq: m.seq}

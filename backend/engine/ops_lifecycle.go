@@ -314,7 +314,7 @@ func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 				f.TempName, f.TempID = "", ""
 			}
 			if lost[i] {
-				f.Transferred, f.BytesTransferred, f.TempName, f.TempID, f.Validator = false, 0, "", "", bits.Validator{}
+				f.Transferred, f.BytesTransferred, f.TempName, f.TempID, f.Validator, f.Segments = false, 0, "", "", bits.Validator{}, nil
 			}
 		}
 		if renameErr != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -144,6 +145,87 @@ func (m *Manager) SetDynamic(ref string, on bool) error {
 			return bits.Errorf(bits.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, "dynamic content can be set only before the job is first resumed")
 		}
 		c.job.Dynamic = on
+		return nil
+	})
+}
+
+// Job properties by name (IBackgroundCopyJob5::SetProperty/GetProperty,
+// spelled as bitsadmin's /setproperty does), plus Ferry's CONNECTIONS.
+const (
+	PropConnections    = "CONNECTIONS"
+	PropDynamicContent = "DYNAMIC_CONTENT"
+)
+
+// notBuiltProps are Job5 properties that Ferry knows but does not have yet.
+var notBuiltProps = []string{"HIGH_PERFORMANCE", "MAX_DOWNLOAD_SIZE", "MINIMUM_NOTIFICATION_INTERVAL_MS", "COST_FLAGS", "ON_DEMAND_MODE"}
+
+// propertyName checks a property name: the canonical spelling, E_NOTIMPL
+// for a known Job5 property not built yet, BG_E_UNKNOWN_PROPERTY_ID else.
+func propertyName(name string) (string, error) {
+	n := strings.ToUpper(strings.TrimSpace(name))
+	n = strings.TrimPrefix(n, "BITS_JOB_PROPERTY_")
+	switch n {
+	case PropConnections, PropDynamicContent:
+		return n, nil
+	}
+	for _, p := range notBuiltProps {
+		if n == p {
+			return "", bits.Errorf(bits.E_NOTIMPL, "Ferry does not have the %s property yet; the properties it has are CONNECTIONS and DYNAMIC_CONTENT", p)
+		}
+	}
+	return "", bits.Errorf(bits.BG_E_UNKNOWN_PROPERTY_ID, "there is no job property %q (Ferry has CONNECTIONS and DYNAMIC_CONTENT; %s are BITS properties not built yet)", name, strings.Join(notBuiltProps, ", "))
+}
+
+// SetProperty sets a job property by name from its text value.
+func (m *Manager) SetProperty(ref, name, value string) error {
+	n, err := propertyName(name)
+	if err != nil {
+		return err
+	}
+	switch n {
+	case PropConnections:
+		c, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil {
+			return bits.Errorf(bits.E_INVALIDARG, "CONNECTIONS must be a whole number from 1 to %d, not %q", bits.MaxConnections, value)
+		}
+		return m.SetConnections(ref, c)
+	default: // DYNAMIC_CONTENT
+		on, err := strconv.ParseBool(strings.TrimSpace(value))
+		if err != nil {
+			return bits.Errorf(bits.E_INVALIDARG, "DYNAMIC_CONTENT must be true or false, not %q", value)
+		}
+		return m.SetDynamic(ref, on)
+	}
+}
+
+// GetProperty returns a job property by name, as info --json shows it.
+func (m *Manager) GetProperty(ref, name string) (any, error) {
+	n, err := propertyName(name)
+	if err != nil {
+		return nil, err
+	}
+	in, err := m.Info(ref)
+	if err != nil {
+		return nil, err
+	}
+	if n == PropConnections {
+		return in.Connections, nil
+	}
+	return in.Dynamic, nil
+}
+
+// SetConnections sets CONNECTIONS: how many connections one file of the job
+// may use. A transfer under way goes on with its connections and takes the
+// new number at its next file or restart.
+func (m *Manager) SetConnections(ref string, n int) error {
+	if n < 1 || n > bits.MaxConnections {
+		return bits.Errorf(bits.E_INVALIDARG, "CONNECTIONS must be from 1 to %d, not %d", bits.MaxConnections, n)
+	}
+	return m.update(ref, func(c *change) error {
+		if c.job.Type != bits.TypeDownload {
+			return bits.Errorf(bits.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, "CONNECTIONS applies to download jobs only")
+		}
+		c.job.Connections = n
 		return nil
 	})
 }

@@ -47,6 +47,7 @@ const (
 	KeyWindowEnd            = "bandwidth.windowEnd"
 	KeyBandwidthInWindow    = "bandwidth.inWindow"
 	KeyBandwidthOutWindow   = "bandwidth.outWindow"
+	KeyConnectionsPerFile   = "connectionsPerFile"
 )
 
 const maxRate = 1 << 40
@@ -70,6 +71,7 @@ var SettingDefs = []SettingDef{
 	{KeyWindowEnd, 0, 0, 24, UnitHour, "local hour at which the daily window ends; equal to the start = no window"},
 	{KeyBandwidthInWindow, -1, -1, maxRate, UnitRate, "cap for background jobs inside the daily window"},
 	{KeyBandwidthOutWindow, -1, -1, maxRate, UnitRate, "cap for background jobs outside the daily window"},
+	{KeyConnectionsPerFile, 1, 1, bits.MaxConnections, UnitCount, "CONNECTIONS of new jobs: connections one file may use (1 = one stream, as BITS; a server must allow ranges for more)"},
 }
 
 func settingDef(key string) (SettingDef, bool) {

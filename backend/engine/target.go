@@ -3,9 +3,11 @@ package engine
 import (
 	"io"
 	"os"
+	"sync"
 
 	"ferry/backend/bits"
 	"ferry/backend/internal/pinned"
+	"ferry/backend/transfer"
 )
 
 // fileTarget is transfer.Target over one temporary file: it writes, shows
@@ -22,11 +24,66 @@ type fileTarget struct {
 	validator bits.Validator
 	live      *live
 	err       error // a local failure, reported instead of the driver's
+
+	// A download in segments (transfer.RangeTarget): several connections
+	// write at once, so their bookkeeping (checkpoints, progress) is
+	// serialised by mu. tab is nil for one stream.
+	mu  sync.Mutex
+	tab *transfer.Table
 }
 
+var _ transfer.RangeTarget = (*fileTarget)(nil)
+
 func (t *fileTarget) partial() *partial {
-	return &partial{idx: t.idx, temp: t.temp, id: t.id, off: t.off, v: t.validator, f: t.f}
+	p := &partial{idx: t.idx, temp: t.temp, id: t.id, off: t.off, v: t.validator, f: t.f}
+	if t.tab != nil {
+		// Taken before the fsync that the checkpoint runs: every byte it
+		// counts was written before that fsync.
+		p.segs = t.tab.Snapshot()
+		p.off = bits.SegmentBytes(p.segs)
+	}
+	return p
 }
+
+// WriteAt writes one segment's bytes at their offset; the connections of
+// the segments call it at once.
+func (t *fileTarget) WriteAt(p []byte, off int64) (int, error) {
+	n, err := t.f.WriteAt(p, off)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err != nil {
+		return n, &localError{t.err}
+	}
+	t.d.unsynced += int64(n)
+	if n > 0 {
+		t.live.n.Add(int64(n))
+		t.d.progress()
+	}
+	if err != nil {
+		t.err = err
+		return n, &localError{err}
+	}
+	if t.d.due() {
+		if err := t.d.checkpoint(t.partial(), false); err != nil {
+			t.err = err
+			return n, &localError{err}
+		}
+	}
+	return n, nil
+}
+
+// Ranged notes that the bytes now arrive by the segments of tab.
+func (t *fileTarget) Ranged(tab *transfer.Table) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tab = tab
+	t.off = tab.Written()
+	t.live.n.Store(t.off)
+	return nil
+}
+
+// Connections shows the connections in use (info's connectionsInUse).
+func (t *fileTarget) Connections(n int) { t.live.conns.Store(int32(n)) }
 
 func (t *fileTarget) Write(p []byte) (int, error) {
 	if t.err != nil {
@@ -61,6 +118,7 @@ func (t *fileTarget) Reset() error {
 	if err := t.d.waitInflight(); err != nil {
 		t.d.m.log.Debug("a superseded checkpoint failed", "err", err) // its offset is moot now
 	}
+	t.tab = nil
 	if err := t.f.Truncate(0); err != nil {
 		return &localError{err}
 	}

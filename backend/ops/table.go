@@ -400,6 +400,20 @@ var table = []*Op{
 			}
 			return m.SetDynamic(job, on)
 		}),
+	withHelp(setter("setproperty", "set a job property by name: CONNECTIONS (connections per file, 1-16) or DYNAMIC_CONTENT (true|false)",
+		"ferry setproperty nightly CONNECTIONS 8",
+		[]Arg{{Name: "NAME"}, {Name: "VALUE"}}, func(m *engine.Manager, job string, a []string) error {
+			return m.SetProperty(job, a[0], a[1])
+		}), propertyHelp),
+	{
+		Spec: Spec{Name: "getproperty", Group: GroupGet, Args: []Arg{jobArg, {Name: "NAME"}},
+			Summary: "one job property by name (CONNECTIONS, DYNAMIC_CONTENT)", Help: propertyHelp,
+			Example: "ferry getproperty nightly CONNECTIONS", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			return env.Manager.GetProperty(r.Args[0], r.Args[1])
+		},
+		Text: textScalar,
+	},
 	setter("setreplyfilename", "where an upload-reply job stores the server's reply (an absolute path)",
 		"ferry setreplyfilename upjob /home/alice/reply.txt",
 		[]Arg{{Name: "FILE"}}, func(m *engine.Manager, job string, a []string) error { return m.SetReplyFileName(job, nullable(a[0])) }),
@@ -515,6 +529,14 @@ func withHelp(op *Op, help string) *Op {
 	op.Help = help
 	return op
 }
+
+const propertyHelp = `IBackgroundCopyJob5's SetProperty/GetProperty by name (BITS_JOB_PROPERTY_ may prefix it):
+  CONNECTIONS       Ferry's own: how many connections one file may use, 1 to 16 (new jobs: the
+                    connectionsPerFile setting, 1 by default). More than one are used only when the
+                    server answers ranges properly; a server that does not gets one stream.
+  DYNAMIC_CONTENT   true|false, before the first resume (the same as setdynamic)
+HIGH_PERFORMANCE, MAX_DOWNLOAD_SIZE, MINIMUM_NOTIFICATION_INTERVAL_MS, COST_FLAGS and ON_DEMAND_MODE
+are BITS properties Ferry does not have yet (E_NOTIMPL); any other name is BG_E_UNKNOWN_PROPERTY_ID.`
 
 const securityFlagsHelp = `The flags are a sum of these (IBackgroundCopyJobHttpOptions::SetSecurityFlags):
   0x1    BG_SSL_ENABLE_CRL_CHECK                     accepted; Ferry fetches no revocation lists

@@ -214,6 +214,7 @@ func textInfo(w io.Writer, raw json.RawMessage, r Request) error {
 	row("No-progress timeout", fmt.Sprintf("%d s", in.NoProgressTimeout))
 	row("Max download time", fmt.Sprintf("%d s", in.MaxDownloadTime))
 	row("Notify flags", notifyFlagsText(in.NotifyFlags))
+	row("Connections", fmt.Sprintf("%d per file, %d in use", in.Connections, in.ConnectionsInUse))
 	if in.NotifyCmdLine != nil {
 		row("Notify command line", strings.TrimSpace(in.NotifyCmdLine.Program+" "+in.NotifyCmdLine.Parameters))
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 
 	"ferry/backend/bits"
 )
@@ -43,8 +44,28 @@ func (s sessions) CancelSession(ctx context.Context, req UploadRequest) error {
 }
 
 func (l *limited) Download(ctx context.Context, req Request, t Target) error {
-	return l.Driver.Download(ctx, req, &limitedTarget{Target: t, ctx: ctx, wait: l.wait})
+	lt := &limitedTarget{Target: t, ctx: ctx, wait: l.wait}
+	if rt, ok := t.(RangeTarget); ok {
+		// One limiter for every segment: the cap holds for them together.
+		return l.Driver.Download(ctx, req, &limitedRangeTarget{limitedTarget: lt, rt: rt})
+	}
+	return l.Driver.Download(ctx, req, lt)
 }
+
+type limitedRangeTarget struct {
+	*limitedTarget
+	rt RangeTarget
+}
+
+func (t *limitedRangeTarget) WriteAt(p []byte, off int64) (int, error) {
+	if err := t.wait(t.ctx, len(p)); err != nil {
+		return 0, err
+	}
+	return t.rt.WriteAt(p, off)
+}
+
+func (t *limitedRangeTarget) Ranged(tab *Table) error { return t.rt.Ranged(tab) }
+func (t *limitedRangeTarget) Connections(n int)       { t.rt.Connections(n) }
 
 func (l *limited) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
 	up, ok := l.Driver.(Uploader)
@@ -101,18 +122,73 @@ type retrying struct {
 
 func (r *retrying) Download(ctx context.Context, req Request, t Target) error {
 	ct := &countingTarget{Target: t, off: req.Offset, v: req.Validator}
+	var target Target = ct
+	var crt *countingRangeTarget
+	if rt, ok := t.(RangeTarget); ok {
+		crt = &countingRangeTarget{countingTarget: ct, rt: rt}
+		target = crt
+	}
 	for try := 0; ; try++ {
 		ct.moved = false
-		err := r.Driver.Download(ctx, req, ct)
-		if err == nil || ctx.Err() != nil || ct.local != nil || !ct.moved || try >= r.attempts || !AsError(err).Transient {
+		if crt != nil {
+			crt.moved.Store(false)
+		}
+		err := r.Driver.Download(ctx, req, target)
+		moved, local := ct.moved, ct.local != nil
+		if crt != nil {
+			moved = moved || crt.moved.Load()
+			local = local || crt.failed.Load()
+		}
+		if err == nil || ctx.Err() != nil || local || !moved || try >= r.attempts || !AsError(err).Transient {
 			return err
 		}
-		req.Offset, req.Validator = ct.off, ct.v
-		if req.Offset == 0 {
+		req.Offset, req.Validator, req.Segments = ct.off, ct.v, nil
+		if crt != nil && crt.tab != nil {
+			// In segments: every segment goes on from where it got to.
+			req.Segments, req.Offset = crt.tab.Snapshot(), crt.tab.Written()
+		}
+		if req.Offset == 0 && req.Segments == nil {
 			req.Validator = bits.Validator{}
 		}
 	}
 }
+
+// countingRangeTarget follows a download in segments: its table, and
+// whether bytes moved, from every connection at once.
+type countingRangeTarget struct {
+	*countingTarget
+	rt     RangeTarget
+	tab    *Table // set and cleared between the driver's calls of WriteAt
+	moved  atomic.Bool
+	failed atomic.Bool
+}
+
+func (c *countingRangeTarget) WriteAt(p []byte, off int64) (int, error) {
+	n, err := c.rt.WriteAt(p, off)
+	if n > 0 {
+		c.moved.Store(true)
+	}
+	if err != nil {
+		c.failed.Store(true)
+	}
+	return n, err
+}
+
+func (c *countingRangeTarget) Ranged(tab *Table) error {
+	if err := c.rt.Ranged(tab); err != nil {
+		c.failed.Store(true)
+		return err
+	}
+	c.tab = tab
+	return nil
+}
+
+func (c *countingRangeTarget) Reset() error {
+	c.tab = nil
+	return c.countingTarget.Reset()
+}
+
+func (c *countingRangeTarget) Connections(n int) { c.rt.Connections(n) }
 
 func (r *retrying) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
 	up, ok := r.Driver.(Uploader)

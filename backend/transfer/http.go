@@ -180,6 +180,8 @@ func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error 
 	// dynamic content: BITS sends no HEAD or Range with it.
 	if req.Options.Dynamic || req.Options.customMethod() {
 		err = s.dynamic()
+	} else if rt, ok := t.(RangeTarget); ok && (req.Connections > 1 || len(req.Segments) > 0) {
+		err = s.parallel(rt) // http_parallel.go
 	} else {
 		err = s.static()
 	}

@@ -39,11 +39,20 @@ func (s *session) static() error {
 
 // get sends one GET from s.offset and writes its body.
 func (s *session) get() (done bool, err error) {
-	r, err := s.newRequest(http.MethodGet)
+	resp, ifRange, err := s.send()
 	if err != nil {
 		return false, err
 	}
-	ifRange := ""
+	defer resp.Body.Close()
+	return s.handle(resp, ifRange)
+}
+
+// send sends one GET from s.offset: ranged, with If-Range when resumed.
+func (s *session) send() (resp *http.Response, ifRange string, err error) {
+	r, err := s.newRequest(http.MethodGet)
+	if err != nil {
+		return nil, "", err
+	}
 	if !s.plain {
 		// Sent at offset 0 too: the 206 then carries the total size in
 		// Content-Range, and the server's range support is known before
@@ -55,11 +64,15 @@ func (s *session) get() (done bool, err error) {
 			}
 		}
 	}
-	resp, err := s.do(r)
+	resp, err = s.do(r)
 	if err != nil {
-		return false, err
+		return nil, "", err
 	}
-	defer resp.Body.Close()
+	return resp, ifRange, nil
+}
+
+// handle writes the reply to a GET of send.
+func (s *session) handle(resp *http.Response, ifRange string) (bool, error) {
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		return s.partial(resp)

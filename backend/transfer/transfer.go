@@ -55,6 +55,13 @@ type Request struct {
 	Offset    int64
 	Validator bits.Validator
 	Options   Options
+	// Connections is how many connections the file may use (CONNECTIONS;
+	// 0 or 1: one stream). More than one are used only with a RangeTarget
+	// and a server whose first answer shows that ranges work.
+	Connections int
+	// Segments is the durable state of an earlier download in segments of
+	// the version in Validator (nil: none; Offset then counts).
+	Segments []bits.Segment
 }
 
 // Driver transfers one remote file into a Target.

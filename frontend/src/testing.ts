@@ -22,6 +22,8 @@ export function job(id: string, over: Partial<JobInfo> = {}): JobInfo {
     notifyCmdLine: null,
     proxy: { usage: 'PRECONFIG', list: '', bypass: '' },
     dynamic: false,
+    connections: 1,
+    connectionsInUse: 0,
     ...over,
   };
 }

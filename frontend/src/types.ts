@@ -66,6 +66,10 @@ export interface JobInfo {
   notifyCmdLine: { program: string; parameters: string } | null;
   proxy: { usage: string; list: string; bypass: string };
   dynamic: boolean;
+  /** CONNECTIONS: connections one file may use (1-16). */
+  connections: number;
+  /** Connections the transfer holds open now (0 when not transferring). */
+  connectionsInUse: number;
   files?: FileInfo[];
 }
 

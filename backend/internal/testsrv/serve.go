@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // chunk is the write size of bodies, so cuts and stalls land mid-stream.
@@ -41,12 +42,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if cut {
 		e.cuts++
 	}
+	pace, getN, busy := f.RateLimit, 0, false
+	if r.Method == http.MethodGet {
+		e.gets++
+		getN = e.gets
+		if f.SlowRequest == getN {
+			pace = f.SlowRate
+		}
+		busy = f.MaxParallel > 0 && e.inflight >= f.MaxParallel
+		if !busy {
+			e.inflight++
+			defer func() {
+				s.mu.Lock()
+				e.inflight--
+				s.mu.Unlock()
+			}()
+		}
+	}
 	s.mu.Unlock()
 	rec.Version = version
 
 	switch {
 	case f.Status != 0:
 		http.Error(cw, http.StatusText(f.Status), f.Status)
+		return
+	case busy:
+		st := f.ParallelStatus
+		if st == 0 {
+			st = http.StatusServiceUnavailable
+		}
+		http.Error(cw, "too many connections", st)
 		return
 	case fail:
 		st := f.FailStatus
@@ -77,7 +102,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !f.NoRange {
 		hdr.Set("Accept-Ranges", "bytes")
 	}
-	if !f.NoRange && r.Method == http.MethodGet && r.Header.Get("Range") != "" {
+	noRange := f.NoRange || (f.NoRangeAfter > 0 && getN > f.NoRangeAfter)
+	if !noRange && r.Method == http.MethodGet && r.Header.Get("Range") != "" {
 		if ifRangeMatches(r.Header.Get("If-Range"), etag, lm, f) {
 			start, end, status = parseRange(r.Header.Get("Range"), size)
 		}
@@ -89,7 +115,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case http.StatusPartialContent:
 		crStart := start
-		if f.WrongRange {
+		if f.WrongRange || (f.WrongRangeAfter > 0 && getN > f.WrongRangeAfter) {
 			crStart++
 		}
 		total := strconv.FormatInt(size, 10)
@@ -108,11 +134,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if f.NoLength {
 		cw.Flush() // forces chunked encoding even for small bodies
 	}
-	s.writeBody(cw, r, body[start:end+1], f, cut)
+	s.writeBody(cw, r, body[start:end+1], f, cut, pace)
 }
 
-// writeBody sends data, cutting or stalling it as f says.
-func (s *Server) writeBody(w *countingWriter, r *http.Request, data []byte, f File, cut bool) {
+// writeBody sends data, cutting or stalling it as f says, at pace bytes
+// per second (0: as fast as it goes).
+func (s *Server) writeBody(w *countingWriter, r *http.Request, data []byte, f File, cut bool, pace int64) {
 	limit, stall := int64(len(data)), false
 	if cut && f.CutAfter < limit {
 		limit = f.CutAfter
@@ -120,8 +147,22 @@ func (s *Server) writeBody(w *countingWriter, r *http.Request, data []byte, f Fi
 	if f.StallAfter > 0 && f.StallAfter < limit {
 		limit, stall, cut = f.StallAfter, true, false
 	}
+	began := time.Now()
 	for off := int64(0); off < limit; {
 		n := min(limit-off, chunk)
+		if pace > 0 {
+			n = min(n, max(pace/20, 1024)) // small steps keep the pace smooth
+			if wait := time.Duration(float64(off) / float64(pace) * float64(time.Second)); wait > time.Since(began) {
+				w.Flush()
+				select {
+				case <-time.After(wait - time.Since(began)):
+				case <-r.Context().Done():
+					return
+				case <-s.quit:
+					return
+				}
+			}
+		}
 		if _, err := w.Write(data[off : off+n]); err != nil {
 			return
 		}

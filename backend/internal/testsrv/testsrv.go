@@ -51,6 +51,25 @@ type File struct {
 	ChangeAfter  int
 	RedirectTo   string // 302 to this path
 	RedirectLoop bool   // 302 to itself, forever
+
+	// RateLimit > 0 paces every GET body at this many bytes per second
+	// (nginx's limit_rate: a limit per connection).
+	RateLimit int64
+	// SlowRequest > 0: that GET (1-based, counting GETs of this path) is
+	// paced at SlowRate bytes per second instead: one slow connection.
+	SlowRequest int
+	SlowRate    int64
+	// NoRangeAfter > 0: GETs after the first NoRangeAfter ignore Range and
+	// If-Range (200 with the whole body, same version).
+	NoRangeAfter int
+	// WrongRangeAfter > 0: 206 replies to GETs after the first
+	// WrongRangeAfter carry a Content-Range whose start is off by one.
+	WrongRangeAfter int
+	// MaxParallel > 0: a GET beyond this many in flight at once gets
+	// ParallelStatus (default 503), as servers that refuse parallel
+	// connections answer.
+	MaxParallel    int
+	ParallelStatus int
 }
 
 // Request is one logged request.
@@ -79,10 +98,13 @@ type Server struct {
 
 type entry struct {
 	File
+	gets     int // GET requests so far
+	inflight int // GETs being answered now
 	requests int
 	cuts     int
 	version  int
 	bodies   map[int][]byte
+	etags    map[int]string // hashing a large body on every request is slow under -race
 }
 
 // New starts a plain HTTP server, closed when the test ends.
@@ -218,12 +240,20 @@ func (e *entry) body(path string, version int) []byte {
 }
 
 func (e *entry) etag(path string, version int) string {
-	h := fnv.New64a()
-	h.Write(e.body(path, version))
-	if e.UnquotedETag {
-		return fmt.Sprintf("%x-v%d", h.Sum64(), version)
+	sum, ok := e.etags[version]
+	if !ok {
+		h := fnv.New64a()
+		h.Write(e.body(path, version))
+		sum = fmt.Sprintf("%x-v%d", h.Sum64(), version)
+		if e.etags == nil {
+			e.etags = map[int]string{}
+		}
+		e.etags[version] = sum
 	}
-	return fmt.Sprintf("\"%x-v%d\"", h.Sum64(), version)
+	if e.UnquotedETag {
+		return sum
+	}
+	return `"` + sum + `"`
 }
 
 // baseTime is the Last-Modified of version 0; each version adds a minute.

@@ -318,6 +318,14 @@ export function JobView(p: JobViewProps) {
             <dd>{formatTime(job.times.transferCompletionTime)}</dd>
             <dt>Errors</dt>
             <dd>{job.errorCount}</dd>
+            {job.type === 'DOWNLOAD' && (
+              <>
+                <dt>Connections</dt>
+                <dd data-testid="connections">
+                  {job.connectionsInUse} in use of {job.connections} per file
+                </dd>
+              </>
+            )}
           </dl>
           {!form ? (
             <p class="sub">Loading…</p>
