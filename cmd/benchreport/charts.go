@@ -131,14 +131,15 @@ func RatioChart(c Case) ([]byte, error) {
 			if ch.Ratio == nil {
 				continue
 			}
-			b := bar{label: r.Metric + "\n" + displayTool(ch.Tool), ratio: *ch.Ratio, met: ch.Met}
+			who := displayTool(ch.Tool)
 			if ch.Vs != "" {
-				b.label += " / " + displayTool(ch.Vs)
+				who += " / " + displayTool(ch.Vs)
 			}
-			if ch.Target != "" {
-				if t, err := ParseTarget(ch.Target); err == nil && t.OnRatio {
-					b.target = &t
-				}
+			b := bar{label: wrap(r.Metric, 22) + "\n" + wrap(who, 22), ratio: *ch.Ratio}
+			// The colour says whether the bar meets its target: a target
+			// on the value is not this bar's.
+			if t, err := ParseTarget(ch.Target); err == nil && t.OnRatio {
+				b.target, b.met = &t, ch.Met
 			}
 			bars = append(bars, b)
 		}
@@ -150,9 +151,16 @@ func RatioChart(c Case) ([]byte, error) {
 	p.Title.Text = c.Name + ": ratios (dashed: the target; dotted: 1×)"
 	p.Y.Label.Text = "ratio"
 	p.Y.Min = 0
+	// Labels of many bars need room: about 0.2 cm a character.
+	longest := 0
+	for _, b := range bars {
+		for _, l := range strings.Split(b.label, "\n") {
+			longest = max(longest, len([]rune(l)))
+		}
+	}
 	w := chartWidth
-	if n := vg.Length(len(bars)) * 3 * vg.Centimeter; n > w {
-		w = n // labels of many bars need room
+	if n := vg.Length(len(bars)) * vg.Length(max(longest, 12)) * 0.2 * vg.Centimeter; n > w {
+		w = n
 	}
 	width := w * 0.8 / vg.Length(len(bars)) * 0.6
 	if width > 2*vg.Centimeter {
@@ -218,12 +226,30 @@ func RatioChart(c Case) ([]byte, error) {
 	for _, k := range []struct {
 		kind, text string
 		c          color.Color
-	}{{"met", "target met", colorMet}, {"not", "target not met", colorNotMet}, {"none", "no target", colorNone}} {
+	}{{"met", "target met", colorMet}, {"not", "target not met", colorNotMet}, {"none", "no target on the ratio", colorNone}} {
 		if kinds[k.kind] {
 			p.Legend.Add(k.text, legendBox{k.c})
 		}
 	}
 	return render(p, w)
+}
+
+// wrap breaks s into lines of at most n characters at spaces (a word
+// longer than n keeps its line).
+func wrap(s string, n int) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len([]rune(line))+1+len([]rune(w)) > n {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return strings.Join(append(lines, line), "\n")
 }
 
 // legendBox is a legend entry's colour swatch.
