@@ -47,6 +47,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/benchrecord.sh
 . scripts/benchrecord.sh
+# BENCH_NOTE: a sentence for the report's first paragraph (the machine, say).
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 FILES=${BENCH_FILES:-2000}
 FILE_KIB=${BENCH_FILE_KIB:-16}
@@ -208,7 +209,12 @@ bench_small() {
 }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# busy: whether the last minute's load average is at least half the
+# processors: then other work shares the machine and the figures move.
+busy() { awk -v p="$(nproc)" '{exit !($1 >= p / 2)}' /proc/loadavg; }
+was_busy=$(busy && echo 1 || true)
 bench_note "" "Cases: ${CASES% }; $(nproc) processors; load average $(load) at the start."
+[ -z "${BENCH_NOTE:-}" ] || bench_note "" "$BENCH_NOTE"
 failed=()
 for c in $CASES; do
   if declare -F "bench_$c" >/dev/null; then
@@ -232,6 +238,9 @@ for c in $CASES; do
   fi
 done
 bench_note "" "Load average $(load) at the end."
+if [ -n "$was_busy" ] || busy; then
+  bench_note "" "The machine was busy with other work (load average at least half its processors): the figures are noisy; compare ratios from a quiet run."
+fi
 
 commit=$(git describe --always --dirty 2>/dev/null || true)
 "$work/benchreport" -in "$BENCH_OUT" -series "$BENCH_SERIES" -out "$RESULTS" ${README:+-readme "$README"} ${commit:+-commit "$commit"}

@@ -148,7 +148,6 @@ func RatioChart(c Case) ([]byte, error) {
 		return nil, nil
 	}
 	p := plot.New()
-	p.Title.Text = c.Name + ": ratios (dashed: the target; dotted: 1×)"
 	p.Y.Label.Text = "ratio"
 	p.Y.Min = 0
 	// Labels of many bars need room: about 0.2 cm a character.
@@ -220,6 +219,10 @@ func RatioChart(c Case) ([]byte, error) {
 	p.Add(lab)
 	p.NominalX(labels...)
 	p.X.Min, p.X.Max = -0.6, float64(len(bars))-0.4
+	p.Title.Text = c.Name + ": ratios (dotted: 1×)"
+	if kinds["met"] || kinds["not"] {
+		p.Title.Text = c.Name + ": ratios (dashed: the target; dotted: 1×)"
+	}
 	// Headroom for the legend, which is drawn over the plot's top.
 	p.Y.Max = top * 1.45
 	p.Legend.Top = true
