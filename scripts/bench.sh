@@ -70,6 +70,7 @@ trap cleanup EXIT
 mkdir -p "$work/www" "$work/out" "$work/home" "$work/nginx" "$work/series"
 export BENCH_OUT=${BENCH_OUT:-$work/records.jsonl} BENCH_SERIES=${BENCH_SERIES:-$work/series} FERRY
 : >"$BENCH_OUT"
+touch "$work/started"
 # The report's generator, built first: a run should not fail at its end.
 go build -o "$work/benchreport" ./cmd/benchreport
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -242,6 +243,10 @@ if [ -n "$was_busy" ] || busy; then
   bench_note "" "The machine was busy with other work (load average at least half its processors): the figures are noisy; compare ratios from a quiet run."
 fi
 
+# A case that wrote its series straight into the results directory (as
+# issue 15's first notes had it) is charted too: the CSVs written during
+# this run move to the series directory, and the report copies them back.
+find "$RESULTS" -maxdepth 1 -name '*.csv' -newer "$work/started" -exec mv -t "$BENCH_SERIES" {} + 2>/dev/null || true
 commit=$(git describe --always --dirty 2>/dev/null || true)
 "$work/benchreport" -in "$BENCH_OUT" -series "$BENCH_SERIES" -out "$RESULTS" ${README:+-readme "$README"} ${commit:+-commit "$commit"}
 echo
