@@ -78,10 +78,9 @@ build: deps frontend
 	$(GO) build -trimpath -o build/bin/ferry ./cmd/ferry
 	@ls -l build/bin/ferry build/bin/ferry-desktop
 
-## bench: loopback downloads from nginx by curl, aria2c and ferry in one run: 1 GiB, and 2,000 files of 16 KiB in one job (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_RUNS); then bench-cli
+## bench: every case next to curl and aria2c in one run (1 GiB and 2,000 files of 16 KiB from a loopback nginx, the CLI's cost, each scripts/bench-NAME.sh), then the report: bench/results/ (results.md, results.json, PNG charts) and the README's Performance section (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_RUNS, BENCH_README=)
 bench: build
 	scripts/bench.sh
-	scripts/bench-cli.sh
 
 ## bench-cli: ferry getstate against a trivial Go program (wall, CPU, memory), ferry's shared libraries, a loop of ferry create (BENCH_RUNS, BENCH_JOBS)
 bench-cli: build

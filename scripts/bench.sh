@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# make bench: loopback downloads from a real nginx by curl, aria2c and Ferry,
-# in one run, reporting wall time, CPU time and Ferry's ratios.
-#   big:   one 1 GiB file (BENCH_SIZE_MIB).
+# make bench: every case of Ferry's performance next to curl and aria2c in
+# one run, then the report in bench/results/ (results.md, results.json, PNG
+# charts; cmd/benchreport) and in the README's Performance section.
+#
+# Cases (BENCH_CASES picks some, in order; by default big, small, then every
+# scripts/bench-NAME.sh there is, e.g. cli):
+#   big:   one 1 GiB file (BENCH_SIZE_MIB) from a real nginx on loopback.
 #   small: 2,000 files of 16 KiB (BENCH_FILES, BENCH_FILE_KIB) in one job: curl
 #          in one process over one kept-alive connection (a config file of
 #          url/output pairs), aria2c -i with a list, Ferry as create,
@@ -9,17 +13,55 @@
 #   segmented: one 48 MiB file (BENCH_SEG_MIB) from nginx with limit_rate 2m
 #          (2 MiB/s per connection): curl (one stream), aria2c -x16 -s16 -k1M,
 #          and Ferry jobs with CONNECTIONS 8 and 16 (setproperty).
+#   cli:   scripts/bench-cli.sh, what one command costs.
 # Ferry's CPU is the engine's (the service process does the transfer) plus
-# the client's. BENCH_CASES picks the cases ("big small" by default).
+# the client's.
+#
+# Records. A case writes its figures, besides its human output, as JSON
+# lines appended to the file $BENCH_OUT, with bench_record and bench_note
+# from scripts/benchrecord.sh (source it; both do nothing without BENCH_OUT):
+#   bench_record case=big metric="wall time" tool=curl value=1.18 unit=s
+#   bench_record case=big metric="wall time" tool=ferry value=1.01 unit=s vs=curl target="ratio<=1.5"
+#   bench_note big "1024 MiB, best of 3 runs."
+# which write
+#   {"case":"big","metric":"wall time","tool":"ferry","value":1.01,"unit":"s","vs":"curl","target":"ratio<=1.5"}
+# case, metric, tool, value (a number) and unit make a measurement: one cell
+# of the case's table (a row per metric, a column per tool: Ferry, curl,
+# aria2c, then any other). vs names another tool of the same case and
+# metric: the report shows value / that tool's value. ratio gives the ratio
+# when the case computes it (e.g. against a figure of another metric).
+# target is "ratio<=N", "ratio>=N", "value<=N" or "value>=N"; the report
+# says met or not met. The same measurement may be recorded again with
+# another vs (Ferry against curl and against aria2c). A note (case and note
+# only) is a sentence under the case's table; case "" is about the run.
+# A case with a time series (throughput over time) writes a CSV
+# "scenario,t_seconds,bytes_per_second" (a header line, then one line a
+# sample, bytes per second in the interval ending at t) to
+# $BENCH_SERIES/NAME.csv; the report charts each scenario as a line.
+#
+# A new case: either a function bench_NAME in this file (it can use nginx at
+# $base, $www, measure, best, report) or a script scripts/bench-NAME.sh,
+# run from the repository's root with BENCH_OUT, BENCH_SERIES, FERRY (an
+# absolute path) and FERRY_HOME (this run's engine; a case that wants its
+# own sets its own) in its environment. It exits non-zero when it fails:
+# the run goes on with the other cases, says so in the report and fails at
+# the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/benchrecord.sh
+. scripts/benchrecord.sh
+# BENCH_NOTE: a sentence for the report's first paragraph (the machine, say).
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 FILES=${BENCH_FILES:-2000}
 FILE_KIB=${BENCH_FILE_KIB:-16}
 RUNS=${BENCH_RUNS:-3}
-CASES=${BENCH_CASES:-big small}
+# Cases written as scripts: scripts/bench-NAME.sh.
+script_cases=$(for f in scripts/bench-*.sh; do [ -e "$f" ] && f=${f#scripts/bench-} && echo "${f%.sh}"; done | tr '\n' ' ')
+CASES=${BENCH_CASES:-big small segmented $script_cases}
+RESULTS=${BENCH_RESULTS:-bench/results}
+README=${BENCH_README-README.md}
+FERRY=$(realpath -m "${FERRY:-build/bin/ferry}")
 SEG_MIB=${BENCH_SEG_MIB:-48}
-FERRY=${FERRY:-build/bin/ferry}
 [ -x "$FERRY" ] || { echo "bench: $FERRY is missing (make build)" >&2; exit 1; }
 work=$(mktemp -d /tmp/ferry-bench.XXXXXX)
 cleanup() {
@@ -29,7 +71,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/www/slow" "$work/out" "$work/home" "$work/nginx"
+mkdir -p "$work/www/slow" "$work/out" "$work/home" "$work/nginx" "$work/series"
+export BENCH_OUT=${BENCH_OUT:-$work/records.jsonl} BENCH_SERIES=${BENCH_SERIES:-$work/series} FERRY
+: >"$BENCH_OUT"
+touch "$work/started"
+# The report's generator, built first: a run should not fail at its end.
+go build -o "$work/benchreport" ./cmd/benchreport
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$work/nginx/nginx.conf" <<CONF
 daemon off;
@@ -81,8 +128,10 @@ best() {
   if [ -z "${wall[$1]:-}" ] || awk -v a="$2" -v b="${wall[$1]}" 'BEGIN{exit !(a<b)}'; then wall[$1]=$2; cpu[$1]=$3; fi
 }
 
-# report TITLE UNIT SCALE: the table (UNIT/s = SCALE / wall) and the ratios.
+# report CASE TITLE UNIT SCALE: the table (UNIT/s = SCALE / wall), the
+# ratios, and the case's records.
 report() {
+  local c=$1 tool; shift
   printf '\n%s, best of %s runs\n' "$1" "$RUNS"
   printf '%-8s %10s %10s %12s\n' tool wall_s cpu_s "$2/s"
   for tool in curl aria2c ferry; do
@@ -90,6 +139,17 @@ report() {
   done
   awk -v f="${wall[ferry]}" -v c="${wall[curl]}" -v a="${wall[aria2c]}" -v fc="${cpu[ferry]}" -v cc="${cpu[curl]}" -v ac="${cpu[aria2c]}" \
     'BEGIN{printf "ferry/curl: wall %.2fx cpu %.2fx   ferry/aria2c: wall %.2fx cpu %.2fx\n", f/c, fc/cc, f/a, fc/ac}'
+  bench_note "$c" "$1, best of $RUNS runs each, SHA-256 checked; Ferry's CPU is its engine's plus the client's."
+  for tool in curl aria2c ferry; do
+    bench_record case="$c" metric="wall time" tool=$tool value="${wall[$tool]}" unit=s
+    bench_record case="$c" metric="CPU time" tool=$tool value="${cpu[$tool]}" unit=s
+    bench_record case="$c" metric=throughput tool=$tool unit="$2/s" \
+      value="$(awk -v w="${wall[$tool]}" -v s="$3" 'BEGIN{printf "%.1f", s/w}')"
+  done
+  for tool in curl aria2c; do
+    bench_record case="$c" metric="wall time" tool=ferry value="${wall[ferry]}" unit=s vs=$tool
+    bench_record case="$c" metric="CPU time" tool=ferry value="${cpu[ferry]}" unit=s vs=$tool
+  done
   wall=() cpu=()
 }
 
@@ -111,7 +171,7 @@ bench_big() {
     done
   done
   rm -f "$work/www/big.bin" "$work/out/"*
-  report "$SIZE_MIB MiB over loopback from nginx" MiB "$SIZE_MIB"
+  report big "$SIZE_MIB MiB over loopback from nginx" MiB "$SIZE_MIB"
 }
 
 # ferry_small DIR: one job of every small file, as a script would drive it.
@@ -153,7 +213,7 @@ bench_small() {
     done
     rm -rf "$out"
   done
-  report "$FILES files of $FILE_KIB KiB in one job over loopback from nginx" files "$FILES"
+  report small "$FILES files of $FILE_KIB KiB in one job over loopback from nginx" files "$FILES"
 }
 
 # ferry_seg N URL OUT: one FOREGROUND job with CONNECTIONS N, as a script drives it.
@@ -190,15 +250,59 @@ bench_segmented() {
   done
   awk -v f8="${wall[ferry-8]}" -v f16="${wall[ferry-16]}" -v a="${wall[aria2c]}" -v s="$SEG_MIB" \
     'BEGIN{printf "ferry-8: %.2fx of 8 x 2 MiB/s   ferry-16/aria2c rate: %.2fx\n", s/f8/16, a/f16}'
+  bench_note segmented "$SEG_MIB MiB from nginx limited to 2 MiB/s per connection (limit_rate 2m), one run each, SHA-256 checked. Targets (issue 15): CONNECTIONS 8 at least 0.9 x 8 x 2 MiB/s; CONNECTIONS 16 at least aria2c -x16 -s16's rate."
+  for tool in curl aria2c ferry-8 ferry-16; do
+    bench_record case=segmented metric=throughput tool="$tool" unit="MiB/s" \
+      value="$(awk -v w="${wall[$tool]}" -v s="$SEG_MIB" 'BEGIN{printf "%.2f", s/w}')"
+  done
+  bench_record case=segmented metric="share of 8 x 2 MiB/s" tool=ferry-8 unit=x target="value>=0.9" \
+    value="$(awk -v w="${wall[ferry-8]}" -v s="$SEG_MIB" 'BEGIN{printf "%.3f", s/w/16}')"
+  bench_record case=segmented metric=throughput tool=ferry-16 unit="MiB/s" vs=aria2c target="ratio>=1" \
+    value="$(awk -v w="${wall[ferry-16]}" -v s="$SEG_MIB" 'BEGIN{printf "%.2f", s/w}')"
   wall=() cpu=()
   rm -f "$work/www/slow/seg.bin" "$work/out/"*
 }
 
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# busy: whether the last minute's load average is at least half the
+# processors: then other work shares the machine and the figures move.
+busy() { awk -v p="$(nproc)" '{exit !($1 >= p / 2)}' /proc/loadavg; }
+was_busy=$(busy && echo 1 || true)
+bench_note "" "Cases: ${CASES% }; $(nproc) processors; load average $(load) at the start."
+[ -z "${BENCH_NOTE:-}" ] || bench_note "" "$BENCH_NOTE"
+failed=()
 for c in $CASES; do
-  case $c in
-    big) bench_big ;;
-    small) bench_small ;;
-    segmented) bench_segmented ;;
-    *) echo "bench: unknown case $c (big, small, segmented)" >&2; exit 2 ;;
-  esac
+  if declare -F "bench_$c" >/dev/null; then
+    run=("bench_$c")
+  elif [ -x "scripts/bench-$c.sh" ]; then
+    run=("scripts/bench-$c.sh")
+  else
+    echo "bench: unknown case $c (big, small, $script_cases)" >&2; exit 2
+  fi
+  echo; echo "== $c"
+  # A subshell, so that a case that fails (exit in a function included)
+  # leaves the others to run; -e again inside it, as a case expects.
+  set +e
+  ( set -e; "${run[@]}" )
+  st=$?
+  set -e
+  if [ "$st" != 0 ]; then
+    echo "bench: case $c failed (exit status $st)" >&2
+    bench_note "" "Case $c FAILED (exit status $st): its figures are missing or partial."
+    failed+=("$c")
+  fi
 done
+bench_note "" "Load average $(load) at the end."
+if [ -n "$was_busy" ] || busy; then
+  bench_note "" "The machine was busy with other work (load average at least half its processors): the figures are noisy; compare ratios from a quiet run."
+fi
+
+# A case that wrote its series straight into the results directory (as
+# issue 15's first notes had it) is charted too: the CSVs written during
+# this run move to the series directory, and the report copies them back.
+find "$RESULTS" -maxdepth 1 -name '*.csv' -newer "$work/started" -exec mv -t "$BENCH_SERIES" {} + 2>/dev/null || true
+commit=$(git describe --always --dirty 2>/dev/null || true)
+"$work/benchreport" -in "$BENCH_OUT" -series "$BENCH_SERIES" -out "$RESULTS" ${README:+-readme "$README"} ${commit:+-commit "$commit"}
+echo
+echo "bench: report in $RESULTS/results.md${README:+ and $README}"
+[ ${#failed[@]} = 0 ] || { echo "bench: failed cases: ${failed[*]}" >&2; exit 1; }
