@@ -97,7 +97,10 @@ func TestSelfSignedServerNeedsTheJobsFlags(t *testing.T) {
 	t.Parallel()
 	srv := testsrv.NewTLS(t)
 	srv.Handle("/s.bin", testsrv.File{Size: 200 << 10})
-	h := newHarness(t)
+	// A TLS handshake under Wine on a busy machine can take longer than the
+	// harness' one-second stall timeout, which would make the refusal a
+	// transient timeout: this test is about the certificate.
+	h := newHarness(t, slowStall)
 	id := h.job("tls", srv.URL("/s.bin"), h.path("s.bin"))
 	h.must(h.m.Resume(id))
 	in := h.waitState(id, bits.StateError)
