@@ -17,6 +17,7 @@ const (
 	UnitSeconds Unit = "seconds"
 	UnitHour    Unit = "hour"
 	UnitRate    Unit = "bytes/s" // -1 = unlimited, 0 = blocked
+	UnitBool    Unit = "bool"    // 1 = true, 0 = false
 )
 
 // SettingDef describes one engine setting (BITS' group policies, §12).
@@ -47,6 +48,7 @@ const (
 	KeyWindowEnd            = "bandwidth.windowEnd"
 	KeyBandwidthInWindow    = "bandwidth.inWindow"
 	KeyBandwidthOutWindow   = "bandwidth.outWindow"
+	KeyBandwidthYield       = "bandwidth.yield"
 )
 
 const maxRate = 1 << 40
@@ -70,6 +72,7 @@ var SettingDefs = []SettingDef{
 	{KeyWindowEnd, 0, 0, 24, UnitHour, "local hour at which the daily window ends; equal to the start = no window"},
 	{KeyBandwidthInWindow, -1, -1, maxRate, UnitRate, "cap for background jobs inside the daily window"},
 	{KeyBandwidthOutWindow, -1, -1, maxRate, UnitRate, "cap for background jobs outside the daily window"},
+	{KeyBandwidthYield, 1, 0, 1, UnitBool, "background jobs use only idle bandwidth: they back off as soon as they add queueing delay (rLEDBAT, RFC 9840); FOREGROUND jobs never yield"},
 }
 
 func settingDef(key string) (SettingDef, bool) {
@@ -132,6 +135,15 @@ func ParseSetting(key, value string) (string, int64, error) {
 
 func parseNumber(u Unit, s string) (int64, error) {
 	s = strings.TrimSpace(s)
+	if u == UnitBool {
+		switch strings.ToLower(s) {
+		case "true", "on", "yes", "1":
+			return 1, nil
+		case "false", "off", "no", "0":
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%q is not true or false", s)
+	}
 	if u == UnitRate && strings.EqualFold(s, "unlimited") {
 		return -1, nil
 	}
@@ -165,6 +177,9 @@ func FormatSetting(key string, v int64) string {
 	if d.Unit == UnitRate && v < 0 {
 		return "unlimited"
 	}
+	if d.Unit == UnitBool {
+		return strconv.FormatBool(v != 0)
+	}
 	return fmt.Sprintf("%d %s", v, d.Unit)
 }
 
@@ -196,6 +211,7 @@ func (m *Manager) SetSetting(key, value string) error {
 	defer m.mu.Unlock()
 	m.settings[k] = v
 	m.bw.configure(m.settings)
+	m.refreshYield()
 	m.wake()
 	return nil
 }

@@ -1,0 +1,331 @@
+package transfer
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/backend/clock"
+)
+
+// Yielder makes a background job use only bandwidth nothing else wants
+// (BITS' "idle bandwidth" promise). Ferry receives, so it cannot run a
+// sender's congestion control: it runs rLEDBAT (RFC 9840, "Receiver-Driven
+// Low Extra Delay Background Transport for TCP") instead. The receiver
+// measures the queueing delay it sees, runs the LEDBAT++ window rules on a
+// window of its own (RFC 9840's RLWND), and keeps the sender within it by
+// what it lets the socket advertise:
+//
+//   - Delay (RFC 9840, "Measuring delays"): the round-trip time the kernel
+//     measures from the TCP timestamps the sender echoes (Linux tcpi_rcv_rtt),
+//     sampled as bytes arrive. The current delay is the minimum of the last
+//     currentFilter samples, the base delay the minimum over baseBuckets
+//     one-minute buckets (RFC 6817 §3.4.2, the history RFC 9840 keeps), and
+//     the queueing delay is their difference.
+//   - Window (RFC 9840 applies LEDBAT++, draft-irtf-iccrg-ledbat-plus-plus):
+//     TARGET 60 ms; GAIN = 1/min(16, ceil(2·TARGET/base)); a slow start that
+//     grows by GAIN per byte delivered and ends once the queueing delay passes
+//     3/4 of TARGET; below TARGET +GAIN·MSS per window of bytes; above it,
+//     once per round trip, W += max(GAIN·MSS − W·(delay/TARGET − 1), −W/2),
+//     never under 2 MSS.
+//   - Enforcement (RFC 9840, "Controlling the receive window"): the window,
+//     split over the job's connections, is each socket's TCP_WINDOW_CLAMP,
+//     and reads are paced to W per round trip, so the receive buffer fills
+//     and the advertised window closes even where the clamp is not honoured
+//     (the kernel's buffer autotuning raises the clamp as the buffer grows).
+//     The clamp never shrinks the right edge of a window already offered
+//     (RFC 9840's rule): the kernel stops advancing it instead.
+//
+// One difference from LEDBAT++: after its first slow start, LEDBAT++ grows
+// only additively, which at GAIN 1/16 takes minutes to refill a fast link
+// after a foreground transfer ends. Ferry grows as in slow start again while
+// the queueing delay stays under TARGET/4 (the link is idle), and
+// additively between TARGET/4 and TARGET. LEDBAT++'s periodic slowdowns
+// (two round trips at the minimum window, then a ramp back, nine times
+// their length apart) let a competing flow that builds little queue (BBR)
+// take the link; the window is also kept within what the sender fills
+// (validationHeadroom), so that it binds when such a flow arrives.
+//
+// A Yielder is shared by every connection of one job (and by the segments
+// of one file), so the job as a whole keeps to one window. It is safe for
+// concurrent use.
+type Yielder struct {
+	clk     clock.Clock
+	enabled atomic.Bool
+
+	mu       sync.Mutex
+	w        float64 // RLWND, bytes, the job's connections together
+	phase    int
+	ssthresh float64 // the window before a slowdown: where the ramp ends
+	// LEDBAT++ periodic slowdowns.
+	nextSlowdown, slowdownEnd, cycleStart time.Time
+	lastCut                               time.Time // last decrease: at most one per round trip
+	base                                  baseHistory
+	recent                                [currentFilter]time.Duration
+	nRecent                               int
+	rtt                                   time.Duration // current delay (0 before the first sample)
+	conns                                 int           // connections bound to the job
+	delivery                              float64       // bytes per second, smoothed over a round trip
+	lastObs                               time.Time
+	tokens                                float64 // pacing budget, bytes (negative: owed)
+	refilled                              time.Time
+}
+
+// rLEDBAT parameters (see Yielder).
+const (
+	YieldTarget   = 60 * time.Millisecond // LEDBAT++ TARGET
+	yieldMSS      = 1448                  // the window counts bytes of full segments
+	minWindow     = 2 * yieldMSS          // LEDBAT's minimum window
+	initWindow    = 10 * yieldMSS         // RFC 6928's initial window
+	maxWindow     = 64 << 20              // no queue seen: the cap, not the limit
+	maxGainDiv    = 16                    // LEDBAT++: GAIN is at least 1/16
+	currentFilter = 4                     // RFC 6817 CURRENT_FILTER
+	baseBuckets   = 10                    // RFC 6817 BASE_HISTORY
+	baseBucket    = time.Minute
+	// pacingGain lets reads run a little ahead of W per round trip: the
+	// controller closes the loop on delay, the pacing only keeps the kernel
+	// buffer from releasing more than the window at once.
+	pacingGain = 1.25
+	// burstTime bounds how much one read may take at once.
+	burstTime = 10 * time.Millisecond
+)
+
+// Phases of the controller.
+const (
+	phaseStart    = iota // the first slow start
+	phaseAvoid           // LEDBAT++ congestion avoidance
+	phaseSlowdown        // at the minimum window for two round trips
+	phaseRamp            // back up to the window before the slowdown
+)
+
+// validationHeadroom is how far the window may run ahead of the bytes
+// delivered per round trip.
+var validationHeadroom = 1.25
+
+// minSlowdownEvery spaces slowdowns on links with tiny round trips.
+const minSlowdownEvery = time.Second
+
+// NewYielder returns an enabled controller that starts in slow start.
+func NewYielder(clk clock.Clock) *Yielder {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	y := &Yielder{clk: clk, w: initWindow, refilled: clk.Now()}
+	y.enabled.Store(true)
+	return y
+}
+
+// SetEnabled turns yielding on or off (a job's priority or the
+// bandwidth.yield setting changed); off, reads are not paced and sockets
+// are not clamped, and the state is kept for when it comes back on.
+func (y *Yielder) SetEnabled(on bool) { y.enabled.Store(on) }
+
+// Enabled reports whether the job yields now.
+func (y *Yielder) Enabled() bool { return y != nil && y.enabled.Load() }
+
+// Window is RLWND in bytes, for all the job's connections together.
+func (y *Yielder) Window() int {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return int(y.w)
+}
+
+// QueueDelay is the queueing delay last measured (current minus base).
+func (y *Yielder) QueueDelay() time.Duration {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	if y.rtt == 0 {
+		return 0
+	}
+	return y.rtt - y.base.min()
+}
+
+// Observe feeds one round-trip sample, taken after delivered bytes arrived
+// since the previous one, and applies the window rules.
+func (y *Yielder) Observe(rtt time.Duration, delivered int) {
+	if rtt <= 0 {
+		return
+	}
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	now := y.clk.Now()
+	y.base.add(now, rtt)
+	y.recent[y.nRecent%currentFilter] = rtt
+	y.nRecent++
+	cur := y.recent[0]
+	for i := 1; i < min(y.nRecent, currentFilter); i++ {
+		cur = min(cur, y.recent[i])
+	}
+	y.rtt = cur
+	base := y.base.min()
+	qd := float64(cur - base)
+	target := float64(targetFor(base))
+	gain := 1 / math.Min(maxGainDiv, math.Ceil(2*target/float64(max(base, time.Microsecond))))
+	d := float64(max(delivered, 0))
+	// The delivery rate, smoothed over about a round trip, for window
+	// validation (RFC 7661's rule, which RFC 6817 §2.4.1 asks LEDBAT to
+	// follow): the window may not run far ahead of what the sender sends,
+	// or it would bind nothing when another flow arrives (a BBR sender
+	// does not fill a receive window).
+	if !y.lastObs.IsZero() {
+		if dt := now.Sub(y.lastObs).Seconds(); dt > 0 {
+			a := math.Min(1, dt/math.Max(cur.Seconds(), 1e-3))
+			y.delivery += a * (d/dt - y.delivery)
+		}
+	}
+	y.lastObs = now
+	ceiling := math.Max(validationHeadroom*y.delivery*cur.Seconds(), initWindow)
+
+	switch y.phase {
+	case phaseSlowdown:
+		// LEDBAT++ periodic slowdown: two round trips at the minimum
+		// window, so that a flow the queue hides can take the link (and a
+		// base delay hidden by other LEDBAT flows shows), then a ramp back.
+		if now.Before(y.slowdownEnd) {
+			y.w = minWindow
+			return
+		}
+		y.phase = phaseRamp
+	case phaseStart, phaseRamp:
+		if qd > 0.75*target || (y.phase == phaseRamp && y.w >= y.ssthresh) || y.w >= ceiling {
+			y.endStart(now, cur)
+			break
+		}
+		// The first slow start grows by GAIN (LEDBAT++); the ramp after a
+		// slowdown doubles per round trip, back to a window known to fit.
+		if y.phase == phaseStart {
+			y.w += gain * d
+		} else {
+			y.w += d
+		}
+	default:
+		switch {
+		case now.After(y.nextSlowdown):
+			y.ssthresh = y.w
+			y.w = minWindow
+			y.phase = phaseSlowdown
+			y.cycleStart = now
+			y.slowdownEnd = now.Add(2 * cur)
+			return
+		case qd > target:
+			if now.Sub(y.lastCut) >= cur {
+				y.w += math.Max(gain*yieldMSS-y.w*(qd/target-1), -y.w/2)
+				y.lastCut = now
+			}
+		case y.w >= ceiling:
+			// The sender left part of the window unused: take it back, so
+			// that the window binds when another flow arrives.
+			y.w = math.Max(ceiling, y.w-gain*d)
+		case qd < 0.25*target:
+			y.w += gain * d // the link is idle: grow as in slow start
+		default:
+			y.w += gain * yieldMSS * d / y.w
+		}
+	}
+	y.w = math.Min(math.Max(y.w, minWindow), maxWindow)
+}
+
+// endStart leaves a slow start or a ramp and schedules the next slowdown:
+// LEDBAT++ waits two round trips after the first slow start, then nine
+// times as long as the last slowdown and ramp took, so slowdowns cost at
+// most a tenth of the time.
+func (y *Yielder) endStart(now time.Time, rtt time.Duration) {
+	if y.phase == phaseStart {
+		y.nextSlowdown = now.Add(2 * rtt)
+	} else {
+		y.nextSlowdown = now.Add(max(9*now.Sub(y.cycleStart), minSlowdownEvery))
+	}
+	y.phase = phaseAvoid
+}
+
+// targetFor is the queueing delay the window aims at, for a base delay.
+var targetFor = func(base time.Duration) time.Duration { return YieldTarget }
+
+// rate is the pacing rate in bytes per second (0: not paced yet, no round
+// trip measured). Caller holds mu.
+func (y *Yielder) rate() float64 {
+	if y.rtt <= 0 {
+		return 0
+	}
+	return pacingGain * y.w / y.rtt.Seconds()
+}
+
+// burst is the most one read may take, and the most the budget saves up
+// while the job reads nothing. Caller holds mu.
+func (y *Yielder) burst(rate float64) float64 {
+	return math.Max(2*yieldMSS, rate*burstTime.Seconds())
+}
+
+// admit says how many bytes (at most want) the caller may read now, or how
+// long to wait before asking again. A read may take a whole burst and owe
+// it: the next one waits until the debt is paid.
+func (y *Yielder) admit(want int) (int, time.Duration) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	now := y.clk.Now()
+	r := y.rate()
+	if r == 0 {
+		y.refilled = now
+		return want, 0
+	}
+	b := y.burst(r)
+	y.tokens = math.Min(b, y.tokens+r*now.Sub(y.refilled).Seconds())
+	y.refilled = now
+	if y.tokens < 0 {
+		return 0, time.Duration(-y.tokens / r * float64(time.Second))
+	}
+	return int(math.Max(math.Min(float64(want), b), 1)), 0
+}
+
+// charge takes n bytes read from the budget.
+func (y *Yielder) charge(n int) {
+	y.mu.Lock()
+	y.tokens -= float64(n)
+	y.mu.Unlock()
+}
+
+// connWindow is one connection's share of the window.
+func (y *Yielder) connWindow() int {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return int(y.w) / max(y.conns, 1)
+}
+
+func (y *Yielder) attach() { y.mu.Lock(); y.conns++; y.mu.Unlock() }
+func (y *Yielder) detach() { y.mu.Lock(); y.conns--; y.mu.Unlock() }
+
+// baseHistory keeps the minimum round trip of each of the last baseBuckets
+// minutes (RFC 6817 §3.4.2): an old minimum ages out, so a route change
+// is learnt within ten minutes.
+type baseHistory struct {
+	mins  [baseBuckets]time.Duration
+	start time.Time // start of the newest bucket
+	n     int       // buckets in use
+	cur   int       // index of the newest
+}
+
+func (h *baseHistory) add(now time.Time, rtt time.Duration) {
+	if h.n == 0 {
+		h.start, h.n, h.mins[0] = now, 1, rtt
+		return
+	}
+	for now.Sub(h.start) >= baseBucket {
+		h.start = h.start.Add(baseBucket)
+		h.cur = (h.cur + 1) % baseBuckets
+		h.mins[h.cur] = rtt
+		h.n = min(h.n+1, baseBuckets)
+	}
+	h.mins[h.cur] = min(h.mins[h.cur], rtt)
+}
+
+func (h *baseHistory) min() time.Duration {
+	if h.n == 0 {
+		return 0
+	}
+	m := h.mins[h.cur]
+	for i := 1; i < h.n; i++ {
+		m = min(m, h.mins[(h.cur-i+baseBuckets)%baseBuckets])
+	}
+	return m
+}
