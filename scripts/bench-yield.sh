@@ -11,6 +11,8 @@
 # scenario,t_seconds,bytes_per_second (0.5 s samples), and the summary
 # (curl's share beside the job, the job's share of the link alone) to stdout
 # and bench/results/yield.txt. BENCH_RUNS repeats (medians reported).
+# YIELD_CC: the congestion control nginx sends with (default cubic, what
+# most servers run; bbr keeps the queue short and is reported separately).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FERRY=${FERRY:-build/bin/ferry}

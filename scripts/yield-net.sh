@@ -11,13 +11,20 @@
 #   yield-net.sh down NAME STATE       remove both namespaces, stop delayline.
 #
 # NAME must be short (interface names are NAME-a and NAME-b, 15 bytes at
-# most). YIELD_RATE changes the shaping rate (default 50mbit).
+# most). YIELD_RATE changes the shaping rate (default 50mbit). YIELD_CC is
+# the congestion control both namespaces send with (default cubic, Linux's
+# default and what most web servers run; namespaces otherwise inherit the
+# host's, which may be bbr). It is set on the link's route (ip route
+# congctl): a namespace's net.ipv4.tcp_congestion_control may only name an
+# algorithm in the host's tcp_allowed_congestion_control (EPERM otherwise),
+# a route's may name any the kernel has.
 # DELAYLINE is the delayline binary (default: built from
 # ../shared/tools/delayline into STATE).
 set -euo pipefail
 cmd=$1 name=$2
 here=$(cd "$(dirname "$0")/.." && pwd)
 rate=${YIELD_RATE:-50mbit}
+cc=${YIELD_CC:-cubic}
 
 down() {
   local state=$1
@@ -58,6 +65,10 @@ up() {
   ip -n "$name-c" addr add 10.77.0.2/24 dev "$name-b"
   ip -n "$name-s" link set "$name-a" up
   ip -n "$name-c" link set "$name-b" up
+  # The sender's congestion control decides how much queue the bottleneck
+  # holds, which is what a delay-based controller sees.
+  ip -n "$name-s" route replace 10.77.0.0/24 dev "$name-a" congctl lock "$cc"
+  ip -n "$name-c" route replace 10.77.0.0/24 dev "$name-b" congctl lock "$cc"
   tc -n "$name-s" qdisc add dev "$name-a" root tbf rate "$rate" burst 32kbit latency 400ms
   # Reachable: a connection to a closed port is refused (no ping here).
   for _ in $(seq 50); do

@@ -18,8 +18,8 @@ func (m *Manager) transferOptions(e *entry, w *worker, idx int) transfer.Options
 		c := *j.ClientCert
 		o.ClientCert = &c
 	}
-	// Downloads yield; uploads send, and rLEDBAT is a receiver's lever (the
-	// upload-reply fetch is left out too: see the README).
+	// Downloads yield; uploads send, and rLEDBAT is a receiver's lever (an
+	// upload-reply job's reply fetch yields too: reply.go).
 	if w != nil && j.Type == bits.TypeDownload {
 		o.Yield = w.yield
 	}

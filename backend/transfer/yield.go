@@ -17,25 +17,39 @@ import (
 // window of its own (RFC 9840's RLWND), and keeps the sender within it by
 // what it lets the socket advertise:
 //
-//   - Delay (RFC 9840, "Measuring delays"): the round-trip time the kernel
-//     measures from the TCP timestamps the sender echoes (Linux tcpi_rcv_rtt),
-//     sampled as bytes arrive. The current delay is the minimum of the last
-//     currentFilter samples, the base delay the minimum over baseBuckets
-//     one-minute buckets (RFC 6817 §3.4.2, the history RFC 9840 keeps), and
-//     the queueing delay is their difference.
+//   - Delay (RFC 9840, "Measuring delays", the method that uses the receive
+//     window rather than timestamps): while the window binds, the bytes in
+//     flight are the window the socket advertises (tcpi_rcv_wnd), so the
+//     round trip is the time the job took to read the last window's worth
+//     of bytes (Little's law; yieldConn keeps the read history). A sender
+//     that sends less than the window makes the sample longer, never
+//     shorter: the error is on the yielding side. The kernel's own receiver
+//     estimate (tcpi_rcv_rtt) is not used: it latches its minimum at once
+//     and, since Linux 6.16, ignores larger samples while the receive queue
+//     holds data, so it hardly rises with the queue. The current delay is
+//     the minimum of the last currentFilter samples, the base delay the
+//     minimum over baseBuckets one-minute buckets (RFC 6817 §3.4.2, the
+//     history RFC 9840 keeps), and the queueing delay is their difference.
 //   - Window (RFC 9840 applies LEDBAT++, draft-irtf-iccrg-ledbat-plus-plus):
-//     TARGET 60 ms; GAIN = 1/min(16, ceil(2·TARGET/base)); a slow start that
+//     TARGET scaled to the base delay (targetFor: LEDBAT++'s 60 ms at most,
+//     so that a foreground flow starting beside the job meets a short queue);
+//     GAIN = 1/min(16, ceil(2·TARGET/base)); a slow start that
 //     grows by GAIN per byte delivered and ends once the queueing delay passes
 //     3/4 of TARGET; below TARGET +GAIN·MSS per window of bytes; above it,
 //     once per round trip, W += max(GAIN·MSS − W·(delay/TARGET − 1), −W/2),
 //     never under 2 MSS.
 //   - Enforcement (RFC 9840, "Controlling the receive window"): the window,
 //     split over the job's connections, is each socket's TCP_WINDOW_CLAMP,
-//     and reads are paced to W per round trip, so the receive buffer fills
-//     and the advertised window closes even where the clamp is not honoured
-//     (the kernel's buffer autotuning raises the clamp as the buffer grows).
-//     The clamp never shrinks the right edge of a window already offered
-//     (RFC 9840's rule): the kernel stops advancing it instead.
+//     set again at every sample because the kernel's buffer autotuning
+//     raises the clamp as the buffer grows. Reads are not paced: bytes left
+//     in the socket would hide from the delay measurement. The clamp never
+//     shrinks the right edge of a window already offered (RFC 9840's rule):
+//     the kernel stops advancing it instead. A connection's share never
+//     goes below two of its maximum segments (tcpi_advmss): under one
+//     segment the sender's silly-window avoidance (RFC 1122 §4.2.3.4) sends
+//     only on its persist timer, each stall reads as a round trip of
+//     hundreds of milliseconds, and the window would stay shut (on loopback,
+//     64 KiB segments, a download crawled that way).
 //
 // One difference from LEDBAT++: after its first slow start, LEDBAT++ grows
 // only additively, which at GAIN 1/16 takes minutes to refill a fast link
@@ -44,8 +58,9 @@ import (
 // additively between TARGET/4 and TARGET. LEDBAT++'s periodic slowdowns
 // (two round trips at the minimum window, then a ramp back, nine times
 // their length apart) let a competing flow that builds little queue (BBR)
-// take the link; the window is also kept within what the sender fills
-// (validationHeadroom), so that it binds when such a flow arrives.
+// take the link. The window needs no validation against what the sender
+// fills (RFC 7661): a window the sender leaves unused measures as delay,
+// and the window shrinks to what is used.
 //
 // A Yielder is shared by every connection of one job (and by the segments
 // of one file), so the job as a whole keeps to one window. It is safe for
@@ -66,29 +81,19 @@ type Yielder struct {
 	nRecent                               int
 	rtt                                   time.Duration // current delay (0 before the first sample)
 	conns                                 int           // connections bound to the job
-	delivery                              float64       // bytes per second, smoothed over a round trip
-	lastObs                               time.Time
-	tokens                                float64 // pacing budget, bytes (negative: owed)
-	refilled                              time.Time
 }
 
 // rLEDBAT parameters (see Yielder).
 const (
 	YieldTarget   = 60 * time.Millisecond // LEDBAT++ TARGET
 	yieldMSS      = 1448                  // the window counts bytes of full segments
-	minWindow     = 2 * yieldMSS          // LEDBAT's minimum window
-	initWindow    = 10 * yieldMSS         // RFC 6928's initial window
+	minWindow     = 8 * yieldMSS          // see Yielder: smaller windows measure delayed ACKs as queue
+	initWindow    = 64 << 10              // what Linux offers a new connection: no shrink to start with
 	maxWindow     = 64 << 20              // no queue seen: the cap, not the limit
 	maxGainDiv    = 16                    // LEDBAT++: GAIN is at least 1/16
 	currentFilter = 4                     // RFC 6817 CURRENT_FILTER
 	baseBuckets   = 10                    // RFC 6817 BASE_HISTORY
 	baseBucket    = time.Minute
-	// pacingGain lets reads run a little ahead of W per round trip: the
-	// controller closes the loop on delay, the pacing only keeps the kernel
-	// buffer from releasing more than the window at once.
-	pacingGain = 1.25
-	// burstTime bounds how much one read may take at once.
-	burstTime = 10 * time.Millisecond
 )
 
 // Phases of the controller.
@@ -99,10 +104,6 @@ const (
 	phaseRamp            // back up to the window before the slowdown
 )
 
-// validationHeadroom is how far the window may run ahead of the bytes
-// delivered per round trip.
-var validationHeadroom = 1.25
-
 // minSlowdownEvery spaces slowdowns on links with tiny round trips.
 const minSlowdownEvery = time.Second
 
@@ -111,14 +112,13 @@ func NewYielder(clk clock.Clock) *Yielder {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	y := &Yielder{clk: clk, w: initWindow, refilled: clk.Now()}
+	y := &Yielder{clk: clk, w: initWindow}
 	y.enabled.Store(true)
 	return y
 }
 
 // SetEnabled turns yielding on or off (a job's priority or the
-// bandwidth.yield setting changed); off, reads are not paced and sockets
-// are not clamped, and the state is kept for when it comes back on.
+// bandwidth.yield setting changed); off, sockets are not clamped, and the state is kept for when it comes back on.
 func (y *Yielder) SetEnabled(on bool) { y.enabled.Store(on) }
 
 // Enabled reports whether the job yields now.
@@ -163,19 +163,9 @@ func (y *Yielder) Observe(rtt time.Duration, delivered int) {
 	target := float64(targetFor(base))
 	gain := 1 / math.Min(maxGainDiv, math.Ceil(2*target/float64(max(base, time.Microsecond))))
 	d := float64(max(delivered, 0))
-	// The delivery rate, smoothed over about a round trip, for window
-	// validation (RFC 7661's rule, which RFC 6817 §2.4.1 asks LEDBAT to
-	// follow): the window may not run far ahead of what the sender sends,
-	// or it would bind nothing when another flow arrives (a BBR sender
-	// does not fill a receive window).
-	if !y.lastObs.IsZero() {
-		if dt := now.Sub(y.lastObs).Seconds(); dt > 0 {
-			a := math.Min(1, dt/math.Max(cur.Seconds(), 1e-3))
-			y.delivery += a * (d/dt - y.delivery)
-		}
+	if yieldTrace != nil {
+		defer func() { yieldTrace(rtt, cur, base, y.w, y.phase) }()
 	}
-	y.lastObs = now
-	ceiling := math.Max(validationHeadroom*y.delivery*cur.Seconds(), initWindow)
 
 	switch y.phase {
 	case phaseSlowdown:
@@ -188,7 +178,7 @@ func (y *Yielder) Observe(rtt time.Duration, delivered int) {
 		}
 		y.phase = phaseRamp
 	case phaseStart, phaseRamp:
-		if qd > 0.75*target || (y.phase == phaseRamp && y.w >= y.ssthresh) || y.w >= ceiling {
+		if qd > 0.75*target || (y.phase == phaseRamp && y.w >= y.ssthresh) {
 			y.endStart(now, cur)
 			break
 		}
@@ -213,10 +203,6 @@ func (y *Yielder) Observe(rtt time.Duration, delivered int) {
 				y.w += math.Max(gain*yieldMSS-y.w*(qd/target-1), -y.w/2)
 				y.lastCut = now
 			}
-		case y.w >= ceiling:
-			// The sender left part of the window unused: take it back, so
-			// that the window binds when another flow arrives.
-			y.w = math.Max(ceiling, y.w-gain*d)
 		case qd < 0.25*target:
 			y.w += gain * d // the link is idle: grow as in slow start
 		default:
@@ -239,57 +225,36 @@ func (y *Yielder) endStart(now time.Time, rtt time.Duration) {
 	y.phase = phaseAvoid
 }
 
-// targetFor is the queueing delay the window aims at, for a base delay.
-var targetFor = func(base time.Duration) time.Duration { return YieldTarget }
+// targetFor is the queueing delay the window aims at, for a base delay:
+// the base itself, between minTarget and LEDBAT++'s YieldTarget. A
+// loss-based sender beside the job (CUBIC, Linux's default) fills the queue
+// far past any of these, so the job yields whatever the target; a smaller
+// one only costs a foreground flow less while it starts (its first round
+// trips, and CUBIC's HyStart, which leaves slow start on a delay rise, see
+// the job's standing queue). minTarget stays above the noise of the
+// measurement (delayed ACKs, scheduling).
+var targetFor = func(base time.Duration) time.Duration { return min(YieldTarget, max(minTarget, base)) }
 
-// rate is the pacing rate in bytes per second (0: not paced yet, no round
-// trip measured). Caller holds mu.
-func (y *Yielder) rate() float64 {
-	if y.rtt <= 0 {
-		return 0
-	}
-	return pacingGain * y.w / y.rtt.Seconds()
-}
+// yieldTrace, set by a test, sees every sample and the window after it.
+var yieldTrace func(sample, cur, base time.Duration, w float64, phase int)
 
-// burst is the most one read may take, and the most the budget saves up
-// while the job reads nothing. Caller holds mu.
-func (y *Yielder) burst(rate float64) float64 {
-	return math.Max(2*yieldMSS, rate*burstTime.Seconds())
-}
+// minTarget is the smallest target delay (see targetFor).
+const minTarget = 10 * time.Millisecond
 
-// admit says how many bytes (at most want) the caller may read now, or how
-// long to wait before asking again. A read may take a whole burst and owe
-// it: the next one waits until the debt is paid.
-func (y *Yielder) admit(want int) (int, time.Duration) {
+// connWindow is one connection's share of the window, at least two of
+// the connection's segments (mss, see Yielder: a share under one segment
+// stalls the sender).
+func (y *Yielder) connWindow(mss int) int {
 	y.mu.Lock()
 	defer y.mu.Unlock()
-	now := y.clk.Now()
-	r := y.rate()
-	if r == 0 {
-		y.refilled = now
-		return want, 0
-	}
-	b := y.burst(r)
-	y.tokens = math.Min(b, y.tokens+r*now.Sub(y.refilled).Seconds())
-	y.refilled = now
-	if y.tokens < 0 {
-		return 0, time.Duration(-y.tokens / r * float64(time.Second))
-	}
-	return int(math.Max(math.Min(float64(want), b), 1)), 0
+	return max(int(y.w)/max(y.conns, 1), 2*mss, minWindow)
 }
 
-// charge takes n bytes read from the budget.
-func (y *Yielder) charge(n int) {
-	y.mu.Lock()
-	y.tokens -= float64(n)
-	y.mu.Unlock()
-}
-
-// connWindow is one connection's share of the window.
-func (y *Yielder) connWindow() int {
+// roundTrip is the current delay (0 before the first sample).
+func (y *Yielder) roundTrip() time.Duration {
 	y.mu.Lock()
 	defer y.mu.Unlock()
-	return int(y.w) / max(y.conns, 1)
+	return y.rtt
 }
 
 func (y *Yielder) attach() { y.mu.Lock(); y.conns++; y.mu.Unlock() }

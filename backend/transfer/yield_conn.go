@@ -16,12 +16,25 @@ import (
 // request takes it.
 
 // probe is the platform's view of one socket (yield_linux.go; elsewhere
-// there is no delay signal yet and nothing is clamped).
+// nothing is clamped yet).
 type probe interface {
-	// rcvRTT is the receiver's round-trip estimate from TCP timestamps.
-	rcvRTT() (time.Duration, bool)
+	// window is the receive window the socket last advertised and its
+	// maximum segment size, in bytes.
+	window() (wnd, mss int, ok bool)
 	// clamp sets the most the socket advertises (TCP_WINDOW_CLAMP).
 	clamp(bytes int) error
+}
+
+// histLen is how many reads a connection remembers to find when the
+// window's worth of bytes now in flight began: one read per 4 KiB at 1
+// Gbit/s is 30,000 a second, far more than needed; a read history that
+// does not reach back a full window yields no sample until it does.
+const histLen = 4096
+
+// mark is the count of bytes a connection had read at a time.
+type mark struct {
+	at    time.Time
+	total int64
 }
 
 // probeEvery spaces the delay samples of one connection.
@@ -42,6 +55,13 @@ type yieldConn struct {
 	delivered int
 	lastProbe time.Time
 	clamped   int // the clamp set on the socket (0: none)
+	total     int64
+	hist      [histLen]mark // ring of reads, newest at (next-1)
+	next      int
+	nHist     int
+	lastWnd   int
+	// validFrom: reads before it do not measure (see roundTrip).
+	validFrom time.Time
 }
 
 // yieldDial wraps a dialer so that its TCP connections can yield.
@@ -105,44 +125,93 @@ func (c *yieldConn) Read(p []byte) (int, error) {
 			_ = c.probe.clamp(unclamped)
 			c.clamped = 0
 		}
+		c.nHist = 0 // a history across a pause would read as delay
 		return c.Conn.Read(p)
 	}
-	for {
-		n, wait := y.admit(len(p))
-		if wait == 0 {
-			p = p[:n]
-			break
-		}
-		t := y.clk.NewTimer(wait)
-		select {
-		case <-t.C():
-		case <-c.closed:
-			t.Stop()
-			return 0, net.ErrClosed
-		}
-	}
+	// Never held back here: the clamp alone limits the sender, so a read
+	// blocks only in the kernel, where a close or the driver's stall
+	// watchdog ends it.
 	n, err := c.Conn.Read(p)
-	y.charge(n)
-	c.delivered += n
-	if c.probe != nil && c.delivered > 0 {
-		if now := y.clk.Now(); now.Sub(c.lastProbe) >= probeEvery {
-			c.lastProbe = now
-			if rtt, ok := c.probe.rcvRTT(); ok {
-				y.Observe(rtt, c.delivered)
-				c.delivered = 0
-			}
-			c.setClamp(y.connWindow())
-		}
+	if n <= 0 || c.probe == nil {
+		return n, err
 	}
+	now := y.clk.Now()
+	c.total += int64(n)
+	c.delivered += n
+	c.hist[c.next] = mark{now, c.total}
+	c.next = (c.next + 1) % histLen
+	c.nHist = min(c.nHist+1, histLen)
+	if now.Sub(c.lastProbe) < probeEvery {
+		return n, err
+	}
+	c.lastProbe = now
+	wnd, mss, ok := c.probe.window()
+	if !ok {
+		return n, err
+	}
+	if wnd < c.lastWnd {
+		c.shrunk(now, y)
+	}
+	c.lastWnd = wnd
+	if rtt, ok := c.roundTrip(now, wnd); ok {
+		y.Observe(rtt, c.delivered)
+		c.delivered = 0
+	}
+	if w := y.connWindow(mss); w < c.clamped {
+		c.shrunk(now, y)
+	}
+	c.setClamp(y.connWindow(mss))
 	return n, err
 }
 
-// setClamp applies a new share of the window when it moved by more than
-// 1/8 (a setsockopt per sample would cost more than it changes).
-func (c *yieldConn) setClamp(w int) {
-	if c.clamped != 0 && w > c.clamped-c.clamped/8 && w < c.clamped+c.clamped/8 {
-		return
+// shrunk notes that the window closed: the sender may still fill the right
+// edge offered before (the kernel never takes it back), so for about a
+// round trip more bytes are in flight than the window says, and a read of
+// a window's worth of them would measure a round trip too short (it would
+// even set a false base delay).
+func (c *yieldConn) shrunk(now time.Time, y *Yielder) {
+	c.validFrom = now.Add(y.roundTrip())
+}
+
+// roundTrip is the time the connection took to read the last wnd bytes:
+// with wnd bytes in flight, the round trip (see Yielder). It is false while
+// the history does not reach back that far.
+func (c *yieldConn) roundTrip(now time.Time, wnd int) (time.Duration, bool) {
+	if wnd <= 0 || c.nHist < 2 {
+		return 0, false
 	}
+	// 7/8 of the window: a window-limited sender sends a window per round
+	// trip in one burst, and a look-back that overshoots the burst by a
+	// byte would measure two round trips; short of it, the sample is at
+	// most an eighth short, base and current alike.
+	want := c.total - int64(wnd-wnd/8)
+	// The newest mark at or before want, by binary search over the ring
+	// (totals grow with the index from oldest to newest).
+	oldest := (c.next - c.nHist + histLen) % histLen
+	at := func(i int) mark { return c.hist[(oldest+i)%histLen] }
+	if at(0).total > want {
+		return 0, false
+	}
+	lo, hi := 0, c.nHist-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if at(mid).total <= want {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if at(lo).at.Before(c.validFrom) {
+		return 0, false
+	}
+	d := now.Sub(at(lo).at)
+	return d, d > 0
+}
+
+// setClamp applies the connection's share of the window. It is set at
+// every sample, moved or not: the kernel's autotuning raises the clamp
+// whenever it grows the receive buffer.
+func (c *yieldConn) setClamp(w int) {
 	if c.probe.clamp(w) == nil {
 		c.clamped = w
 	}

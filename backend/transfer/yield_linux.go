@@ -3,15 +3,14 @@ package transfer
 import (
 	"net"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// sockProbe reads the receiver's round-trip estimate from TCP_INFO:
-// tcpi_rcv_rtt, which Linux measures from the timestamps the sender echoes
-// (RFC 7323), the measurement RFC 9840 builds on. It includes the queueing
-// delay of the data's direction.
+// sockProbe reads the socket's receive window and segment size from
+// TCP_INFO (tcpi_rcv_wnd, Linux 6.2 and later; tcpi_advmss) and clamps
+// with TCP_WINDOW_CLAMP. The kernel's receiver round-trip estimate
+// (tcpi_rcv_rtt) is not used: see Yielder.
 type sockProbe struct{ rc syscall.RawConn }
 
 func newProbe(c net.Conn) probe {
@@ -26,15 +25,15 @@ func newProbe(c net.Conn) probe {
 	return sockProbe{rc}
 }
 
-func (p sockProbe) rcvRTT() (time.Duration, bool) {
+func (p sockProbe) window() (wnd, mss int, ok bool) {
 	var info *unix.TCPInfo
 	var gerr error
 	if err := p.rc.Control(func(fd uintptr) {
 		info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-	}); err != nil || gerr != nil || info.Rcv_rtt == 0 {
-		return 0, false
+	}); err != nil || gerr != nil || info.Rcv_wnd == 0 {
+		return 0, 0, false
 	}
-	return time.Duration(info.Rcv_rtt) * time.Microsecond, true
+	return int(info.Rcv_wnd), int(max(info.Advmss, info.Rcv_mss)), true
 }
 
 func (p sockProbe) clamp(bytes int) error {

@@ -58,7 +58,7 @@ func TestYielderDecreaseIsProportional(t *testing.T) {
 	before := y.Window()
 	clk.Advance(time.Second)
 	for range currentFilter {
-		y.Observe(40*time.Millisecond+YieldTarget*11/10, 0)
+		y.Observe(40*time.Millisecond+targetFor(40*time.Millisecond)*11/10, 0)
 	}
 	after := y.Window()
 	if after >= before || after < before*8/10 {
@@ -86,28 +86,22 @@ func TestYielderBaseHistoryAges(t *testing.T) {
 // Pacing: reads may take a burst and then owe it; the debt is paid at W
 // per round trip. Several connections share the one budget and split the
 // window.
-func TestYielderPacesAndShares(t *testing.T) {
-	clk, y := newTestYielder()
-	y.Observe(100*time.Millisecond, 0) // W = initWindow, rtt 100 ms
-	rate := pacingGain * initWindow / 0.1
-	clk.Advance(time.Second) // a full burst saved up
-	n, wait := y.admit(1 << 20)
-	if wait != 0 || n <= 0 || n > int(rate*burstTime.Seconds())+2*yieldMSS {
-		t.Fatalf("admit = %d, %v; want at most a burst (%v bytes)", n, wait, rate*burstTime.Seconds())
-	}
-	y.charge(n)
-	y.charge(int(rate / 10)) // 100 ms worth more
-	if _, wait := y.admit(1 << 20); wait < 90*time.Millisecond || wait > 110*time.Millisecond {
-		t.Errorf("owing 100 ms of budget, told to wait %v", wait)
-	}
+// The connections of a job share its window, and no share goes below two
+// of the connection's segments: on loopback (64 KiB segments) a smaller
+// window leaves the sender to its persist timer (see Yielder).
+func TestYielderSharesWithSegmentFloor(t *testing.T) {
+	_, y := newTestYielder()
 	y.attach()
 	y.attach()
-	if got := y.connWindow(); got != initWindow/2 {
+	if got := y.connWindow(yieldMSS); got != initWindow/2 {
 		t.Errorf("two connections: each gets %d, want %d", got, initWindow/2)
 	}
 	y.detach()
-	if got := y.connWindow(); got != initWindow {
+	if got := y.connWindow(yieldMSS); got != initWindow {
 		t.Errorf("one connection: it gets %d, want %d", got, initWindow)
+	}
+	if got := y.connWindow(65483); got != 2*65483 {
+		t.Errorf("64 KiB segments: the share is %d, want two segments (%d)", got, 2*65483)
 	}
 }
 
