@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench bench-cli package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: bench-yield bench bench-cli package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -25,9 +25,10 @@ GOWINRES := $(TOOLS)/go-winres-$(GOWINRES_VERSION)/go-winres
 # of a panel that starts after the app. hyperfine and time (GNU time):
 # the CLI's cost, in make bench-cli and cmd/ferry's latency test.
 # desktop-file-utils: the package test validates the desktop entry.
+# iproute2: the yield benchmark's network namespaces and tbf (scripts/yield-net.sh).
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
 	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
-	lxqt-panel hyperfine time desktop-file-utils
+	lxqt-panel hyperfine time desktop-file-utils iproute2
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
@@ -81,6 +82,10 @@ build: deps frontend
 ## bench: every case next to curl and aria2c in one run (1 GiB and 2,000 files of 16 KiB from a loopback nginx, the CLI's cost, each scripts/bench-NAME.sh), then the report: bench/results/ (results.md, results.json, PNG charts) and the README's Performance section (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_RUNS, BENCH_README=)
 bench: build
 	scripts/bench.sh
+
+## bench-yield: background jobs yield: curl alone, curl beside a LOW job, the job alone, on a 50 Mbit/s tbf link in namespaces (plain and 40 ms RTT; root); bench/results/yield-*.csv (BENCH_RUNS, BENCH_YIELD_SECONDS)
+bench-yield: build
+	scripts/bench-yield.sh
 
 ## bench-cli: ferry getstate against a trivial Go program (wall, CPU, memory), ferry's shared libraries, a loop of ferry create (BENCH_RUNS, BENCH_JOBS)
 bench-cli: build

@@ -31,13 +31,19 @@ func (m *Manager) SetPriority(ref string, p bits.JobPriority) error {
 	if p < bits.PriorityForeground || p > bits.PriorityLow {
 		return bits.Errorf(bits.E_NOTIMPL, "priority %d is not FOREGROUND, HIGH, NORMAL or LOW", p)
 	}
-	return m.update(ref, func(c *change) error {
+	err := m.update(ref, func(c *change) error {
 		if c.job.HTTPMethod != "" && p != bits.PriorityForeground {
 			return bits.Errorf(bits.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "a job with a custom HTTP method stays FOREGROUND")
 		}
 		c.job.Priority = p
 		return nil
 	})
+	if err == nil {
+		m.mu.Lock()
+		m.refreshYield() // a running transfer yields, or stops yielding, at once
+		m.mu.Unlock()
+	}
+	return err
 }
 
 // SetNotifyFlags is IBackgroundCopyJob::SetNotifyFlags.

@@ -18,6 +18,11 @@ func (m *Manager) transferOptions(e *entry, w *worker, idx int) transfer.Options
 		c := *j.ClientCert
 		o.ClientCert = &c
 	}
+	// Downloads yield; uploads send, and rLEDBAT is a receiver's lever (an
+	// upload-reply job's reply fetch yields too: reply.go).
+	if w != nil && j.Type == bits.TypeDownload {
+		o.Yield = w.yield
+	}
 	if idx >= 0 {
 		o.OnRedirect = func(final string) { m.redirected(e, w, idx, final) }
 	}

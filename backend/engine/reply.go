@@ -66,6 +66,7 @@ func (m *Manager) fetchReply(w *worker, e *entry, opts transfer.Options, prio bi
 		}
 		ro := opts
 		ro.Dynamic, ro.Method, ro.OnRedirect = true, "", nil // the reply is fetched with a plain GET
+		ro.Yield = w.yield                                   // a download like any other: it yields as the job does
 		err := drv.Download(w.ctx, transfer.Request{URL: replyURL, Options: ro}, t)
 		if w.ctx.Err() != nil {
 			return stopped

@@ -17,6 +17,7 @@ const (
 	UnitSeconds Unit = "seconds"
 	UnitHour    Unit = "hour"
 	UnitRate    Unit = "bytes/s" // -1 = unlimited, 0 = blocked
+	UnitBool    Unit = "bool"    // 1 = true, 0 = false
 )
 
 // SettingDef describes one engine setting (BITS' group policies, §12).
@@ -48,6 +49,7 @@ const (
 	KeyBandwidthInWindow    = "bandwidth.inWindow"
 	KeyBandwidthOutWindow   = "bandwidth.outWindow"
 	KeyConnectionsPerFile   = "connectionsPerFile"
+	KeyBandwidthYield       = "bandwidth.yield"
 )
 
 const maxRate = 1 << 40
@@ -72,6 +74,10 @@ var SettingDefs = []SettingDef{
 	{KeyBandwidthInWindow, -1, -1, maxRate, UnitRate, "cap for background jobs inside the daily window"},
 	{KeyBandwidthOutWindow, -1, -1, maxRate, UnitRate, "cap for background jobs outside the daily window"},
 	{KeyConnectionsPerFile, 1, 1, bits.MaxConnections, UnitCount, "CONNECTIONS of new jobs: connections one file may use (1 = one stream, as BITS; a server must allow ranges for more)"},
+	// Off by default until the controller meets issue 15's targets (README,
+	// "Background that yields"): on the 40 ms test link it can hold a job
+	// alone far below the link's rate, which would slow every background job.
+	{KeyBandwidthYield, 0, 0, 1, UnitBool, "background jobs back off as they add queueing delay (rLEDBAT, RFC 9840; experimental, off by default); FOREGROUND jobs never yield"},
 }
 
 func settingDef(key string) (SettingDef, bool) {
@@ -134,6 +140,15 @@ func ParseSetting(key, value string) (string, int64, error) {
 
 func parseNumber(u Unit, s string) (int64, error) {
 	s = strings.TrimSpace(s)
+	if u == UnitBool {
+		switch strings.ToLower(s) {
+		case "true", "on", "yes", "1":
+			return 1, nil
+		case "false", "off", "no", "0":
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%q is not true or false", s)
+	}
 	if u == UnitRate && strings.EqualFold(s, "unlimited") {
 		return -1, nil
 	}
@@ -167,6 +182,9 @@ func FormatSetting(key string, v int64) string {
 	if d.Unit == UnitRate && v < 0 {
 		return "unlimited"
 	}
+	if d.Unit == UnitBool {
+		return strconv.FormatBool(v != 0)
+	}
 	return fmt.Sprintf("%d %s", v, d.Unit)
 }
 
@@ -198,6 +216,7 @@ func (m *Manager) SetSetting(key, value string) error {
 	defer m.mu.Unlock()
 	m.settings[k] = v
 	m.bw.configure(m.settings)
+	m.refreshYield()
 	m.wake()
 	return nil
 }

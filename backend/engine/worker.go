@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/clock"
 	"ferry/backend/transfer"
 )
 
@@ -19,6 +20,9 @@ type worker struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// yield is the job's rLEDBAT controller, shared by all its connections
+	// (transfer.Yielder); enabled while the job yields.
+	yield *transfer.Yielder
 }
 
 func (w *worker) wait() {
@@ -33,7 +37,10 @@ func (e *entry) current(w *worker) bool { return e.worker == w && w.ctx.Err() ==
 // startWorker gives e a transfer slot (caller holds mu; e is active).
 func (m *Manager) startWorker(e *entry, now time.Time) {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &worker{ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	// The Yielder paces real network reads, as the driver's stall watchdog
+	// times real reads: on the real clock, whatever the engine's.
+	w := &worker{ctx: ctx, cancel: cancel, done: make(chan struct{}), yield: transfer.NewYielder(clock.Real{})}
+	w.yield.SetEnabled(m.yields(e.job))
 	prev := e.prev
 	e.worker, e.prev = w, nil
 	e.sliceStart = now
@@ -44,6 +51,22 @@ func (m *Manager) startWorker(e *entry, now time.Time) {
 		prev.wait() // never two writers on one temporary file
 		m.run(e, w)
 	}()
+}
+
+// yields reports whether j uses only idle bandwidth: every priority but
+// FOREGROUND, while bandwidth.yield is on (caller holds mu).
+func (m *Manager) yields(j *bits.Job) bool {
+	return j.Priority != bits.PriorityForeground && m.settings.Get(KeyBandwidthYield) != 0
+}
+
+// refreshYield applies a changed priority or setting to the running
+// transfers at once, mid-file (caller holds mu).
+func (m *Manager) refreshYield() {
+	for _, e := range m.jobs {
+		if e.worker != nil {
+			e.worker.yield.SetEnabled(m.yields(e.job))
+		}
+	}
 }
 
 // detach stops e's transfer without waiting (caller holds mu). The stopped

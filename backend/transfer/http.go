@@ -114,7 +114,8 @@ func NewHTTP(cfg HTTPConfig) *HTTPDriver {
 			}
 			return nil, nil
 		},
-		DialContext:         dialer.DialContext,
+		// Every connection can yield; a job's Yielder binds per request.
+		DialContext:         yieldDial(dialer.DialContext),
 		TLSClientConfig:     tlsCfg,
 		TLSHandshakeTimeout: cfg.ConnectTimeout,
 		// Offsets count raw bytes: a transparently gunzipped body would
@@ -165,7 +166,7 @@ func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error 
 		return err
 	}
 	defer x.close()
-	sctx, cancel := context.WithCancelCause(context.WithValue(ctx, proxyKey{}, x.sel))
+	sctx, cancel := context.WithCancelCause(withYield(context.WithValue(ctx, proxyKey{}, x.sel), req.Options.Yield))
 	defer cancel(nil)
 	s := &session{
 		d: d, parent: ctx, ctx: sctx, url: u.String(), req: req, t: t,

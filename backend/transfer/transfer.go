@@ -45,6 +45,10 @@ type Options struct {
 	// OnRedirect, when set, learns the final URL of a redirected download
 	// under the ALLOW_REPORT policy, and the refused target under DISALLOW.
 	OnRedirect func(finalURL string)
+	// Yield, when set, is the job's rLEDBAT controller (yield.go): the
+	// connections of its downloads use only idle bandwidth. Shared by every
+	// connection of the job. nil: the job does not yield.
+	Yield *Yielder
 }
 
 // Request asks for one file from Offset onwards.

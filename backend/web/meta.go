@@ -67,6 +67,7 @@ var notifyFlags = []NotifyFlag{
 // units mirrors engine.ParseSetting (a test holds them to it).
 var units = map[engine.Unit]UnitInfo{
 	engine.UnitRate: {Suffixes: map[string]int64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}, Named: map[string]int64{"unlimited": -1}},
+	engine.UnitBool: {Named: map[string]int64{"true": 1, "false": 0, "on": 1, "off": 0, "yes": 1, "no": 0}},
 }
 
 // OpInfo is one operation's spec in the JSON the UI reads.
