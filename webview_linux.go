@@ -3,6 +3,7 @@ package main
 /*
 #cgo !webkit2_41 pkg-config: gtk+-3.0 webkit2gtk-4.0
 #cgo webkit2_41 pkg-config: gtk+-3.0 webkit2gtk-4.1
+#include <stdlib.h>
 #include <gtk/gtk.h>
 #include <webkit2/webkit2.h>
 
@@ -28,7 +29,17 @@ static WebKitWebView *theWebView(void) {
 
 // Before any web process starts: one page of our own, no back/forward
 // navigation, no disk or page cache to speak of.
+//
+// The variables go to C's environment only, which WebKit reads and hands
+// to its web process; Go's copy, which the engine's children (notify
+// command lines) inherit, does not get them. A value the user set wins.
+// - WEBKIT_DISABLE_DMABUF_RENDERER: with hardware acceleration off (main.go)
+//   the DMA-BUF renderer buys nothing and costs the window 7 MB.
+// - JSC_useJIT=0: JavaScriptCore's interpreter alone; the page is small
+//   and event-driven, and the JITs cost its web process 10 MB.
 static void tuneContext(void) {
+	setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 0);
+	setenv("JSC_useJIT", "0", 0);
 	webkit_web_context_set_cache_model(webkit_web_context_get_default(), WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
 }
 

@@ -187,8 +187,8 @@ if out:
                                             ("idle_cpu_pct", pct, "%", cpu_target)):
             rec = {"case": case, "metric": metric, "tool": "ferry", "value": round(value, 2), "unit": unit}
             if target is not None:
-                rec["target"] = target
-            f.write(json.dumps(rec) + "\n")
+                rec["target"] = int(target) if target == int(target) else target
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 PY
 }
 
