@@ -161,6 +161,7 @@ type App struct {
 	hidden      uint64 // bumped by each hide and show: a release is for one hide
 	isHidden    bool
 	released    atomic.Bool // the page's process is ended: events have no one to reach
+	reloading   bool        // the page loads again (show after a release)
 	pendingOpen string      // a job to open once the reloaded page is up
 
 	startOnce sync.Once
@@ -192,6 +193,7 @@ func (a *App) startup(ctx context.Context) { a.start(ctx, wailsRuntime{ctx}) }
 func (a *App) domReady(context.Context) {
 	a.mu.Lock()
 	a.pageLoaded = true
+	a.reloading = false
 	quit := a.pendingQuit
 	ui := a.ui
 	open := a.pendingOpen
@@ -423,7 +425,7 @@ func (a *App) show() {
 	reload := a.released.Load()
 	if reload {
 		a.released.Store(false)
-		a.pageLoaded = false // domReady comes again
+		a.reloading = true // until domReady comes again
 	}
 	a.mu.Unlock()
 	if reload {
@@ -440,7 +442,7 @@ func (a *App) openJob(id string) {
 	a.show()
 	a.mu.Lock()
 	ui := a.ui
-	if !a.pageLoaded {
+	if a.reloading {
 		// The page is loading again (see hid): it opens the job once up.
 		a.pendingOpen = id
 		ui = nil
