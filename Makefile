@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench-yield bench bench-cli package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -90,6 +90,10 @@ bench-yield: build
 ## bench-cli: ferry getstate against a trivial Go program (wall, CPU, memory), ferry's shared libraries, a loop of ferry create (BENCH_RUNS, BENCH_JOBS)
 bench-cli: build
 	scripts/bench-cli.sh
+
+## bench-window: the desktop window's footprint under Xvfb with 1,000 jobs: PSS and RSS of its process tree, idle CPU, open and hidden to the tray (BENCH_JOBS, BENCH_IDLE_SECONDS, BENCH_OUT)
+bench-window: build
+	scripts/bench-window.sh
 
 ## package: the Debian package build/bin/ferry_VERSION_ARCH.deb (both executables, desktop entry, icon, user systemd unit)
 package: build

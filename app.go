@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"ferry/backend/api/wire"
 	"ferry/backend/bits"
+	"ferry/backend/clock"
 	"ferry/backend/desktop"
 	"ferry/backend/desktop/tray"
 	"ferry/backend/engine"
@@ -68,6 +71,21 @@ func (w wailsRuntime) PickDirectory(title string) (string, error) {
 func (w wailsRuntime) PickFile(title string) (string, error) {
 	return runtime.OpenFileDialog(w.ctx, runtime.OpenDialogOptions{Title: title})
 }
+
+// webView is the page's process, as webview_*.go reach it past Wails.
+type webView interface {
+	// Loaded runs once the page has loaded (settings that need the view).
+	Loaded()
+	// Stop ends the page's process and frees its memory (the view goes
+	// blank); Start loads the page again in a new one.
+	Stop()
+	Start()
+}
+
+// releaseAfter: how long the window stays hidden in the tray before its
+// page's process is ended. A window closed and opened again at once keeps
+// its page (and its dialogs); one left in the tray stops costing memory.
+const releaseAfter = 10 * time.Second
 
 // trayIcon and notifier are backend/desktop's tray and notifier, behind
 // interfaces so that tests need no session bus.
@@ -137,6 +155,15 @@ type App struct {
 
 	quitting atomic.Bool
 
+	// The page's process while the window is hidden (see releaseAfter).
+	view        webView
+	clock       clock.Clock
+	hidden      uint64 // bumped by each hide and show: a release is for one hide
+	isHidden    bool
+	released    atomic.Bool // the page's process is ended: events have no one to reach
+	reloading   bool        // the page loads again (show after a release)
+	pendingOpen string      // a job to open once the reloaded page is up
+
 	startOnce sync.Once
 	ready     chan struct{} // closed once the engine is open (or failed to open)
 	ctx       context.Context
@@ -153,7 +180,7 @@ type App struct {
 // must not take the lock or open the database.
 func NewApp(open func() (*Engine, error)) *App {
 	return &App{open: open, shell: desktopShell, version: service.Version, ready: make(chan struct{}),
-		ctx: context.Background(), log: slog.Default()}
+		ctx: context.Background(), log: slog.Default(), view: platformView{}, clock: clock.Real{}}
 }
 
 // startup is Wails' OnStartup hook (it runs off the main thread).
@@ -166,11 +193,18 @@ func (a *App) startup(ctx context.Context) { a.start(ctx, wailsRuntime{ctx}) }
 func (a *App) domReady(context.Context) {
 	a.mu.Lock()
 	a.pageLoaded = true
+	a.reloading = false
 	quit := a.pendingQuit
 	ui := a.ui
+	open := a.pendingOpen
+	a.pendingOpen = ""
 	a.mu.Unlock()
+	a.view.Loaded()
 	if quit && ui != nil {
 		ui.Quit()
+	}
+	if open != "" && ui != nil {
+		ui.Emit(eventOpenJob, open)
 	}
 }
 
@@ -187,9 +221,36 @@ func (a *App) beforeClose(context.Context) (prevent bool) {
 	a.mu.Unlock()
 	if ui != nil && a.trayAvailable() {
 		ui.Hide()
+		a.hid()
 		return true
 	}
 	return false
+}
+
+// hid starts the wait after which a window still hidden gives up its
+// page's process (WebKit's web process: some 110 MB) and Go's free heap.
+// Transfers go on; showing the window loads the page again.
+func (a *App) hid() {
+	a.mu.Lock()
+	a.hidden++
+	a.isHidden = true
+	gen := a.hidden
+	a.mu.Unlock()
+	t := a.clock.NewTimer(releaseAfter)
+	go func() {
+		<-t.C()
+		a.mu.Lock()
+		release := a.isHidden && a.hidden == gen && !a.released.Load() && !a.quitting.Load()
+		if release {
+			a.released.Store(true)
+		}
+		a.mu.Unlock()
+		if release {
+			a.log.Info("desktop: the window is hidden; its page's process is ended until it shows again")
+			a.view.Stop()
+			debug.FreeOSMemory()
+		}
+	}()
 }
 
 // shutdown is Wails' OnShutdown hook.
@@ -316,7 +377,13 @@ func (a *App) start(ctx context.Context, ui windowRuntime) {
 // subscribes again and tells the page to list the jobs anew.
 func (a *App) follow(ctx context.Context, stream web.Stream, ui windowRuntime) {
 	for {
-		err := web.Follow(ctx, stream, web.MinPushInterval, func(j bits.JobInfo) { ui.Emit(eventJob, j) })
+		err := web.Follow(ctx, stream, web.MinPushInterval, func(j bits.JobInfo) {
+			// With no page (see hid), no one listens: the page lists the
+			// jobs anew when it loads again.
+			if !a.released.Load() {
+				ui.Emit(eventJob, j)
+			}
+		})
 		stream.Close()
 		if ctx.Err() != nil || !errors.Is(err, web.ErrOverflow) {
 			return
@@ -353,7 +420,17 @@ func (a *App) show() {
 	if ui == nil {
 		a.pendingShow = true
 	}
+	a.hidden++
+	a.isHidden = false
+	reload := a.released.Load()
+	if reload {
+		a.released.Store(false)
+		a.reloading = true // until domReady comes again
+	}
 	a.mu.Unlock()
+	if reload {
+		a.view.Start()
+	}
 	if ui != nil {
 		ui.Show()
 	}
@@ -365,6 +442,11 @@ func (a *App) openJob(id string) {
 	a.show()
 	a.mu.Lock()
 	ui := a.ui
+	if a.reloading {
+		// The page is loading again (see hid): it opens the job once up.
+		a.pendingOpen = id
+		ui = nil
+	}
 	a.mu.Unlock()
 	if ui != nil {
 		ui.Emit(eventOpenJob, id)

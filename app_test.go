@@ -12,10 +12,12 @@ import (
 
 	"ferry/backend/api/wire"
 	"ferry/backend/bits"
+	"ferry/backend/clock"
 	"ferry/backend/desktop"
 	"ferry/backend/engine"
 	"ferry/backend/home"
 	"ferry/backend/service"
+	"ferry/backend/web"
 )
 
 // fakeUI records what App asks of the Wails runtime.
@@ -135,11 +137,27 @@ func startApp(t *testing.T, tray *fakeTray, n *fakeNotifier) (*App, *fakeUI, *En
 	eng, _ := realEngine(t)
 	app := NewApp(func() (*Engine, error) { return eng, nil })
 	app.shell = testShell(tray, n)
+	app.view = &fakeView{}
 	ui := &fakeUI{}
 	app.start(context.Background(), ui)
 	app.domReady(context.Background())
 	t.Cleanup(app.close)
 	return app, ui, eng
+}
+
+// fakeView counts what App asks of the page's process.
+type fakeView struct {
+	mu                   sync.Mutex
+	loads, stops, starts int
+}
+
+func (v *fakeView) Loaded() { v.mu.Lock(); v.loads++; v.mu.Unlock() }
+func (v *fakeView) Stop()   { v.mu.Lock(); v.stops++; v.mu.Unlock() }
+func (v *fakeView) Start()  { v.mu.Lock(); v.starts++; v.mu.Unlock() }
+func (v *fakeView) counts() (loads, stops, starts int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.loads, v.stops, v.starts
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -487,5 +505,75 @@ func TestQuitBeforeTheMainLoopWaits(t *testing.T) {
 	}
 	if app.beforeClose(context.Background()) {
 		t.Fatal("the pending quit was turned into a hide")
+	}
+}
+
+// A window left hidden in the tray gives up its page's process after
+// releaseAfter; one shown again before keeps it. Showing it loads the page
+// again, a job opened meanwhile opens once the page is up, and no event is
+// sent to a page that is not there.
+func TestHiddenWindowReleasesItsPage(t *testing.T) {
+	tray := &fakeTray{available: true}
+	app, ui, eng := startApp(t, tray, nil)
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	app.clock = clk
+	view := app.view.(*fakeView)
+	m := eng.Manager
+	job, err := m.CreateJob("a", bits.TypeDownload)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Closed and opened again at once: the page stays.
+	if !app.beforeClose(context.Background()) {
+		t.Fatal("closing with a tray quit")
+	}
+	app.show()
+	clk.Advance(2 * releaseAfter)
+	time.Sleep(50 * time.Millisecond)
+	if _, stops, _ := view.counts(); stops != 0 {
+		t.Fatalf("a window shown again within %v lost its page (%d stops)", releaseAfter, stops)
+	}
+
+	// Left in the tray: the page's process ends after releaseAfter.
+	app.beforeClose(context.Background())
+	clk.Advance(releaseAfter - time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if _, stops, _ := view.counts(); stops != 0 {
+		t.Fatalf("the page ended before %v", releaseAfter)
+	}
+	clk.Advance(time.Second)
+	waitFor(t, "the page's process to end", func() bool { _, stops, _ := view.counts(); return stops == 1 })
+
+	// No page: changes are not pushed (the page lists the jobs when it loads).
+	before := len(ui.named(eventJob))
+	if err := m.SetDisplayName(job.ID, "renamed while hidden"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * web.MinPushInterval)
+	if n := len(ui.named(eventJob)); n != before {
+		t.Fatalf("%d job events sent to a page that is not there", n-before)
+	}
+
+	// A notification's click: the window shows, the page loads again, and
+	// the job opens once it is up.
+	app.openJob(job.ID)
+	if _, _, starts := view.counts(); starts != 1 {
+		t.Fatalf("showing the window started the page %d times, want 1", starts)
+	}
+	if evs := ui.named(eventOpenJob); len(evs) != 0 {
+		t.Fatalf("open-job sent before the page was up: %v", evs)
+	}
+	app.domReady(context.Background())
+	if evs := ui.named(eventOpenJob); len(evs) != 1 || evs[0] != job.ID {
+		t.Fatalf("open-job events after the page loaded = %v", evs)
+	}
+	if err := m.SetDisplayName(job.ID, "renamed when shown"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "changes to reach the page again", func() bool { return len(ui.named(eventJob)) > before })
+	app.show() // shown already: nothing to load
+	if _, stops, starts := view.counts(); stops != 1 || starts != 1 {
+		t.Fatalf("stops, starts = %d, %d; want 1, 1", stops, starts)
 	}
 }

@@ -65,6 +65,9 @@ func runDesktop() error {
 		<-sigs
 		app.quit()
 	}()
+	if claimInstance { // not in the bindings run, which shows no window
+		webKitContext()
+	}
 	return wails.Run(&options.App{
 		Title:          "Ferry",
 		Width:          1100,
