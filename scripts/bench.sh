@@ -6,15 +6,21 @@
 #          in one process over one kept-alive connection (a config file of
 #          url/output pairs), aria2c -i with a list, Ferry as create,
 #          addfileset, resume, wait, complete.
+#   upload: one 256 MiB file (BENCH_UPLOAD_MIB) uploaded by a Ferry upload job
+#          to `ferry serve-uploads` on loopback (BITS upload protocol, every
+#          fragment fsynced before its Ack), next to curl downloading the same
+#          file from nginx in the same run (curl and aria2c do not speak BITS).
 # Ferry's CPU is the engine's (the service process does the transfer) plus
-# the client's. BENCH_CASES picks the cases ("big small" by default).
+# the client's (for upload also the server's). BENCH_CASES picks the cases
+# ("big small upload" by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 FILES=${BENCH_FILES:-2000}
 FILE_KIB=${BENCH_FILE_KIB:-16}
 RUNS=${BENCH_RUNS:-3}
-CASES=${BENCH_CASES:-big small}
+CASES=${BENCH_CASES:-big small upload}
+UPLOAD_MIB=${BENCH_UPLOAD_MIB:-256}
 FERRY=${FERRY:-build/bin/ferry}
 [ -x "$FERRY" ] || { echo "bench: $FERRY is missing (make build)" >&2; exit 1; }
 work=$(mktemp -d /tmp/ferry-bench.XXXXXX)
@@ -22,6 +28,7 @@ cleanup() {
   [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null || true
   FERRY_HOME=$work/home "$FERRY" --no-autostart shutdown >/dev/null 2>&1 || true
   [ -n "${svc:-}" ] && wait "$svc" 2>/dev/null || true
+  [ -n "${up_pid:-}" ] && kill "$up_pid" 2>/dev/null && wait "$up_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,9 +68,11 @@ measure() {
   local name=$1; shift
   local s0 e0 t
   s0=$(proc_cpu "$svc")
+  if [ -n "${up_pid:-}" ]; then s0=$(awk -v a="$s0" -v b="$(proc_cpu "$up_pid")" 'BEGIN{print a+b}'); fi
   TIMEFORMAT="%R %U %S"
   t=$( { time "$@" >/dev/null 2>"$work/err"; } 2>&1 ) || { echo "$name failed:" >&2; cat "$work/err" >&2; exit 1; }
   e0=$(proc_cpu "$svc")
+  if [ -n "${up_pid:-}" ]; then e0=$(awk -v a="$e0" -v b="$(proc_cpu "$up_pid")" 'BEGIN{print a+b}'); fi
   awk -v t="$t" -v s="$s0" -v e="$e0" -v n="$name" 'BEGIN{split(t,a," "); extra=(n=="ferry")?(e-s):0; printf "%.3f %.3f\n", a[1], a[2]+a[3]+extra}'
 }
 
@@ -78,11 +87,17 @@ best() {
 report() {
   printf '\n%s, best of %s runs\n' "$1" "$RUNS"
   printf '%-8s %10s %10s %12s\n' tool wall_s cpu_s "$2/s"
-  for tool in curl aria2c ferry; do
+  local tool tools=${4:-curl aria2c ferry}
+  for tool in $tools; do
     awk -v n="$tool" -v w="${wall[$tool]}" -v c="${cpu[$tool]}" -v s="$3" 'BEGIN{printf "%-8s %10.3f %10.3f %12.1f\n", n, w, c, s/w}'
   done
-  awk -v f="${wall[ferry]}" -v c="${wall[curl]}" -v a="${wall[aria2c]}" -v fc="${cpu[ferry]}" -v cc="${cpu[curl]}" -v ac="${cpu[aria2c]}" \
-    'BEGIN{printf "ferry/curl: wall %.2fx cpu %.2fx   ferry/aria2c: wall %.2fx cpu %.2fx\n", f/c, fc/cc, f/a, fc/ac}'
+  if [ -z "${wall[aria2c]:-}" ]; then
+    awk -v f="${wall[ferry]}" -v c="${wall[curl]}" -v fc="${cpu[ferry]}" -v cc="${cpu[curl]}" \
+      'BEGIN{printf "ferry/curl: wall %.2fx cpu %.2fx\n", f/c, fc/cc}'
+  else
+    awk -v f="${wall[ferry]}" -v c="${wall[curl]}" -v a="${wall[aria2c]}" -v fc="${cpu[ferry]}" -v cc="${cpu[curl]}" -v ac="${cpu[aria2c]}" \
+      'BEGIN{printf "ferry/curl: wall %.2fx cpu %.2fx   ferry/aria2c: wall %.2fx cpu %.2fx\n", f/c, fc/cc, f/a, fc/ac}'
+  fi
   wall=() cpu=()
 }
 
@@ -149,10 +164,41 @@ bench_small() {
   report "$FILES files of $FILE_KIB KiB in one job over loopback from nginx" files "$FILES"
 }
 
+# bench_upload: curl downloads the file from nginx, then a Ferry upload job
+# (`ferry transfer --upload`: create, addfile, resume, wait, complete) sends
+# it to `ferry serve-uploads`; runs alternate, so both see the same machine.
+bench_upload() {
+  head -c $((UPLOAD_MIB << 20)) /dev/urandom >"$work/www/up.bin"
+  local want r got i uport
+  want=$(sha256sum "$work/www/up.bin" | cut -d' ' -f1)
+  mkdir -p "$work/in"
+  uport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$FERRY" serve-uploads --listen "127.0.0.1:$uport" --dir "$work/in" --overwrite >"$work/serve-uploads.log" 2>&1 &
+  up_pid=$!
+  for _ in $(seq 100); do curl -sf -o /dev/null -X BITS_POST -H 'BITS-Packet-Type: Ping' "http://127.0.0.1:$uport/" && break; sleep 0.1; done
+  for i in $(seq "$RUNS"); do
+    rm -f "$work/out/curl"
+    r=$(measure curl curl -sS -o "$work/out/curl" "$base/up.bin")
+    got=$(sha256sum "$work/out/curl" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || { echo "curl: SHA-256 mismatch" >&2; exit 1; }
+    best curl "$r"
+    rm -f "$work/out/curl" "$work/in/up.bin"
+    r=$(measure ferry "$FERRY" transfer --upload --name bench-up "http://127.0.0.1:$uport/up.bin" "$work/www/up.bin")
+    got=$(sha256sum "$work/in/up.bin" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || { echo "ferry upload: SHA-256 mismatch (run $i)" >&2; exit 1; }
+    best ferry "$r"
+  done
+  kill "$up_pid" && wait "$up_pid" 2>/dev/null || true
+  up_pid=
+  rm -rf "$work/www/up.bin" "$work/in" "$work/out/"*
+  report "$UPLOAD_MIB MiB upload to ferry serve-uploads (curl: the same file downloaded from nginx)" MiB "$UPLOAD_MIB" "curl ferry"
+}
+
 for c in $CASES; do
   case $c in
     big) bench_big ;;
     small) bench_small ;;
-    *) echo "bench: unknown case $c (big, small)" >&2; exit 2 ;;
+    upload) bench_upload ;;
+    *) echo "bench: unknown case $c (big, small, upload)" >&2; exit 2 ;;
   esac
 done

@@ -46,6 +46,9 @@ type Config struct {
 	KeyFile    string
 	KeyMissing bool
 	NewKey     func() (SecretBox, error)
+	// UploadFragmentSize is the body of one upload Fragment (0: the
+	// driver's default, transfer.DefaultFragmentSize).
+	UploadFragmentSize int64
 }
 
 // Manager is the one engine of a FERRY_HOME.
