@@ -78,7 +78,7 @@ build: deps frontend
 	$(GO) build -trimpath -o build/bin/ferry ./cmd/ferry
 	@ls -l build/bin/ferry build/bin/ferry-desktop
 
-## bench: loopback downloads from nginx by curl, aria2c and ferry in one run: 1 GiB, 2,000 files of 16 KiB in one job, and a 256 MiB upload to ferry serve-uploads next to curl (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_UPLOAD_MIB, BENCH_RUNS); then bench-cli
+## bench: loopback downloads from nginx by curl, aria2c and ferry in one run: 1 GiB, 2,000 files of 16 KiB in one job, a 256 MiB upload to ferry serve-uploads next to curl, and a queue of 10,000 jobs with 100,000 files (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_UPLOAD_MIB, BENCH_QUEUE_JOBS, BENCH_QUEUE_FILES, BENCH_RUNS); then bench-cli
 bench: build
 	scripts/bench.sh
 	scripts/bench-cli.sh

@@ -10,16 +10,17 @@
 #          to `ferry serve-uploads` on loopback (BITS upload protocol, every
 #          fragment fsynced before its Ack), next to curl downloading the same
 #          file from nginx in the same run (curl and aria2c do not speak BITS).
+#   queue: scripts/bench-queue.sh, a queue of 10,000 jobs with 100,000 files.
 # Ferry's CPU is the engine's (the service process does the transfer) plus
 # the client's (for upload also the server's). BENCH_CASES picks the cases
-# ("big small upload" by default).
+# ("big small upload queue" by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 FILES=${BENCH_FILES:-2000}
 FILE_KIB=${BENCH_FILE_KIB:-16}
 RUNS=${BENCH_RUNS:-3}
-CASES=${BENCH_CASES:-big small upload}
+CASES=${BENCH_CASES:-big small upload queue}
 UPLOAD_MIB=${BENCH_UPLOAD_MIB:-256}
 FERRY=${FERRY:-build/bin/ferry}
 [ -x "$FERRY" ] || { echo "bench: $FERRY is missing (make build)" >&2; exit 1; }
@@ -199,6 +200,7 @@ for c in $CASES; do
     big) bench_big ;;
     small) bench_small ;;
     upload) bench_upload ;;
-    *) echo "bench: unknown case $c (big, small, upload)" >&2; exit 2 ;;
+    queue) FERRY=$FERRY BENCH_RUNS=$RUNS scripts/bench-queue.sh ;;
+    *) echo "bench: unknown case $c (big, small, upload, queue)" >&2; exit 2 ;;
   esac
 done

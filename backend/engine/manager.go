@@ -183,10 +183,7 @@ func (m *Manager) load() error {
 			// Interrupted by a stop or a crash: back in the queue.
 			j.State = bits.StateQueued
 		}
-		e := &entry{id: j.ID, job: j, seq: sj.Seq}
-		for range j.Files {
-			e.live = append(e.live, newLive())
-		}
+		e := &entry{id: j.ID, job: j, seq: sj.Seq, live: newLives(len(j.Files))}
 		if j.State == bits.StateQueued {
 			m.queueSeq++
 			e.queuedAt = m.queueSeq
