@@ -129,7 +129,10 @@ const (
 // result encoded once and written as is (a list of 100,000 files is 30 MB:
 // encoding it again as a json.RawMessage scanned and copied it twice), and
 // a Content-Length, so that the client reads it into one buffer.
-func WriteResult(w http.ResponseWriter, v any) {
+//
+// It returns the size of the result, which the caller may weigh (a large
+// answer leaves about its size in garbage).
+func WriteResult(w http.ResponseWriter, v any) int64 {
 	if s, ok := v.(JSONWriter); ok {
 		// Streamed: no length, and an encoding failure can only cut the
 		// answer short (which the client reports as unreadable).
@@ -138,15 +141,16 @@ func WriteResult(w http.ResponseWriter, v any) {
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, resultPrefix)
-		if s.WriteJSON(w) == nil {
+		cw := &countWriter{w: w}
+		if s.WriteJSON(cw) == nil {
 			_, _ = io.WriteString(w, resultSuffix)
 		}
-		return
+		return cw.n
 	}
 	b, err := Marshal(v)
 	if err != nil {
 		WriteError(w, err)
-		return
+		return 0
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -156,6 +160,18 @@ func WriteResult(w http.ResponseWriter, v any) {
 	_, _ = io.WriteString(w, resultPrefix)
 	_, _ = w.Write(b)
 	_, _ = io.WriteString(w, resultSuffix)
+	return int64(len(b))
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // JSONWriter is a result that writes its own JSON, as Marshal would
