@@ -142,10 +142,12 @@ func writeIndentedResult(w io.Writer, r io.Reader) (ok bool, head []byte, err er
 	br.Discard(len(resultFrame))
 	d := newIndenter(w)
 	for {
-		p, rerr := br.Peek(br.Buffered())
+		p, _ := br.Peek(br.Buffered()) // what is buffered: no error
 		if len(p) == 0 {
-			if _, rerr = br.Peek(1); rerr != nil {
-				return true, nil, errMalformed
+			if _, err := br.Peek(1); err == io.EOF {
+				return true, nil, errMalformed // cut short
+			} else if err != nil {
+				return true, nil, err
 			}
 			continue
 		}
