@@ -79,7 +79,7 @@ build: deps frontend
 	$(GO) build -trimpath -o build/bin/ferry ./cmd/ferry
 	@ls -l build/bin/ferry build/bin/ferry-desktop
 
-## bench: every case next to curl and aria2c in one run (1 GiB and 2,000 files of 16 KiB from a loopback nginx, the CLI's cost, each scripts/bench-NAME.sh), then the report: bench/results/ (results.md, results.json, PNG charts) and the README's Performance section (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_RUNS, BENCH_README=)
+## bench: every case next to curl and aria2c in one run (1 GiB and 2,000 files of 16 KiB from a loopback nginx, a 48 MiB segmented download from a per-connection-limited nginx, a 256 MiB upload to ferry serve-uploads, each scripts/bench-NAME.sh: the CLI's cost, a queue of 10,000 jobs, the window's footprint, yielding), then the report: bench/results/ (results.md, results.json, PNG charts) and the README's Performance section (BENCH_CASES, BENCH_SIZE_MIB, BENCH_FILES, BENCH_FILE_KIB, BENCH_SEG_MIB, BENCH_UPLOAD_MIB, BENCH_QUEUE_JOBS, BENCH_QUEUE_FILES, BENCH_RUNS, BENCH_README=)
 bench: build
 	scripts/bench.sh
 

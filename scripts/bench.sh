@@ -46,6 +46,11 @@
 # own sets its own) in its environment. It exits non-zero when it fails:
 # the run goes on with the other cases, says so in the report and fails at
 # the end.
+#   upload: one 256 MiB file (BENCH_UPLOAD_MIB) uploaded by a Ferry upload job
+#          to `ferry serve-uploads` on loopback (BITS upload protocol, every
+#          fragment fsynced before its Ack), next to curl downloading the same
+#          file from nginx in the same run (curl and aria2c do not speak BITS).
+#   queue: scripts/bench-queue.sh, a queue of 10,000 jobs with 100,000 files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/benchrecord.sh
@@ -57,17 +62,19 @@ FILE_KIB=${BENCH_FILE_KIB:-16}
 RUNS=${BENCH_RUNS:-3}
 # Cases written as scripts: scripts/bench-NAME.sh.
 script_cases=$(for f in scripts/bench-*.sh; do [ -e "$f" ] && f=${f#scripts/bench-} && echo "${f%.sh}"; done | tr '\n' ' ')
-CASES=${BENCH_CASES:-big small segmented $script_cases}
+CASES=${BENCH_CASES:-big small segmented upload $script_cases}
 RESULTS=${BENCH_RESULTS:-bench/results}
 README=${BENCH_README-README.md}
 FERRY=$(realpath -m "${FERRY:-build/bin/ferry}")
 SEG_MIB=${BENCH_SEG_MIB:-48}
+UPLOAD_MIB=${BENCH_UPLOAD_MIB:-256}
 [ -x "$FERRY" ] || { echo "bench: $FERRY is missing (make build)" >&2; exit 1; }
 work=$(mktemp -d /tmp/ferry-bench.XXXXXX)
 cleanup() {
   [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null || true
   FERRY_HOME=$work/home "$FERRY" --no-autostart shutdown >/dev/null 2>&1 || true
   [ -n "${svc:-}" ] && wait "$svc" 2>/dev/null || true
+  [ -n "${up_pid:-}" ] && kill "$up_pid" 2>/dev/null && wait "$up_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -115,9 +122,11 @@ measure() {
   local name=$1; shift
   local s0 e0 t
   s0=$(proc_cpu "$svc")
+  if [ -n "${up_pid:-}" ]; then s0=$(awk -v a="$s0" -v b="$(proc_cpu "$up_pid")" 'BEGIN{print a+b}'); fi
   TIMEFORMAT="%R %U %S"
   t=$( { time "$@" >/dev/null 2>"$work/err"; } 2>&1 ) || { echo "$name failed:" >&2; cat "$work/err" >&2; exit 1; }
   e0=$(proc_cpu "$svc")
+  if [ -n "${up_pid:-}" ]; then e0=$(awk -v a="$e0" -v b="$(proc_cpu "$up_pid")" 'BEGIN{print a+b}'); fi
   awk -v t="$t" -v s="$s0" -v e="$e0" -v n="$name" 'BEGIN{split(t,a," "); extra=(n=="ferry")?(e-s):0; printf "%.3f %.3f\n", a[1], a[2]+a[3]+extra}'
 }
 
@@ -134,20 +143,27 @@ report() {
   local c=$1 tool; shift
   printf '\n%s, best of %s runs\n' "$1" "$RUNS"
   printf '%-8s %10s %10s %12s\n' tool wall_s cpu_s "$2/s"
-  for tool in curl aria2c ferry; do
+  local tools=${4:-curl aria2c ferry}
+  for tool in $tools; do
     awk -v n="$tool" -v w="${wall[$tool]}" -v c="${cpu[$tool]}" -v s="$3" 'BEGIN{printf "%-8s %10.3f %10.3f %12.1f\n", n, w, c, s/w}'
   done
-  awk -v f="${wall[ferry]}" -v c="${wall[curl]}" -v a="${wall[aria2c]}" -v fc="${cpu[ferry]}" -v cc="${cpu[curl]}" -v ac="${cpu[aria2c]}" \
-    'BEGIN{printf "ferry/curl: wall %.2fx cpu %.2fx   ferry/aria2c: wall %.2fx cpu %.2fx\n", f/c, fc/cc, f/a, fc/ac}'
-  bench_note "$c" "$1, best of $RUNS runs each, SHA-256 checked; Ferry's CPU is its engine's plus the client's."
-  for tool in curl aria2c ferry; do
+  if [ -z "${wall[aria2c]:-}" ]; then
+    awk -v f="${wall[ferry]}" -v c="${wall[curl]}" -v fc="${cpu[ferry]}" -v cc="${cpu[curl]}" \
+      'BEGIN{printf "ferry/curl: wall %.2fx cpu %.2fx\n", f/c, fc/cc}'
+  else
+    awk -v f="${wall[ferry]}" -v c="${wall[curl]}" -v a="${wall[aria2c]}" -v fc="${cpu[ferry]}" -v cc="${cpu[curl]}" -v ac="${cpu[aria2c]}" \
+      'BEGIN{printf "ferry/curl: wall %.2fx cpu %.2fx   ferry/aria2c: wall %.2fx cpu %.2fx\n", f/c, fc/cc, f/a, fc/ac}'
+  fi
+  bench_note "$c" "$1, best of $RUNS runs each, SHA-256 checked; Ferry's CPU is its engine's plus the client's (for an upload, also the server's)."
+  for tool in $tools; do
     bench_record case="$c" metric="wall time" tool=$tool value="${wall[$tool]}" unit=s
     bench_record case="$c" metric="CPU time" tool=$tool value="${cpu[$tool]}" unit=s
     bench_record case="$c" metric=throughput tool=$tool unit="$2/s" \
       value="$(awk -v w="${wall[$tool]}" -v s="$3" 'BEGIN{printf "%.1f", s/w}')"
   done
-  for tool in curl aria2c; do
-    bench_record case="$c" metric="wall time" tool=ferry value="${wall[ferry]}" unit=s vs=$tool
+  for tool in $tools; do
+    [ "$tool" = ferry ] && continue
+    bench_record case="$c" metric="wall time" tool=ferry value="${wall[ferry]}" unit=s vs=$tool ${5:+target="$5"}
     bench_record case="$c" metric="CPU time" tool=ferry value="${cpu[ferry]}" unit=s vs=$tool
   done
   wall=() cpu=()
@@ -261,6 +277,37 @@ bench_segmented() {
     value="$(awk -v w="${wall[ferry-16]}" -v s="$SEG_MIB" 'BEGIN{printf "%.2f", s/w}')"
   wall=() cpu=()
   rm -f "$work/www/slow/seg.bin" "$work/out/"*
+}
+
+
+# bench_upload: curl downloads the file from nginx, then a Ferry upload job
+# (`ferry transfer --upload`: create, addfile, resume, wait, complete) sends
+# it to `ferry serve-uploads`; runs alternate, so both see the same machine.
+bench_upload() {
+  head -c $((UPLOAD_MIB << 20)) /dev/urandom >"$work/www/up.bin"
+  local want r got i uport
+  want=$(sha256sum "$work/www/up.bin" | cut -d' ' -f1)
+  mkdir -p "$work/in"
+  uport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$FERRY" serve-uploads --listen "127.0.0.1:$uport" --dir "$work/in" --overwrite >"$work/serve-uploads.log" 2>&1 &
+  up_pid=$!
+  for _ in $(seq 100); do curl -sf -o /dev/null -X BITS_POST -H 'BITS-Packet-Type: Ping' "http://127.0.0.1:$uport/" && break; sleep 0.1; done
+  for i in $(seq "$RUNS"); do
+    rm -f "$work/out/curl"
+    r=$(measure curl curl -sS -o "$work/out/curl" "$base/up.bin")
+    got=$(sha256sum "$work/out/curl" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || { echo "curl: SHA-256 mismatch" >&2; exit 1; }
+    best curl "$r"
+    rm -f "$work/out/curl" "$work/in/up.bin"
+    r=$(measure ferry "$FERRY" transfer --upload --name bench-up "http://127.0.0.1:$uport/up.bin" "$work/www/up.bin")
+    got=$(sha256sum "$work/in/up.bin" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || { echo "ferry upload: SHA-256 mismatch (run $i)" >&2; exit 1; }
+    best ferry "$r"
+  done
+  kill "$up_pid" && wait "$up_pid" 2>/dev/null || true
+  up_pid=
+  rm -rf "$work/www/up.bin" "$work/in" "$work/out/"*
+  report upload "$UPLOAD_MIB MiB upload to ferry serve-uploads (curl: the same file downloaded from nginx)" MiB "$UPLOAD_MIB" "curl ferry" "ratio<=1.5"
 }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -126,6 +126,33 @@ func (c *Client) Hello(ctx context.Context) (Hello, error) {
 // Call runs one operation and returns its JSON result ("null" for none).
 // A failure of the operation is a *bits.Error with the engine's code.
 func (c *Client) Call(ctx context.Context, op string, r ops.Request) (json.RawMessage, error) {
+	resp, err := c.post(ctx, op, r)
+	if err != nil {
+		return nil, err
+	}
+	defer finish(resp)
+	return wire.ReadResult(resp)
+}
+
+// CallBody runs one operation and returns the body of its successful
+// answer, {"result":…} (wire.ParseResult reads it whole), for a caller
+// that handles a large result as it arrives. Close it when done.
+func (c *Client) CallBody(ctx context.Context, op string, r ops.Request) (io.ReadCloser, error) {
+	resp, err := c.post(ctx, op, r)
+	if err != nil {
+		return nil, err
+	}
+	return finishing{resp}, nil
+}
+
+// finishing is an answer's body that reads the rest of the reply when closed.
+type finishing struct{ resp *http.Response }
+
+func (f finishing) Read(p []byte) (int, error) { return f.resp.Body.Read(p) }
+func (f finishing) Close() error               { finish(f.resp); return nil }
+
+// post sends one call; an answer other than 200 is its error.
+func (c *Client) post(ctx context.Context, op string, r ops.Request) (*http.Response, error) {
 	body, err := wire.Marshal(CallRequest{Op: op, Request: r})
 	if err != nil {
 		return nil, err
@@ -139,21 +166,11 @@ func (c *Client) Call(ctx context.Context, op string, r ops.Request) (json.RawMe
 	if err != nil {
 		return nil, err
 	}
-	defer finish(resp)
 	if resp.StatusCode != http.StatusOK {
+		defer finish(resp)
 		return nil, wire.ReadError(resp)
 	}
-	var rep wire.Reply
-	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
-		return nil, fmt.Errorf("read the engine's answer: %w", err)
-	}
-	if rep.Error != nil {
-		return nil, rep.Error.Err()
-	}
-	if len(rep.Result) == 0 {
-		return json.RawMessage("null"), nil
-	}
-	return rep.Result, nil
+	return resp, nil
 }
 
 // CallInto runs an operation and decodes its result into out.

@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,15 +141,39 @@ func (c *cli) fail(err error) int {
 // transport does (package wire).
 func asBits(err error) *bits.Error { return wire.AsError(err) }
 
+// runOpJSON prints list's result as --json asks, indenting it as it
+// arrives: a verbose list of 100,000 files (30 MB) is never held whole.
+func (c *cli) runOpJSON(ctx context.Context, op *ops.Op, req ops.Request) int {
+	body, cl, err := c.callBody(ctx, op.Name, req)
+	if err != nil {
+		return c.fail(err)
+	}
+	ok, head, err := writeIndentedResult(c.stdout, body)
+	if !ok {
+		var rest []byte
+		if rest, err = io.ReadAll(body); err == nil {
+			var raw []byte
+			if raw, err = wire.ParseResult(append(head, rest...)); err == nil {
+				err = c.printJSON(raw)
+			}
+		}
+	} else if err != nil {
+		err = fmt.Errorf("print JSON: %w", err)
+	}
+	body.Close()
+	if err != nil {
+		return c.fail(err)
+	}
+	c.noteUnreadable(ctx, cl) // unreadable.go
+	return exitOK
+}
+
 // printJSON prints a JSON document indented, as cli.md shows them.
 func (c *cli) printJSON(raw []byte) error {
-	var b bytes.Buffer
-	if err := json.Indent(&b, bytes.TrimSpace(raw), "", "  "); err != nil {
+	if err := writeIndented(c.stdout, raw); err != nil {
 		return fmt.Errorf("print JSON: %w", err)
 	}
-	b.WriteByte('\n')
-	_, err := c.stdout.Write(b.Bytes())
-	return err
+	return nil
 }
 
 // marshalJSON encodes v as the engine does (package wire).
@@ -223,6 +246,9 @@ func (c *cli) runOp(op *ops.Op, req ops.Request) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
+	if c.json && op.Name == "list" {
+		return c.runOpJSON(ctx, op, req)
+	}
 	raw, cl, err := c.call(ctx, op.Name, req)
 	if err != nil {
 		return c.fail(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"time"
@@ -78,6 +79,29 @@ func (c *cli) call(ctx context.Context, op string, req ops.Request) (json.RawMes
 	}
 	raw, err := cl.Call(ctx, op, req)
 	return raw, cl, err
+}
+
+// callBody is call for a result read as it arrives (api.Client.CallBody).
+func (c *cli) callBody(ctx context.Context, op string, req ops.Request) (io.ReadCloser, *api.Client, error) {
+	if c.api == nil {
+		h, err := resolveHome()
+		if err != nil {
+			return nil, nil, err
+		}
+		cl := api.NewSerialClient(h.Socket())
+		body, err := cl.CallBody(ctx, op, req)
+		if _, dialFailed := api.AsConnectError(err); !dialFailed {
+			c.api = cl
+			return body, cl, err
+		}
+		cl.Close()
+	}
+	cl, err := c.connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := cl.CallBody(ctx, op, req)
+	return body, cl, err
 }
 
 // errNoEngine marks "nothing listens" among connect errors.

@@ -39,7 +39,7 @@ func crashChild() int {
 	}
 	m, err := New(Config{Store: st, Owner: "crash",
 		Drivers:            []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{})},
-		CheckpointInterval: time.Second, CheckpointBytes: 4 << 20, ProgressInterval: 20 * time.Millisecond})
+		CheckpointInterval: time.Second, CheckpointBytes: 4 << 20, ProgressInterval: 20 * time.Millisecond, UploadFragmentSize: 4 << 20})
 	if err != nil {
 		fmt.Println("error", err)
 		return 1

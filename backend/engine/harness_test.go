@@ -39,6 +39,8 @@ func newHarness(t testing.TB, mod ...func(*Config)) *harness {
 		Drivers: []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{StallTimeout: time.Second}), transfer.NewFile()},
 		Owner:   "tester",
 		Logger:  slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		// The upload tests' files are a few fragments of this size.
+		UploadFragmentSize: 4 << 20,
 	}
 	for _, f := range mod {
 		f(&h.cfg)

@@ -46,6 +46,9 @@ type Config struct {
 	KeyFile    string
 	KeyMissing bool
 	NewKey     func() (SecretBox, error)
+	// UploadFragmentSize is the body of one upload Fragment (0: the
+	// driver's default, transfer.DefaultFragmentSize).
+	UploadFragmentSize int64
 }
 
 // Manager is the one engine of a FERRY_HOME.
@@ -180,10 +183,7 @@ func (m *Manager) load() error {
 			// Interrupted by a stop or a crash: back in the queue.
 			j.State = bits.StateQueued
 		}
-		e := &entry{id: j.ID, job: j, seq: sj.Seq}
-		for range j.Files {
-			e.live = append(e.live, newLive())
-		}
+		e := &entry{id: j.ID, job: j, seq: sj.Seq, live: newLives(len(j.Files))}
 		if j.State == bits.StateQueued {
 			m.queueSeq++
 			e.queuedAt = m.queueSeq

@@ -44,10 +44,14 @@ func secretAAD(jobID, name string) []byte { return []byte(jobID + "/" + name) }
 // the drivers get them again after a restart.
 func (m *Manager) loadCredentials() error {
 	box := m.secretBox()
-	for id, e := range m.jobs {
-		secrets, err := m.st.Secrets(id)
-		if err != nil {
-			return err
+	all, err := m.st.AllSecrets()
+	if err != nil {
+		return err
+	}
+	for id, secrets := range all {
+		e := m.jobs[id]
+		if e == nil {
+			continue
 		}
 		for name, sealed := range secrets {
 			if name == headersSecret {

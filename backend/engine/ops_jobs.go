@@ -107,6 +107,19 @@ func (m *Manager) Info(ref string) (bits.JobInfo, error) {
 // as one user, so allUsers lists the same jobs: every job in a FERRY_HOME
 // belongs to the user who owns that directory.
 func (m *Manager) List(allUsers bool, withFiles bool) []bits.JobInfo {
+	jobs := m.Jobs(allUsers)
+	out := make([]bits.JobInfo, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, j.Info(withFiles))
+	}
+	return out
+}
+
+// Jobs is List's snapshot before rendering: the records (immutable, to be
+// read and never changed) of the jobs that are not final, in creation
+// order, with the live progress of those transferring. A caller renders
+// them one at a time (a list of 100,000 files rendered at once is 30 MB).
+func (m *Manager) Jobs(allUsers bool) []*bits.Job {
 	type item struct {
 		seq int64
 		job *bits.Job
@@ -124,9 +137,9 @@ func (m *Manager) List(allUsers bool, withFiles bool) []bits.JobInfo {
 	}
 	m.mu.Unlock()
 	sort.Slice(items, func(a, b int) bool { return items[a].seq < items[b].seq })
-	out := make([]bits.JobInfo, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.job.Info(withFiles))
+	out := make([]*bits.Job, len(items))
+	for i, it := range items {
+		out[i] = it.job
 	}
 	return out
 }

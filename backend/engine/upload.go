@@ -170,7 +170,7 @@ func (m *Manager) uploadFile(w *worker, e *entry, f bits.File, opts transfer.Opt
 	}
 	t := &uploadTarget{m: m, e: e, w: w, path: f.LocalName, ident: sess, live: m.liveOf(e, 0)}
 	req := transfer.UploadRequest{URL: f.RemoteName, Options: opts, Size: st.Size(), Name: filepath.Base(f.LocalName),
-		Source: fh, SessionID: sess.SessionID, Offset: sess.Acked}
+		Source: fh, SessionID: sess.SessionID, Offset: sess.Acked, FragmentSize: m.cfg.UploadFragmentSize}
 	res, err := up.Upload(w.ctx, req, t)
 	if w.ctx.Err() != nil || errors.Is(err, errStopped) {
 		return stopped

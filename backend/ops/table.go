@@ -179,7 +179,7 @@ var table = []*Op{
 			},
 			Summary: "the caller's jobs (those not yet ACKNOWLEDGED or CANCELLED)", Example: "ferry list --verbose", Prints: true},
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
-			return env.Manager.List(r.Has("allusers"), r.Has("verbose")), nil
+			return JobList{Jobs: env.Manager.Jobs(r.Has("allusers")), Files: r.Has("verbose")}, nil
 		},
 		Text: textList,
 	},

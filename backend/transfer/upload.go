@@ -20,8 +20,13 @@ const (
 	UploadProtocol = "{7df0354d-249b-430f-820d-3d2a9bef4931}"
 	// UploadMethod is the verb of every packet.
 	UploadMethod = "BITS_POST"
-	// DefaultFragmentSize is the body of one Fragment packet.
-	DefaultFragmentSize = 4 << 20
+	// DefaultFragmentSize is the body of one Fragment packet. Every
+	// fragment costs a round trip and the server's fsync and record before
+	// its Ack, so fragments are large (4 MiB made a 256 MiB upload 1.9x
+	// slower); 24 MiB stays below IIS' default request limit
+	// (maxAllowedContentLength, 30,000,000 bytes), and a smaller limit
+	// answers 413, which halves the fragment.
+	DefaultFragmentSize = 24 << 20
 	// MinFragmentSize bounds the shrinking after 413 replies.
 	MinFragmentSize = 64 << 10
 	// DefaultAckTimeout is how long Ferry waits for an Ack once a packet is

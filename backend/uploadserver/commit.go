@@ -4,6 +4,7 @@ package uploadserver
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,9 +64,14 @@ func (s *Server) commit(sess *session) error {
 	m := &sess.meta
 	part := StateDirName + "/" + sess.key + ".part"
 	if !m.Committed {
-		sum, err := fileSHA256(s.state, sess.key+".part")
-		if err != nil {
-			return err
+		var sum string
+		if sess.hash != nil {
+			sum = hex.EncodeToString(sess.hash.Sum(nil))
+		} else {
+			var err error
+			if sum, err = fileSHA256(s.state, sess.key+".part"); err != nil {
+				return err
+			}
 		}
 		if dir := path.Dir(m.Name); dir != "." {
 			if err := s.root.MkdirAll(dir, 0o755); err != nil {

@@ -148,7 +148,7 @@ func TestServerKill9ThenResume(t *testing.T) {
 	}
 	defer st.Close()
 	m, err := engine.New(engine.Config{Store: st, Owner: "tester", Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-		Drivers: []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{StallTimeout: 5 * time.Second})}})
+		Drivers: []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{StallTimeout: 5 * time.Second})}, UploadFragmentSize: 4 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

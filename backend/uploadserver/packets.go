@@ -3,8 +3,11 @@ package uploadserver
 // The packet handlers of BITS_POST and their Acks.
 
 import (
+	"crypto/sha256"
+	"encoding"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"net"
@@ -13,6 +16,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/google/uuid"
@@ -104,7 +108,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	key := uuid.NewString()
 	now := s.now()
 	sess := &session{key: key, meta: sessionMeta{ID: "{" + key + "}", Name: name, Client: client,
-		ContentName: r.Header.Get("Content-Name"), Total: -1, Created: now, Touched: now}}
+		ContentName: r.Header.Get("Content-Name"), Total: -1, Created: now, Touched: now}, hash: sha256.New()}
 	// 0644 (less the umask): the part file becomes the stored upload.
 	f, err := s.state.OpenFile(key+".part", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err == nil {
@@ -270,8 +274,10 @@ func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusRequestedRangeNotSatisfiable, m.ID, map[string]string{"BITS-Received-Content-Range": strconv.FormatInt(m.Received, 10)})
 		return
 	}
+	wrote := false
 	if !m.Committed {
-		if err := s.write(sess, r, start, end); err != nil {
+		var err error
+		if wrote, err = s.write(sess, r, start, end); err != nil {
 			var be bodyErr
 			if errors.As(err, &be) {
 				s.log.Info("fragment cut short", "session", m.ID, "received", m.Received, "err", err)
@@ -308,6 +314,12 @@ func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
 		}
 	} else if err := s.saveMeta(sess); err != nil {
 		s.log.Error("could not record a session", "session", m.ID, "err", err)
+		if wrote {
+			// Unrecorded bytes are not acknowledged (they are durable, so
+			// the client's resend records them).
+			fail(w, http.StatusInternalServerError, diskCode(err), contextServer, m.ID)
+			return
+		}
 	}
 	reply(w, http.StatusOK, m.ID, hdr)
 }
@@ -317,28 +329,41 @@ type bodyErr struct{ error }
 
 func (e bodyErr) Unwrap() error { return e.error }
 
-// write appends the part of [start, end] the session does not hold yet,
-// makes it durable, then records it. A fragment cut short counts for
-// nothing: only acknowledged bytes are the session's progress, so a body
-// that stalls after a few bytes does not make its session look alive.
-func (s *Server) write(sess *session, r *http.Request, start, end int64) error {
+// write appends the part of [start, end] the session does not hold yet and
+// makes it durable; the caller records it (saveMeta) before the Ack. A
+// fragment cut short counts for nothing: only acknowledged bytes are the
+// session's progress, so a body that stalls after a few bytes does not make
+// its session look alive. wrote reports new bytes in m.Received.
+func (s *Server) write(sess *session, r *http.Request, start, end int64) (wrote bool, err error) {
 	m := &sess.meta
 	if skip := m.Received - start; skip > 0 {
 		// Overlap: the server already has these bytes and never rewrites them.
 		if _, err := io.CopyN(io.Discard, r.Body, min(skip, end-start+1)); err != nil {
-			return bodyErr{err}
+			return false, bodyErr{err}
 		}
 	}
 	tail := end + 1 - m.Received
 	if tail <= 0 {
-		return nil
+		return false, nil
 	}
 	f, err := s.state.OpenFile(sess.key+".part", os.O_WRONLY, 0)
 	if err != nil {
-		return err
+		return false, err
+	}
+	// The SHA-256 of the reply runs along (a snapshot restores it if the
+	// fragment is cut short), so storing the upload does not read it again.
+	var snap []byte
+	if sess.hash != nil {
+		if snap, err = sess.hash.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+			sess.hash = nil
+		}
 	}
 	body := &readErr{r: r.Body}
-	n, cerr := io.CopyN(io.NewOffsetWriter(f, m.Received), body, tail)
+	out := &writeback{f: f, off: m.Received, from: m.Received}
+	n, cerr := receive(out, body, tail, sess.hash)
+	if cerr == nil && n < tail {
+		cerr = io.ErrUnexpectedEOF
+	}
 	if cerr != nil && n > 0 {
 		// Cut back to the recorded length (as a restart would).
 		if err := f.Truncate(m.Received); err != nil {
@@ -346,22 +371,97 @@ func (s *Server) write(sess *session, r *http.Request, start, end int64) error {
 		}
 		n = 0
 	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		return err
+	if cerr != nil && sess.hash != nil && sess.hash.(encoding.BinaryUnmarshaler).UnmarshalBinary(snap) != nil {
+		sess.hash = nil
 	}
-	if n > 0 {
-		m.Received += n
-		if err := s.saveMeta(sess); err != nil {
-			return err
-		}
+	if err := errors.Join(syncData(f), f.Close()); err != nil {
+		return false, err
 	}
+	m.Received += n
 	switch {
 	case cerr == nil:
-		return nil
-	case body.err != nil || errors.Is(cerr, io.EOF):
-		return bodyErr{cerr}
+		return n > 0, nil
+	case body.err != nil || errors.Is(cerr, io.EOF) || errors.Is(cerr, io.ErrUnexpectedEOF):
+		return false, bodyErr{cerr}
 	}
-	return cerr
+	return false, cerr
+}
+
+// receive copies n bytes of src to w, and into h (if not nil) on the
+// side: the hash runs on the other processor while the next bytes come
+// off the socket, so it costs the fragment no time.
+func receive(w io.Writer, src io.Reader, n int64, h hash.Hash) (int64, error) {
+	ringp := rings.Get().(*[][]byte)
+	defer rings.Put(ringp)
+	ring := *ringp
+	if h == nil {
+		return io.CopyBuffer(w, io.LimitReader(src, n), ring[0])
+	}
+	full, free := make(chan []byte, len(ring)), make(chan []byte, len(ring))
+	for _, b := range ring {
+		free <- b
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range full {
+			h.Write(b)
+			free <- b
+		}
+	}()
+	var total int64
+	var err error
+	for total < n && err == nil {
+		b := <-free
+		// Whole buffers: few, large writes to the file.
+		k, rerr := io.ReadFull(src, b[:min(int64(len(b)), n-total)])
+		if k > 0 {
+			if _, werr := w.Write(b[:k]); werr != nil {
+				rerr = werr
+			} else {
+				total += int64(k)
+			}
+		}
+		full <- b[:k]
+		if rerr == io.EOF {
+			rerr = io.ErrUnexpectedEOF
+		}
+		err = rerr
+	}
+	close(full)
+	<-done
+	return total, err
+}
+
+// rings holds the buffers fragments are received through (256 KiB reads
+// take a body off the socket in few system calls).
+var rings = sync.Pool{New: func() any {
+	r := make([][]byte, 4)
+	for i := range r {
+		r[i] = make([]byte, 256<<10)
+	}
+	return &r
+}}
+
+// writebackEvery is how many bytes of a fragment are written before the
+// kernel is asked to start writing them to disk.
+const writebackEvery = 2 << 20
+
+// writeback writes a fragment at its offset and starts the disk writing
+// every writebackEvery bytes.
+type writeback struct {
+	f         *os.File
+	off, from int64 // the next byte's offset; the first not yet handed to writeback
+}
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	if w.off-w.from >= writebackEvery {
+		startWriteback(w.f, w.from, w.off-w.from)
+		w.from = w.off
+	}
+	return n, err
 }
 
 // readErr remembers a read failure, to tell it from a write failure.

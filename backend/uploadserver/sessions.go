@@ -5,12 +5,14 @@ package uploadserver
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"ferry/backend/bits"
 	"ferry/backend/internal/durable"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"net/http"
@@ -36,6 +38,9 @@ type session struct {
 	mu   sync.Mutex // one packet of a session at a time
 	meta sessionMeta
 	gone bool // removed while a packet waited for mu
+	// hash is the SHA-256 of the first meta.Received bytes (nil: unknown,
+	// the file is read again when stored); guarded by mu.
+	hash hash.Hash
 
 	// The session's reservation, guarded by Server.mu (not mu, which a
 	// fragment holds while it reads): its declared total and the bytes
@@ -57,6 +62,9 @@ type sessionMeta struct {
 	Committed   bool      `json:"committed,omitempty"` // stored in Dir
 	SHA256      string    `json:"sha256,omitempty"`
 	ReplyType   string    `json:"replyType,omitempty"` // set once KEY.reply is complete
+	// HashState is the SHA-256 state of the first Received bytes, so that
+	// a restarted server need not read them again to store the upload.
+	HashState []byte `json:"sha256State,omitempty"`
 }
 
 // load reads the recorded sessions and repairs what a crash left: a part
@@ -84,6 +92,11 @@ func (s *Server) load() error {
 			continue
 		}
 		sess := &session{key: key, meta: m}
+		if len(m.HashState) > 0 {
+			if h := sha256.New(); h.(encoding.BinaryUnmarshaler).UnmarshalBinary(m.HashState) == nil {
+				sess.hash = h
+			}
+		}
 		if err := s.repair(sess); err != nil {
 			known[key] = s.setAsideSession(key, entries, fmt.Errorf("cannot be repaired: %w", err)) != nil
 			continue
@@ -316,6 +329,10 @@ func (s *Server) remove(sess *session) {
 
 // saveMeta records a session atomically and durably.
 func (s *Server) saveMeta(sess *session) error {
+	sess.meta.HashState = nil
+	if sess.hash != nil && !sess.meta.Committed {
+		sess.meta.HashState, _ = sess.hash.(encoding.BinaryMarshaler).MarshalBinary()
+	}
 	b, err := json.Marshal(&sess.meta)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"ferry/backend/bits"
 	"ferry/backend/engine"
@@ -117,14 +118,157 @@ func WriteError(w http.ResponseWriter, err error) {
 	WriteJSON(w, Status(eb.Code), Reply{Error: eb})
 }
 
-// WriteResult answers a call that succeeded.
-func WriteResult(w http.ResponseWriter, v any) {
-	raw, err := Result(v)
+// resultPrefix and resultSuffix frame a Reply with a result: the bytes
+// Marshal(Reply{Result: raw}) makes of a compact raw.
+const (
+	resultPrefix = `{"result":`
+	resultSuffix = "}\n"
+)
+
+// WriteResult answers a call that succeeded: the Reply's bytes, with the
+// result encoded once and written as is (a list of 100,000 files is 30 MB:
+// encoding it again as a json.RawMessage scanned and copied it twice), and
+// a Content-Length, so that the client reads it into one buffer.
+//
+// It returns the size of the result, which the caller may weigh (a large
+// answer leaves about its size in garbage).
+func WriteResult(w http.ResponseWriter, v any) int64 {
+	if s, ok := v.(JSONWriter); ok {
+		// Streamed: no length, and an encoding failure can only cut the
+		// answer short (which the client reports as unreadable).
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, resultPrefix)
+		cw := &countWriter{w: w}
+		if s.WriteJSON(cw) == nil {
+			_, _ = io.WriteString(w, resultSuffix)
+		}
+		return cw.n
+	}
+	b, err := Marshal(v)
 	if err != nil {
 		WriteError(w, err)
-		return
+		return 0
 	}
-	WriteJSON(w, http.StatusOK, Reply{Result: raw})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(resultPrefix)+len(b)+len(resultSuffix)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, resultPrefix)
+	_, _ = w.Write(b)
+	_, _ = io.WriteString(w, resultSuffix)
+	return int64(len(b))
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// JSONWriter is a result that writes its own JSON, as Marshal would
+// encode it, a piece at a time (a long list), rather than being encoded
+// whole first.
+type JSONWriter interface {
+	WriteJSON(w io.Writer) error
+}
+
+// ReadResult reads a successful answer's body and returns its result
+// ("null" for none). The engine's answers (WriteResult) are sliced out of
+// the body without another pass over it; anything else is decoded.
+func ReadResult(resp *http.Response) (json.RawMessage, error) {
+	var body []byte
+	var err error
+	if n := resp.ContentLength; n > 0 && n <= MaxAnswer {
+		body = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, body)
+	} else {
+		// A streamed answer (no length): bytes.Buffer doubles as it grows,
+		// where io.ReadAll's append grows a large buffer by a quarter,
+		// copying a 30 MB answer several times over.
+		var b bytes.Buffer
+		_, err = b.ReadFrom(io.LimitReader(resp.Body, MaxAnswer+1))
+		body = b.Bytes()
+		if err == nil && len(body) > MaxAnswer {
+			err = fmt.Errorf("the answer is larger than %d bytes", MaxAnswer)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the engine's answer: %w", err)
+	}
+	return ParseResult(body)
+}
+
+// ParseResult is ReadResult's reading of a whole body.
+func ParseResult(body []byte) (json.RawMessage, error) {
+	if raw, ok := bytes.CutPrefix(body, []byte(resultPrefix)); ok {
+		if raw, ok = bytes.CutSuffix(raw, []byte(resultSuffix)); ok && compactValue(raw) {
+			return raw, nil
+		}
+	}
+	var rep Reply
+	if err := json.Unmarshal(body, &rep); err != nil {
+		return nil, fmt.Errorf("read the engine's answer: %w", err)
+	}
+	if rep.Error != nil {
+		return nil, rep.Error.Err()
+	}
+	if len(rep.Result) == 0 {
+		return json.RawMessage("null"), nil
+	}
+	return rep.Result, nil
+}
+
+// MaxAnswer bounds an answer a client reads (a list of 100,000 files is
+// about 30 MB).
+const MaxAnswer = 1 << 30
+
+// compactValue is a cheap check that b is one compact JSON value as
+// Marshal writes it: it starts like a value, has no whitespace outside
+// strings, and its strings and brackets close. It is no validation (the
+// engine wrote it); a body that fails it is decoded the slow way, which
+// reports what is wrong.
+func compactValue(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	depth, inStr, esc := 0, false, false
+	for i, c := range b {
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			case c < 0x20:
+				return false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth--; depth < 0 || (depth == 0 && i != len(b)-1) {
+				return false
+			}
+		case depth == 0 && (c == ',' || c == ':'):
+			return false
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			return false
+		}
+	}
+	return depth == 0 && !inStr
 }
 
 // drainLimit bounds how much of an oversized call is read and thrown away

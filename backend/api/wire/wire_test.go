@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,5 +70,44 @@ func TestReadCall(t *testing.T) {
 	big, _ := json.Marshal(map[string]string{"op": strings.Repeat("x", MaxCall)})
 	if _, err := read(string(big)); bits.CodeOf(err) != bits.BG_E_TOO_LARGE {
 		t.Fatalf("%d bytes = %v, want BG_E_TOO_LARGE", len(big), err)
+	}
+}
+
+// WriteResult sends the bytes of Reply{Result: Marshal(v)} with their
+// length, and ReadResult gives back the result: sliced out of the engine's
+// answers, decoded from anything else (and an error stays an error).
+func TestResultRoundTrip(t *testing.T) {
+	for _, v := range []any{nil, 5, "a \"b\" <c>", []any{}, map[string]any{"x": []int{1, 2}, "y": "}{]["}} {
+		rec := httptest.NewRecorder()
+		WriteResult(rec, v)
+		raw, _ := Marshal(v)
+		old, _ := Marshal(Reply{Result: raw})
+		if got := rec.Body.String(); got != string(old)+"\n" {
+			t.Fatalf("%v: WriteResult wrote %q, want %q", v, got, string(old)+"\n")
+		}
+		if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+			t.Fatalf("Content-Length %q for %d bytes", cl, rec.Body.Len())
+		}
+		res, err := ReadResult(rec.Result())
+		if err != nil || string(res) != string(raw) {
+			t.Fatalf("%v: ReadResult = %s, %v; want %s", v, res, err, raw)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"result":{"a":1},"error":{"code":"0x80004005","name":"E_FAIL","message":"m"}}` + "\n": "E_FAIL",
+		`{"result": [1, 2]}` + "\n":          "[1, 2]",
+		`{"result":"x","error":null}` + "\n": `"x"`,
+		`{}`:                                 "null",
+		`{"result":[1,2]`:                    "read the engine's answer",
+	} {
+		resp := &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
+		res, err := ReadResult(resp)
+		got := string(res)
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s: got %q, want %q", body, got, want)
+		}
 	}
 }
