@@ -14,7 +14,7 @@
 #
 # Human lines on stdout; with BENCH_OUT set, JSON lines appended to that
 # file: {"case":"window","metric":"pss_mb"|"rss_mb"|"idle_cpu_pct",
-# "tool":"ferry","value":N,"unit":"MB"|"%","target":N} (the hidden window:
+# "tool":"ferry","value":N,"unit":"MB"|"%","target":"value<=N"} (the hidden window:
 # case "window-hidden").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -187,7 +187,7 @@ if out:
                                             ("idle_cpu_pct", pct, "%", cpu_target)):
             rec = {"case": case, "metric": metric, "tool": "ferry", "value": round(value, 2), "unit": unit}
             if target is not None:
-                rec["target"] = int(target) if target == int(target) else target
+                rec["target"] = f"value<={target:g}"  # make bench's record format (scripts/bench.sh)
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")
 PY
 }
