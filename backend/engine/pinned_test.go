@@ -161,26 +161,19 @@ func TestCompleteRefusesAReplacedTempFile(t *testing.T) {
 // The job's directory replaced by a link after AddFile: Complete refuses
 // and changes nothing in either directory; with the directory back, it works.
 func TestCompleteRefusesAReplacedDirectory(t *testing.T) {
-	srv := testsrv.New(t)
-	srv.Handle("/f", testsrv.File{Size: 5000})
-	h := newHarness(t)
-	dl, other := h.path("dl"), h.path("other")
-	h.must(os.Mkdir(dl, 0o755))
-	h.must(os.Mkdir(other, 0o755))
+	h, srv, id, dl, other := twoDirs(t)
 	victim := filepath.Join(other, "f.bin")
 	want := victimFile(t, victim)
-	id := h.job("d", srv.URL("/f"), filepath.Join(dl, "f.bin"))
 	h.must(h.m.Resume(id))
 	h.waitState(id, bits.StateTransferred)
-	h.must(os.Rename(dl, dl+".real"))
-	h.must(os.Symlink(other, dl))
+	replaceByLink(h, dl, other)
 	_, err := h.m.Complete(id)
 	wantCode(t, err, bits.E_ACCESSDENIED)
 	sameContent(t, victim, want)
 	if s := h.info(id).State; s != bits.StateTransferred {
 		t.Fatalf("state %s after a refused Complete", s)
 	}
-	// Cancel leaves the linked directory alone too.
+	// Nothing of Ferry's went into the linked directory either.
 	if m, _ := filepath.Glob(filepath.Join(other, ".BIT*")); len(m) != 0 {
 		t.Fatalf("temporary files in the linked directory: %v", m)
 	}
@@ -195,15 +188,8 @@ func TestCompleteRefusesAReplacedDirectory(t *testing.T) {
 // A directory replaced before the transfer starts: the job fails with
 // E_ACCESSDENIED and writes nothing into the linked directory.
 func TestDownloadRefusesAReplacedDirectory(t *testing.T) {
-	srv := testsrv.New(t)
-	srv.Handle("/f", testsrv.File{Size: 5000})
-	h := newHarness(t)
-	dl, other := h.path("dl"), h.path("other")
-	h.must(os.Mkdir(dl, 0o755))
-	h.must(os.Mkdir(other, 0o755))
-	id := h.job("d", srv.URL("/f"), filepath.Join(dl, "f.bin"))
-	h.must(os.Rename(dl, dl+".real"))
-	h.must(os.Symlink(other, dl))
+	h, _, id, dl, other := twoDirs(t)
+	replaceByLink(h, dl, other)
 	h.must(h.m.Resume(id))
 	in := h.waitState(id, bits.StateError)
 	if in.Error == nil || in.Error.Code != bits.E_ACCESSDENIED {
@@ -217,4 +203,25 @@ func TestDownloadRefusesAReplacedDirectory(t *testing.T) {
 	if ents, _ := os.ReadDir(other); len(ents) != 0 {
 		t.Fatalf("Cancel touched the linked directory: %v", ents)
 	}
+}
+
+// twoDirs makes a job's directory dl, another directory other, and a job
+// that downloads the server's /f (5000 bytes) into dl.
+func twoDirs(t *testing.T) (h *harness, srv *testsrv.Server, id, dl, other string) {
+	t.Helper()
+	srv = testsrv.New(t)
+	srv.Handle("/f", testsrv.File{Size: 5000})
+	h = newHarness(t)
+	dl, other = h.path("dl"), h.path("other")
+	h.must(os.Mkdir(dl, 0o755))
+	h.must(os.Mkdir(other, 0o755))
+	id = h.job("d", srv.URL("/f"), filepath.Join(dl, "f.bin"))
+	return h, srv, id, dl, other
+}
+
+// replaceByLink moves dl aside (to dl.real) and puts a link to other in
+// its place.
+func replaceByLink(h *harness, dl, other string) {
+	h.must(os.Rename(dl, dl+".real"))
+	h.must(os.Symlink(other, dl))
 }
