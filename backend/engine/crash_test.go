@@ -165,26 +165,7 @@ func TestCrashKill9MidTransfer(t *testing.T) {
 	_ = c.cmd.Wait()
 
 	// Complete in-process on the same database and compare.
-	st, err := store.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m, err := New(Config{Store: st, Owner: "crash", Drivers: []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{})}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	jobs := m.List(true, false)
-	if len(jobs) != 1 || jobs[0].State != bits.StateTransferred {
-		t.Fatalf("jobs after restarts: %+v", jobs)
-	}
-	if _, err := m.Complete(jobs[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	if fileSHA(t, local) != sha(srv.Body("/big")) {
-		t.Fatal("SHA-256 differs after two kill -9")
-	}
+	completeAndCompare(t, db, local, srv.Body("/big"), "two kill -9")
 	total := sentBytes(srv)
 	redownloaded := total - size
 	t.Logf("re-downloaded after two kill -9: %d bytes (%.2f MiB) of %d", redownloaded, float64(redownloaded)/(1<<20), size)
@@ -276,7 +257,22 @@ func TestCrashKill9MidSegmentedTransfer(t *testing.T) {
 		}
 	}
 
-	st, err = store.Open(db)
+	completeAndCompare(t, db, local, srv.Body("/big"), "kill -9 of a download in segments")
+	redownloaded := sentBytes(srv) - size
+	t.Logf("re-downloaded after kill -9: %.2f MiB", float64(redownloaded)/(1<<20))
+	// One checkpoint window (1 s at 8 MiB/s, or 4 MiB) plus what sat in the
+	// socket buffers of eight connections and the bytes of segments cut short.
+	if limit := int64(8<<20 + 4<<20 + 8*(1<<20)); redownloaded > limit {
+		t.Fatalf("re-downloaded %d bytes, more than one checkpoint window and buffers (%d)", redownloaded, limit)
+	}
+}
+
+// completeAndCompare opens the crashed engine's database in-process, checks
+// that it holds one TRANSFERRED job, completes it and compares the file
+// with want; after names what the job went through.
+func completeAndCompare(t *testing.T, db, local string, want []byte, after string) {
+	t.Helper()
+	st, err := store.Open(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,21 +282,14 @@ func TestCrashKill9MidSegmentedTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	list := m.List(true, false)
-	if len(list) != 1 || list[0].State != bits.StateTransferred {
-		t.Fatalf("jobs after the restart: %+v", list)
+	jobs := m.List(true, false)
+	if len(jobs) != 1 || jobs[0].State != bits.StateTransferred {
+		t.Fatalf("jobs after %s: %+v", after, jobs)
 	}
-	if _, err := m.Complete(list[0].ID); err != nil {
+	if _, err := m.Complete(jobs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if fileSHA(t, local) != sha(srv.Body("/big")) {
-		t.Fatal("SHA-256 differs after kill -9 of a download in segments")
-	}
-	redownloaded := sentBytes(srv) - size
-	t.Logf("re-downloaded after kill -9: %.2f MiB", float64(redownloaded)/(1<<20))
-	// One checkpoint window (1 s at 8 MiB/s, or 4 MiB) plus what sat in the
-	// socket buffers of eight connections and the bytes of segments cut short.
-	if limit := int64(8<<20 + 4<<20 + 8*(1<<20)); redownloaded > limit {
-		t.Fatalf("re-downloaded %d bytes, more than one checkpoint window and buffers (%d)", redownloaded, limit)
+	if fileSHA(t, local) != sha(want) {
+		t.Fatalf("SHA-256 differs after %s", after)
 	}
 }

@@ -54,22 +54,8 @@ func (t *fileTarget) WriteAt(p []byte, off int64) (int, error) {
 	if t.err != nil {
 		return n, &localError{t.err}
 	}
-	t.d.unsynced += int64(n)
-	if n > 0 {
-		t.live.n.Add(int64(n))
-		t.d.progress()
-	}
-	if err != nil {
-		t.err = err
-		return n, &localError{err}
-	}
-	if t.d.due() {
-		if err := t.d.checkpoint(t.partial(), false); err != nil {
-			t.err = err
-			return n, &localError{err}
-		}
-	}
-	return n, nil
+	t.live.n.Add(int64(n))
+	return t.wrote(n, err)
 }
 
 // Ranged notes that the bytes now arrive by the segments of tab.
@@ -91,9 +77,17 @@ func (t *fileTarget) Write(p []byte) (int, error) {
 	}
 	n, err := t.f.Write(p)
 	t.off += int64(n)
+	t.live.n.Store(t.off)
+	return t.wrote(n, err)
+}
+
+// wrote accounts for n bytes just written (their live count already
+// shown) and takes a checkpoint when one is due. The fsync runs in the
+// background; it covers every byte written before it is called, so the
+// offsets taken now are safe to record.
+func (t *fileTarget) wrote(n int, err error) (int, error) {
 	t.d.unsynced += int64(n)
 	if n > 0 {
-		t.live.n.Store(t.off)
 		t.d.progress()
 	}
 	if err != nil {
@@ -101,8 +95,6 @@ func (t *fileTarget) Write(p []byte) (int, error) {
 		return n, &localError{err}
 	}
 	if t.d.due() {
-		// The fsync runs in the background; it covers every byte written
-		// before it is called, so the offset taken now is safe to record.
 		if err := t.d.checkpoint(t.partial(), false); err != nil {
 			t.err = err
 			return n, &localError{err}
