@@ -22,11 +22,19 @@ import (
 //     flight are the window the socket advertises (tcpi_rcv_wnd), so the
 //     round trip is the time the job took to read the last window's worth
 //     of bytes (Little's law; yieldConn keeps the read history). A sender
-//     that sends less than the window makes the sample longer, never
-//     shorter: the error is on the yielding side. The kernel's own receiver
-//     estimate (tcpi_rcv_rtt) is not used: it latches its minimum at once
-//     and, since Linux 6.16, ignores larger samples while the receive queue
-//     holds data, so it hardly rises with the queue. The current delay is
+//     that sends less than the window makes the sample longer: the error is
+//     on the yielding side. It can also come out shorter than any real
+//     round trip, when the path delivers in clumps (a busy forwarder, a
+//     late reader): a window's worth read within a few milliseconds. One
+//     such sample would become the base delay for ten minutes, and every
+//     honest sample after it would read as queue (the job alone at 40 ms
+//     then got 5 % of the link). So a sample is never taken below the
+//     kernel's receiver estimate (tcpi_rcv_rtt, RFC 9840's timestamp
+//     method: from a segment's TSecr, the time since the receiver's own
+//     ACK, which no clump makes shorter than the path). That estimate alone
+//     would not do: it takes any smaller sample at once and a larger one
+//     only when the receive queue is empty, so it may lag a rising queue.
+//     The current delay is
 //     the minimum of the last currentFilter samples, the base delay the
 //     minimum over baseBuckets one-minute buckets (RFC 6817 §3.4.2, the
 //     history RFC 9840 keeps), and the queueing delay is their difference.

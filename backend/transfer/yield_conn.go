@@ -19,8 +19,9 @@ import (
 // nothing is clamped yet).
 type probe interface {
 	// window is the receive window the socket last advertised and its
-	// maximum segment size, in bytes.
-	window() (wnd, mss int, ok bool)
+	// maximum segment size, in bytes, and the kernel's receiver round-trip
+	// estimate (0: none).
+	window() (wnd, mss int, rcvRTT time.Duration, ok bool)
 	// clamp sets the most the socket advertises (TCP_WINDOW_CLAMP).
 	clamp(bytes int) error
 }
@@ -145,7 +146,7 @@ func (c *yieldConn) Read(p []byte) (int, error) {
 		return n, err
 	}
 	c.lastProbe = now
-	wnd, mss, ok := c.probe.window()
+	wnd, mss, rcvRTT, ok := c.probe.window()
 	if !ok {
 		return n, err
 	}
@@ -154,7 +155,8 @@ func (c *yieldConn) Read(p []byte) (int, error) {
 	}
 	c.lastWnd = wnd
 	if rtt, ok := c.roundTrip(now, wnd); ok {
-		y.Observe(rtt, c.delivered)
+		// Never shorter than the kernel's estimate (see Yielder, Delay).
+		y.Observe(max(rtt, rcvRTT), c.delivered)
 		c.delivered = 0
 	}
 	if w := y.connWindow(mss); w < c.clamped {

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -114,5 +115,54 @@ func TestYielderDisabled(t *testing.T) {
 	y.SetEnabled(false)
 	if y.Enabled() {
 		t.Error("disabled, the Yielder still yields")
+	}
+}
+
+// fakeProbe is a socket whose window and receiver round trip the test sets.
+type fakeProbe struct {
+	wnd    int
+	rcvRTT time.Duration
+	clamp_ int
+}
+
+func (p *fakeProbe) window() (int, int, time.Duration, bool) {
+	return p.wnd, yieldMSS, p.rcvRTT, true
+}
+func (p *fakeProbe) clamp(b int) error { p.clamp_ = b; return nil }
+
+// endlessConn reads as many bytes as asked, at once.
+type endlessConn struct{ net.Conn }
+
+func (endlessConn) Read(p []byte) (int, error) { return len(p), nil }
+
+// A path that delivers in clumps (a busy forwarder: three windows' worth
+// read within 20 ms, once per 40 ms round trip) gives Little's-law samples
+// far shorter than the round trip. Taken as they are, one of them becomes
+// the base delay and the honest 40 ms after it reads as queue, which shut
+// the window of a job alone on a 40 ms link. The kernel's receiver
+// estimate (timestamps) bounds them from below.
+func TestYieldConnClumpsDoNotSetAFalseBase(t *testing.T) {
+	clk, y := newTestYielder()
+	p := &fakeProbe{wnd: 64 << 10, rcvRTT: 40 * time.Millisecond}
+	c := &yieldConn{Conn: endlessConn{}, probe: p, closed: make(chan struct{})}
+	c.bind(y)
+	buf := make([]byte, 4<<10)
+	for range 50 { // 50 round trips
+		for range 48 { // 3 windows of 64 KiB in 4 KiB reads, 0.4 ms apart
+			clk.Advance(400 * time.Microsecond)
+			if _, err := c.Read(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.Advance(40*time.Millisecond - 48*400*time.Microsecond)
+	}
+	y.mu.Lock()
+	base := y.base.min()
+	y.mu.Unlock()
+	if base < 40*time.Millisecond {
+		t.Errorf("base delay %v from clumped arrivals on a 40 ms path, want at least 40ms", base)
+	}
+	if y.Window() <= initWindow {
+		t.Errorf("no queue: the window is %d, want it grown past %d", y.Window(), initWindow)
 	}
 }
