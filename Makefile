@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: soak bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -143,6 +143,10 @@ frontend-test: node-deps
 
 go-test:
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
+
+## soak: long tests with timing bounds, kept out of make test: the yield targets on the shaped links (root; about 1 min)
+soak: deps
+	$(GO) test -race -timeout 10m -tags $(TAGS),yieldtarget -run 'TestYieldOnShapedLink' -count=1 -v ./backend/transfer
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build e2e-deps

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The yield benchmark (issue 15, target 2): on a 50 Mbit/s link shaped by tbf
 # in network namespaces of its own (scripts/yield-net.sh; root), joined by a
-# plain veth pair and through delayline at 20 ms each way (40 ms base RTT),
+# plain veth pair and through delayline at 20 ms each way (40 ms base RTT)
+# after a router namespace that holds the bottleneck queue,
 # nginx serving a large file in the server namespace and, in the client one:
 #   curl_alone          curl for BENCH_YIELD_SECONDS (default 20)
 #   ferry_alone         a LOW Ferry job (the engine runs in the client namespace)
@@ -15,6 +16,8 @@
 # most servers run; bbr keeps the queue short and is reported separately).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/benchrecord.sh
+. scripts/benchrecord.sh
 FERRY=${FERRY:-build/bin/ferry}
 [ -x "$FERRY" ] || { echo "bench-yield: $FERRY is missing (make build)" >&2; exit 1; }
 FERRY=$(realpath "$FERRY")
@@ -83,10 +86,16 @@ start_job() {
   echo "$id"
 }
 start_curl() { rm -f "$work/out/curl.bin"; ip netns exec "$name-c" curl -s -o "$work/out/curl.bin" --max-time "$1" "$url" & curl_pid=$!; }
-mean() { awk -F, -v s="$1" -v from="${2:-0}" '$1==s && $2>from {n++; t+=$3} END{printf "%.0f", n?t/n:0}' "$3"; }
+# mean SCENARIO FROM CSV: the mean rate over the intervals that start at
+# FROM seconds or later, weighted by their length (under load a sample can
+# take seconds, and its interval then reaches back into the ramp-up).
+mean() {
+  awk -F, -v s="$1" -v from="${2:-0}" '$1==s {if (p>=from) {t+=$3*($2-p); d+=$2-p}; p=$2} END{printf "%.0f", d?t/d:0}' "$3"
+}
 median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 
 : >"$out/yield.txt"
+bench_note yield "50 Mbit/s (tbf, 400 ms of queue) on a router namespace between nginx (sending with ${YIELD_CC:-cubic}) and the client, joined by a veth pair (plain) or through delayline at 20 ms each way (40 ms); medians of $RUNS runs of $SECS s, each mean over its last $((SECS - 2)) s; Ferry is a LOW job with bandwidth.yield ${BENCH_YIELD:-true}; the LOW job's share is of the link's 50 Mbit/s."
 for link in $LINKS; do
   case $link in plain) delay=0 ;; 40ms) delay=20ms ;; *) echo "bench-yield: unknown link $link" >&2; exit 2 ;; esac
   scripts/yield-net.sh up "$name" "$delay" "$work/net"
@@ -96,12 +105,11 @@ for link in $LINKS; do
   ip netns exec "$name-c" "$FERRY" service >"$work/service.log" 2>&1 &
   svc=$!
   for _ in $(seq 100); do "$FERRY" --no-autostart list >/dev/null 2>&1 && break; sleep 0.1; done
-  # Yielding is off by default until it meets its targets (README): the
-  # bench measures it on (BENCH_YIELD=false measures a plain background job).
+  # On by default; set anyway (BENCH_YIELD=false measures a plain background job).
   "$FERRY" --no-autostart config set bandwidth.yield "${BENCH_YIELD:-true}" >/dev/null
   csv=$out/yield-$link.csv
   echo "scenario,t_seconds,bytes_per_second" >"$csv"
-  shares=() alones=()
+  shares=() alones=() cas=() cbs=() fas=()
   for run in $(seq "$RUNS"); do
     tmp=$work/run.csv
     : >"$tmp"
@@ -125,6 +133,7 @@ for link in $LINKS; do
     if [ "$run" = 1 ]; then cat "$tmp" >>"$csv"; else sed "s/^\([a-z_]*\),/\1#$run,/" "$tmp" >>"$csv"; fi
     # Means skip the first 2 s of each (slow start).
     ca=$(mean curl_alone 2 "$tmp"); cb=$(mean curl_beside_ferry 2 "$tmp"); fa=$(mean ferry_alone 2 "$tmp")
+    cas+=("$ca") cbs+=("$cb") fas+=("$fa")
     shares+=("$(awk -v a="$ca" -v b="$cb" 'BEGIN{printf "%.1f", a?100*b/a:0}')")
     alones+=("$(awk -v f="$fa" -v l="$LINK_BPS" 'BEGIN{printf "%.1f", 100*f/l}')")
     printf '%s run %d: curl alone %.2f MB/s, beside the LOW job %.2f MB/s (%s%%); the LOW job alone %.2f MB/s (%s%% of 50 Mbit/s)\n' \
@@ -133,6 +142,13 @@ for link in $LINKS; do
   done
   printf '%s link, median of %d runs: curl keeps %s%% beside a LOW job (target >= 90%%); the LOW job alone uses %s%% of the link (target >= 80%%)\n' \
     "$link" "$RUNS" "$(echo "${shares[@]}" | median)" "$(echo "${alones[@]}" | median)" | tee -a "$out/yield.txt"
+  mb() { echo "$@" | median | awk '{printf "%.2f", $1/1e6}'; }
+  share=$(echo "${shares[@]}" | median) alone=$(echo "${alones[@]}" | median)
+  bench_record case=yield metric="curl's throughput, $link link" tool="curl alone" unit=MB/s value="$(mb "${cas[@]}")"
+  bench_record case=yield metric="curl's throughput, $link link" tool="curl beside Ferry LOW" unit=MB/s value="$(mb "${cbs[@]}")" \
+    vs="curl alone" ratio="$(awk -v x="$share" 'BEGIN{printf "%.3f", x/100}')" target="ratio>=0.9"
+  bench_record case=yield metric="Ferry LOW alone, $link link" tool="Ferry LOW" unit=MB/s value="$(mb "${fas[@]}")" \
+    ratio="$(awk -v x="$alone" 'BEGIN{printf "%.3f", x/100}')" target="ratio>=0.8"
   "$FERRY" --no-autostart shutdown >/dev/null 2>&1 || true
   wait "$svc" 2>/dev/null || true
   svc=

@@ -26,7 +26,6 @@ func (d *yieldDriver) Download(ctx context.Context, req transfer.Request, t tran
 func TestYieldFollowsPriorityAndSetting(t *testing.T) {
 	drv := &yieldDriver{got: make(chan *transfer.Yielder, 1)}
 	h := newHarness(t, func(c *Config) { c.Drivers = []transfer.Driver{drv} })
-	h.must(h.m.SetSetting(KeyBandwidthYield, "true")) // off by default for now (settings.go)
 	id := h.job("bg", "http://example.invalid/a", h.path("a"))
 	h.must(h.m.SetPriority(id, bits.PriorityLow))
 	h.must(h.m.Resume(id))
@@ -58,8 +57,8 @@ func TestYieldFollowsPriorityAndSetting(t *testing.T) {
 }
 
 func TestYieldSettingParses(t *testing.T) {
-	if v := DefaultSettings().Get(KeyBandwidthYield); v != 0 {
-		t.Errorf("bandwidth.yield defaults to %d, want 0 (false until the controller meets its targets)", v)
+	if v := DefaultSettings().Get(KeyBandwidthYield); v != 1 {
+		t.Errorf("bandwidth.yield defaults to %d, want 1 (true, cli.md)", v)
 	}
 	for in, want := range map[string]int64{"true": 1, "FALSE": 0, "on": 1, "0": 0} {
 		if _, v, err := ParseSetting(KeyBandwidthYield, in); err != nil || v != want {

@@ -32,10 +32,12 @@ type probe interface {
 // does not reach back a full window yields no sample until it does.
 const histLen = 4096
 
-// mark is the count of bytes a connection had read at a time.
+// mark is the count of bytes a connection had read at a time, and the
+// window the socket advertised then (as last probed; 0: not yet known).
 type mark struct {
 	at    time.Time
 	total int64
+	wnd   int
 }
 
 // probeEvery spaces the delay samples of one connection.
@@ -139,7 +141,7 @@ func (c *yieldConn) Read(p []byte) (int, error) {
 	now := y.clk.Now()
 	c.total += int64(n)
 	c.delivered += n
-	c.hist[c.next] = mark{now, c.total}
+	c.hist[c.next] = mark{now, c.total, c.lastWnd}
 	c.next = (c.next + 1) % histLen
 	c.nHist = min(c.nHist+1, histLen)
 	if now.Sub(c.lastProbe) < probeEvery {
@@ -175,29 +177,42 @@ func (c *yieldConn) shrunk(now time.Time, y *Yielder) {
 	c.validFrom = now.Add(y.roundTrip())
 }
 
-// roundTrip is the time the connection took to read the last wnd bytes:
-// with wnd bytes in flight, the round trip (see Yielder). It is false while
+// roundTrip is the time the connection took to read the window's worth of
+// bytes that was in flight at an earlier read: with W bytes in flight at
+// t0, the last of them arrives a round trip later (see Yielder). W is the
+// window advertised at t0, not the current one (wnd only stands in for a
+// read before the first probe): while the window grows, the bytes read
+// lately were sent under a smaller one, and measuring the current window
+// back from now reached into those and read round trips of twice the
+// path's, which ended a ramp far below the link's rate. It is false while
 // the history does not reach back that far.
 func (c *yieldConn) roundTrip(now time.Time, wnd int) (time.Duration, bool) {
 	if wnd <= 0 || c.nHist < 2 {
 		return 0, false
 	}
+	oldest := (c.next - c.nHist + histLen) % histLen
+	at := func(i int) mark { return c.hist[(oldest+i)%histLen] }
 	// 7/8 of the window: a window-limited sender sends a window per round
 	// trip in one burst, and a look-back that overshoots the burst by a
 	// byte would measure two round trips; short of it, the sample is at
 	// most an eighth short, base and current alike.
-	want := c.total - int64(wnd-wnd/8)
-	// The newest mark at or before want, by binary search over the ring
-	// (totals grow with the index from oldest to newest).
-	oldest := (c.next - c.nHist + histLen) % histLen
-	at := func(i int) mark { return c.hist[(oldest+i)%histLen] }
-	if at(0).total > want {
+	done := func(i int) bool {
+		w := at(i).wnd
+		if w <= 0 {
+			w = wnd
+		}
+		return c.total-at(i).total >= int64(w-w/8)
+	}
+	if !done(0) {
 		return 0, false
 	}
+	// The newest mark whose window has all arrived since, by binary search
+	// over the ring (older marks are done, newer ones not yet, but for
+	// windows that shrink faster than bytes arrive).
 	lo, hi := 0, c.nHist-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		if at(mid).total <= want {
+		if done(mid) {
 			lo = mid
 		} else {
 			hi = mid - 1
