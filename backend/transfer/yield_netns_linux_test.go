@@ -225,10 +225,6 @@ func (h *helperRun) wait(t *testing.T) float64 {
 	return r
 }
 
-func helperRate(t *testing.T, ns, url string, secs int, foreground bool) float64 {
-	return startHelper(t, ns, url, secs, foreground).wait(t)
-}
-
 // countTarget counts bytes and drops them.
 type countTarget struct{ n atomic.Int64 }
 

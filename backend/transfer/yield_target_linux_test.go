@@ -43,3 +43,7 @@ func TestYieldOnShapedLink(t *testing.T) {
 		})
 	}
 }
+
+func helperRate(t *testing.T, ns, url string, secs int, foreground bool) float64 {
+	return startHelper(t, ns, url, secs, foreground).wait(t)
+}
