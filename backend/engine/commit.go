@@ -273,6 +273,17 @@ func (m *Manager) install(c *change) {
 	}
 }
 
+// verb checks the declared verb against the copy: nil when it acts, nil
+// with c.noop set when it does nothing here, else its refusal.
+func (c *change) verb(name string) error {
+	err := verb(name).check(c.job)
+	if err == errNoOp {
+		c.noop = true
+		return nil
+	}
+	return err
+}
+
 // update applies a property change to a job that is not final: the common
 // shape of the setters.
 func (m *Manager) update(ref string, apply func(c *change) error) error {

@@ -19,6 +19,16 @@ func verb(name, group, summary, example string, args []Arg, run func(m *engine.M
 	}
 }
 
+// stateVerb is a verb declared in engine.Verbs: the states it acts in come
+// from there.
+func stateVerb(op *Op) *Op {
+	op.Verb = engine.Verbs[op.Name]
+	if op.Verb == nil {
+		panic("ops: " + op.Name + " has no engine.Verbs declaration")
+	}
+	return op
+}
+
 // setter is a verb that changes one property.
 func setter(name, summary, example string, args []Arg, run func(m *engine.Manager, job string, a []string) error) *Op {
 	return verb(name, GroupSet, summary, example, args, func(m *engine.Manager, r Request) (any, error) {
@@ -141,26 +151,26 @@ var table = []*Op{
 		},
 		Text: textFiles,
 	},
-	verb("resume", GroupJobs, "queue the job for transfer (or retry it now after an error)", "ferry resume nightly", nil,
-		func(m *engine.Manager, r Request) (any, error) { return nil, m.Resume(r.Args[0]) }),
-	verb("suspend", GroupJobs, "stop the job's transfer until it is resumed", "ferry suspend nightly", nil,
-		func(m *engine.Manager, r Request) (any, error) { return nil, m.Suspend(r.Args[0]) }),
-	verb("cancel", GroupJobs, "cancel the job and delete its temporary files", "ferry cancel nightly", nil,
+	stateVerb(verb("resume", GroupJobs, "queue the job for transfer (or retry it now after an error)", "ferry resume nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.Resume(r.Args[0]) })),
+	stateVerb(verb("suspend", GroupJobs, "stop the job's transfer until it is resumed", "ferry suspend nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.Suspend(r.Args[0]) })),
+	stateVerb(verb("cancel", GroupJobs, "cancel the job and delete its temporary files", "ferry cancel nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) {
 			res, err := m.Cancel(r.Args[0])
 			if err != nil {
 				return nil, err
 			}
 			return note(res, "the job is cancelled, but some temporary files could not be deleted"), nil
-		}),
-	verb("complete", GroupJobs, "move the transferred files to their local names and end the job", "ferry complete nightly", nil,
+		})),
+	stateVerb(verb("complete", GroupJobs, "move the transferred files to their local names and end the job", "ferry complete nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) {
 			res, err := m.Complete(r.Args[0])
 			if err != nil {
 				return nil, err
 			}
 			return note(res, "files that were not transferred were deleted; the others are in place"), nil
-		}),
+		})),
 	verb("takeownership", GroupJobs, "make the caller the owner (drops credentials, custom headers, the client certificate and the notify command line)",
 		"ferry takeownership nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) { return nil, m.TakeOwnership(r.Args[0]) }),
