@@ -47,6 +47,8 @@ type change struct {
 	restart bool
 	// remove deletes the job from the store and from memory (purge).
 	remove bool
+	// insert makes a new job (CreateJob) known once its row is durable.
+	insert bool
 	// noop: fn found nothing to change.
 	noop bool
 	// after runs under mu once the change is installed.
@@ -231,6 +233,9 @@ func (m *Manager) install(c *change) {
 		e.gone = true
 		delete(m.jobs, j.ID)
 		return
+	}
+	if c.insert {
+		m.jobs[j.ID] = e
 	}
 	if !old.State.Active() && j.State.Active() {
 		e.activeSince = c.now

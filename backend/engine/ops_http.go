@@ -53,13 +53,16 @@ func (m *Manager) loadCredentials() error {
 		if e == nil {
 			continue
 		}
+		// The opened secrets go into a copy that then replaces the record:
+		// a committed record is never edited in place.
+		j := e.job.Clone()
 		for name, sealed := range secrets {
 			if name == headersSecret {
 				if box == nil {
 					m.lockSecret(id, name, sealed) // secretkey.go: kept, reported, and the job does not transfer
 					m.log.Warn("the job's sealed headers cannot be opened: the engine has no secret key", "job", id, "key", m.keyFile())
 				} else if plain, err := box.Open(sealed, secretAAD(id, name)); err == nil {
-					e.job.CustomHeaders = string(plain)
+					j.CustomHeaders = string(plain)
 				} else {
 					m.lockSecret(id, name, sealed)
 					m.log.Warn("the job's sealed headers could not be opened (secret key changed?)", "job", id, "key", m.keyFile())
@@ -90,9 +93,12 @@ func (m *Manager) loadCredentials() error {
 				m.log.Warn("ignoring an unreadable credential", "job", id)
 				continue
 			}
-			e.job.Credentials = append(e.job.Credentials, bits.Credential{Target: bits.AuthTarget(t), Scheme: bits.AuthScheme(s), UserName: c.User, Password: c.Password})
+			j.Credentials = append(j.Credentials, bits.Credential{Target: bits.AuthTarget(t), Scheme: bits.AuthScheme(s), UserName: c.User, Password: c.Password})
 		}
-		sortCredentials(e.job.Credentials)
+		sortCredentials(j.Credentials)
+		m.mu.Lock()
+		e.job = j
+		m.mu.Unlock()
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"ferry/backend/bits"
-	"ferry/backend/store"
 )
 
 // FileSpec is one file to add: remote, local and an optional SHA-256.
@@ -63,17 +62,20 @@ func (m *Manager) CreateJob(name string, typ bits.JobType) (bits.JobInfo, error)
 	e := &entry{id: j.ID, job: j, seq: m.seq}
 	m.creating++
 	m.mu.Unlock()
-	// A new job enters memory only once its row is durable.
-	err := m.st.Commit(store.Change{Seq: e.seq, Job: j})
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.creating--
+	// A new job enters memory only once its row is durable: it takes the
+	// one commit path, which inserts it when installed.
+	err := m.commit(e, func(c *change) error {
+		c.insert = true
+		c.after = func() { m.creating-- } // under mu, as the job becomes counted
+		c.event(EventCreated, -1)
+		return nil
+	})
 	if err != nil {
-		m.log.Error("could not record a new job", "err", err)
-		return bits.JobInfo{}, storeError(err)
+		m.mu.Lock()
+		m.creating--
+		m.mu.Unlock()
+		return bits.JobInfo{}, err
 	}
-	m.jobs[j.ID] = e
-	m.emit(e, EventCreated, -1)
 	return j.Info(true), nil
 }
 
