@@ -209,7 +209,7 @@ func (m *Manager) decorated(remote string, prio bits.JobPriority) transfer.Drive
 	if d == nil {
 		return nil
 	}
-	return transfer.Retry(transfer.Limit(d, m.bw.waiter(prio)), transfer.QuickRetries)
+	return transfer.Retry(transfer.Limit(d, m.bw.waiter(prio)), transfer.QuickRetries, transfer.QuickBackoff)
 }
 
 func protocolOf(remote string) string {
