@@ -77,6 +77,10 @@ type File struct {
 	// Segments is the durable state of a download over several
 	// connections (nil for one stream, whose offset is BytesTransferred).
 	Segments []Segment `json:"segments,omitempty"`
+	// Validation is File3's validation state: "" (not set), "true" (set
+	// TRUE, or the file was completed) or "false" (set FALSE, or its
+	// SHA-256 did not match: the content was dropped).
+	Validation string `json:"validation,omitempty"`
 }
 
 // Equal reports two identical file records.
@@ -85,7 +89,7 @@ func (f File) Equal(g File) bool {
 		f.BytesTransferred == g.BytesTransferred && f.Transferred == g.Transferred && f.Committed == g.Committed &&
 		f.TempName == g.TempName && f.TempID == g.TempID && f.DirID == g.DirID && f.SHA256 == g.SHA256 &&
 		f.Validator == g.Validator && f.ModTime.Equal(g.ModTime) && f.ModTime.Location() == g.ModTime.Location() &&
-		slices.Equal(f.Segments, g.Segments)
+		slices.Equal(f.Segments, g.Segments) && f.Validation == g.Validation
 }
 
 // ClientCert names a client certificate and its private key, both PEM
@@ -172,14 +176,21 @@ type Job struct {
 	NotifyCmdLine     *NotifyCmdLine `json:"notifyCmdLine,omitempty"`
 	Proxy             ProxySettings  `json:"proxy"`
 	Dynamic           bool           `json:"dynamic"`
+	// Job5 properties (engine/ops_props.go): MAX_DOWNLOAD_SIZE (0: none)
+	// and MINIMUM_NOTIFICATION_INTERVAL_MS (0: the engine's default).
+	MaxDownloadSize  int64 `json:"maxDownloadSize,omitempty"`
+	NotifyIntervalMS int64 `json:"notifyIntervalMs,omitempty"`
 	// Connections is CONNECTIONS: how many connections one file may use
 	// (1–16; 0 in records older than the property means 1).
-	Connections   int          `json:"connections,omitempty"`
-	CustomHeaders string       `json:"customHeaders,omitempty"`
-	HTTPMethod    string       `json:"httpMethod,omitempty"`
-	ReplyFileName string       `json:"replyFileName,omitempty"`
-	Credentials   []Credential `json:"credentials,omitempty"`
-	Files         []File       `json:"files"`
+	Connections   int    `json:"connections,omitempty"`
+	CustomHeaders string `json:"customHeaders,omitempty"`
+	// HeadersWriteOnly: MakeCustomHeadersWriteOnly was called; the
+	// headers are sent but never shown again.
+	HeadersWriteOnly bool         `json:"headersWriteOnly,omitempty"`
+	HTTPMethod       string       `json:"httpMethod,omitempty"`
+	ReplyFileName    string       `json:"replyFileName,omitempty"`
+	Credentials      []Credential `json:"credentials,omitempty"`
+	Files            []File       `json:"files"`
 	// SecurityFlags is IBackgroundCopyJobHttpOptions' BG_SSL_* and
 	// BG_HTTP_REDIRECT_POLICY_* mask.
 	SecurityFlags uint32 `json:"securityFlags,omitempty"`

@@ -49,6 +49,9 @@ type change struct {
 	remove bool
 	// insert makes a new job (CreateJob) known once its row is durable.
 	insert bool
+	// forget lists files whose content was dropped: their live counts go
+	// before the change is shown.
+	forget []int
 	// noop: fn found nothing to change.
 	noop bool
 	// after runs under mu once the change is installed.
@@ -173,14 +176,16 @@ func (c *change) touch() { c.job.ModificationTime = c.now }
 // allowed is bits-reference §4.2: which state may follow which. Final
 // states are left by nothing; everything else may be suspended, cancelled or
 // (downloads; uploads from TRANSFERRED) completed.
+// ERROR is also reached from SUSPENDED, QUEUED and TRANSFERRED when a
+// file's content is declared invalid (File3 SetValidationState FALSE).
 var allowed = map[bits.JobState][]bits.JobState{
-	bits.StateSuspended:      {bits.StateQueued},
-	bits.StateQueued:         {bits.StateConnecting, bits.StateTransientError},
+	bits.StateSuspended:      {bits.StateQueued, bits.StateError},
+	bits.StateQueued:         {bits.StateConnecting, bits.StateTransientError, bits.StateError},
 	bits.StateConnecting:     {bits.StateTransferring, bits.StateTransientError, bits.StateError, bits.StateQueued, bits.StateTransferred},
 	bits.StateTransferring:   {bits.StateTransientError, bits.StateError, bits.StateQueued, bits.StateTransferred},
 	bits.StateTransientError: {bits.StateQueued, bits.StateError},
 	bits.StateError:          {bits.StateQueued},
-	bits.StateTransferred:    {bits.StateQueued},
+	bits.StateTransferred:    {bits.StateQueued, bits.StateError},
 }
 
 func transitionAllowed(from, to bits.JobState) bool {
@@ -251,6 +256,9 @@ func (m *Manager) install(c *change) {
 		e.live = append(e.live, newLive())
 	}
 	e.job = j
+	for _, i := range c.forget {
+		e.forget(i)
+	}
 	if e.worker != nil && (c.restart || !j.State.Active()) {
 		m.detach(e)
 	}

@@ -298,11 +298,37 @@ func (m *Manager) SetCustomHeaders(ref, headers string) error {
 		secrets = map[string][]byte{headersSecret: sealed}
 	}
 	return m.update(ref, func(c *change) error {
-		c.job.CustomHeaders = h
+		c.job.CustomHeaders = h // still write-only when made so (one way)
 		c.dropSecrets = append(c.dropSecrets, headersSecret)
 		c.secrets = secrets
 		return nil
 	})
+}
+
+// MakeCustomHeadersWriteOnly is IBackgroundCopyJobHttpOptions2's: from now
+// on the custom headers are sent but never shown again (one way).
+func (m *Manager) MakeCustomHeadersWriteOnly(ref string) error {
+	return m.update(ref, func(c *change) error {
+		if c.job.HeadersWriteOnly {
+			c.noop = true
+			return nil
+		}
+		c.job.HeadersWriteOnly = true
+		return nil
+	})
+}
+
+// CustomHeaders is GetCustomHeaders: E_ACCESSDENIED once they are
+// write-only.
+func (m *Manager) CustomHeaders(ref string) (string, error) {
+	j, err := m.GetJob(ref)
+	if err != nil {
+		return "", err
+	}
+	if j.HeadersWriteOnly {
+		return "", bits.Errorf(bits.E_ACCESSDENIED, "the custom headers of job %s are write-only (makecustomheaderswriteonly): they are sent but not shown", j.ID)
+	}
+	return j.CustomHeaders, nil
 }
 
 // headersSecret names the sealed copy of custom headers that carry
@@ -337,7 +363,9 @@ func defaultMethod(t bits.JobType) string {
 
 // SetHTTPMethod is IBackgroundCopyJobHttpOptions2::SetHttpMethod: only before
 // the first Resume; the default verb is a no-op; any other verb locks the job
-// to FOREGROUND and turns dynamic content off.
+// to FOREGROUND, and is refused on a job with DYNAMIC_CONTENT or
+// ON_DEMAND_MODE (BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD; the other
+// order is refused too).
 func (m *Manager) SetHTTPMethod(ref, method string) error {
 	if !isToken(method) || len(method) > 64 {
 		return bits.Errorf(bits.E_INVALIDARG, "%q is not an HTTP method", method)
@@ -351,9 +379,11 @@ func (m *Manager) SetHTTPMethod(ref, method string) error {
 			j.HTTPMethod = ""
 			return nil
 		}
+		if j.Dynamic {
+			return bits.Errorf(bits.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "a job with DYNAMIC_CONTENT keeps the default method; turn it off first")
+		}
 		j.HTTPMethod = method
 		j.Priority = bits.PriorityForeground
-		j.Dynamic = false
 		return nil
 	})
 }

@@ -296,6 +296,7 @@ func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 			f := &cj.Files[i]
 			if committed[i] {
 				f.Committed, f.TempName, f.TempID = true, "", ""
+				f.Validation = "true" // Complete implies TRUE (File3)
 			}
 			if dropped[i] {
 				f.TempName, f.TempID = "", ""

@@ -15,6 +15,15 @@ func nullable(s string) string {
 	return s
 }
 
+// parseIndex reads a file's 0-based index.
+func parseIndex(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0, bits.Errorf(bits.E_INVALIDARG, "the file index %q is not a whole number from 0", s)
+	}
+	return n, nil
+}
+
 func parseSeconds(what, s string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 {

@@ -48,6 +48,24 @@ func infoGetter(name, summary string, pick func(bits.JobInfo) any, text textFunc
 	}, text)
 }
 
+// fileGetter prints one property of the file at INDEX.
+func fileGetter(name, summary string, get func(m *engine.Manager, job string, idx int) (any, error), text textFunc) *Op {
+	if text == nil {
+		text = textScalar
+	}
+	return &Op{
+		Spec: Spec{Name: name, Group: GroupGet, Args: []Arg{jobArg, {Name: "INDEX"}}, Summary: summary, Example: "ferry " + name + " nightly 0", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			return get(env.Manager, r.Args[0], i)
+		},
+		Text: text,
+	}
+}
+
 func jobGetter(name, summary string, get func(m *engine.Manager, job string) (any, error), text textFunc) *Op {
 	if text == nil {
 		text = textScalar
@@ -151,6 +169,42 @@ var table = []*Op{
 		},
 		Text: textFiles,
 	},
+	verb("setremotename", GroupJobs, "change the remote name of the file at INDEX (0-based, the order added; download jobs)",
+		"ferry setremotename nightly 0 https://mirror.example.org/a.iso",
+		[]Arg{{Name: "INDEX"}, {Name: "URL"}}, func(m *engine.Manager, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			return nil, m.SetRemoteName(r.Args[0], i, r.Args[2])
+		}),
+	fileGetter("gettemporaryname", "the path of the temporary file of the file at INDEX while it exists (null when none)",
+		func(m *engine.Manager, job string, i int) (any, error) {
+			name, err := m.TemporaryName(job, i)
+			if err != nil || name == "" {
+				return nil, err
+			}
+			return name, nil
+		}, nil),
+	fileGetter("getvalidationstate", "whether the file at INDEX was declared valid (E_PENDING until it has fully arrived; false after its content was declared invalid)",
+		func(m *engine.Manager, job string, i int) (any, error) { return m.ValidationState(job, i) }, nil),
+	withHelp(verb("setvalidationstate", GroupJobs, "declare the content of the file at INDEX valid or not, once it has fully arrived (E_PENDING before)",
+		"ferry setvalidationstate nightly 0 false",
+		[]Arg{{Name: "INDEX"}, {Name: "true|false"}}, func(m *engine.Manager, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			on, err := parseBool(r.Args[2])
+			if err != nil {
+				return nil, err
+			}
+			return nil, m.SetValidationState(r.Args[0], i, on)
+		}),
+		"false drops the file's content (its progress goes back to 0) and puts the job in ERROR with\n"+
+			"BG_E_VALIDATION_FAILED; resume downloads the file again. complete implies true."),
+	fileGetter("getresponseheaders", "the header block of the last HTTP response for the file at INDEX (File5's HTTP_RESPONSE_HEADERS; since the engine started)",
+		func(m *engine.Manager, job string, i int) (any, error) { return m.ResponseHeaders(job, i) }, textLines),
 	stateVerb(verb("resume", GroupJobs, "queue the job for transfer (or retry it now after an error)", "ferry resume nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) { return nil, m.Resume(r.Args[0]) })),
 	stateVerb(verb("suspend", GroupJobs, "stop the job's transfer until it is resumed", "ferry suspend nightly", nil,
@@ -249,13 +303,7 @@ var table = []*Op{
 	infoGetter("getproxylist", "the proxy list (OVERRIDE only)", func(in bits.JobInfo) any { return in.Proxy.List }, nil),
 	infoGetter("getproxybypasslist", "the proxy bypass list (OVERRIDE only)", func(in bits.JobInfo) any { return in.Proxy.Bypass }, nil),
 	jobGetter("getcustomheaders", "the custom HTTP headers, one \"Name: value\" a line",
-		func(m *engine.Manager, job string) (any, error) {
-			j, err := m.GetJob(job)
-			if err != nil {
-				return nil, err
-			}
-			return j.CustomHeaders, nil
-		}, textLines),
+		func(m *engine.Manager, job string) (any, error) { return m.CustomHeaders(job) }, textLines),
 	jobGetter("getreplyfilename", "where an upload-reply job stores the server's reply",
 		func(m *engine.Manager, job string) (any, error) { return m.GetReplyFileName(job) }, nil),
 	withHelp(jobGetter("getreplydata", "the server's reply to a TRANSFERRED upload-reply job, written raw to standard output",
@@ -398,6 +446,9 @@ var table = []*Op{
 			}
 			return m.SetCustomHeaders(job, strings.Join(a, "\r\n"))
 		}),
+	verb("makecustomheaderswriteonly", GroupSet, "from now on send the custom headers but never show them (getcustomheaders: E_ACCESSDENIED); one way",
+		"ferry makecustomheaderswriteonly nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.MakeCustomHeadersWriteOnly(r.Args[0]) }),
 	setter("sethttpmethod", "the HTTP verb, before the first resume; any but the default makes the job FOREGROUND",
 		"ferry sethttpmethod nightly GET",
 		[]Arg{{Name: "METHOD"}}, func(m *engine.Manager, job string, a []string) error { return m.SetHTTPMethod(job, a[0]) }),
@@ -410,14 +461,14 @@ var table = []*Op{
 			}
 			return m.SetDynamic(job, on)
 		}),
-	withHelp(setter("setproperty", "set a job property by name: CONNECTIONS (connections per file, 1-16) or DYNAMIC_CONTENT (true|false)",
+	withHelp(setter("setproperty", "set a job property by name (IBackgroundCopyJob5): "+propertyNames(),
 		"ferry setproperty nightly CONNECTIONS 8",
 		[]Arg{{Name: "NAME"}, {Name: "VALUE"}}, func(m *engine.Manager, job string, a []string) error {
 			return m.SetProperty(job, a[0], a[1])
 		}), propertyHelp),
 	{
 		Spec: Spec{Name: "getproperty", Group: GroupGet, Args: []Arg{jobArg, {Name: "NAME"}},
-			Summary: "one job property by name (CONNECTIONS, DYNAMIC_CONTENT)", Help: propertyHelp,
+			Summary: "one job property by name (" + propertyNames() + ")", Help: propertyHelp,
 			Example: "ferry getproperty nightly CONNECTIONS", Prints: true},
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
 			return env.Manager.GetProperty(r.Args[0], r.Args[1])
@@ -540,13 +591,37 @@ func withHelp(op *Op, help string) *Op {
 	return op
 }
 
-const propertyHelp = `IBackgroundCopyJob5's SetProperty/GetProperty by name (BITS_JOB_PROPERTY_ may prefix it):
-  CONNECTIONS       Ferry's own: how many connections one file may use, 1 to 16 (new jobs: the
-                    connectionsPerFile setting, 1 by default). More than one are used only when the
-                    server answers ranges properly; a server that does not gets one stream.
-  DYNAMIC_CONTENT   true|false, before the first resume (the same as setdynamic)
-HIGH_PERFORMANCE, MAX_DOWNLOAD_SIZE, MINIMUM_NOTIFICATION_INTERVAL_MS, COST_FLAGS and ON_DEMAND_MODE
-are BITS properties Ferry does not have yet (E_NOTIMPL); any other name is BG_E_UNKNOWN_PROPERTY_ID.`
+// propertyHelp is built from engine.JobProperties, the one list of them.
+var propertyHelp = func() string {
+	var b strings.Builder
+	b.WriteString("IBackgroundCopyJob5's SetProperty/GetProperty by name (BITS_JOB_PROPERTY_ may prefix it):\n")
+	for _, p := range engine.JobProperties {
+		var when []string
+		if p.DownloadOnly {
+			when = append(when, "download jobs")
+		}
+		if p.BeforeAddFile {
+			when = append(when, "before the first file")
+		}
+		fmt.Fprintf(&b, "  %-34s %s", p.Name, p.Help)
+		if len(when) > 0 {
+			fmt.Fprintf(&b, " [%s]", strings.Join(when, ", "))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Refusals: BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE,\n" +
+		"BG_E_READ_ONLY_PROPERTY_AFTER_RESUME; a BITS property Ferry does not have yet is E_NOTIMPL, any other\n" +
+		"name BG_E_UNKNOWN_PROPERTY_ID.")
+	return b.String()
+}()
+
+func propertyNames() string {
+	names := make([]string, 0, len(engine.JobProperties))
+	for _, p := range engine.JobProperties {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
 
 const securityFlagsHelp = `The flags are a sum of these (IBackgroundCopyJobHttpOptions::SetSecurityFlags):
   0x1    BG_SSL_ENABLE_CRL_CHECK                     accepted; Ferry fetches no revocation lists

@@ -226,7 +226,20 @@ func (s *session) do(r *http.Request) (*http.Response, error) {
 	s.wd.arm()
 	resp, err := s.x.send(r)
 	s.wd.disarm()
+	if err == nil && s.req.Response != nil {
+		s.req.Response(HeaderBlock(resp))
+	}
 	return resp, err
+}
+
+// HeaderBlock renders a response's status line and headers as they came
+// (Go keeps neither their order nor their case: canonical names, sorted).
+func HeaderBlock(resp *http.Response) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\r\n", resp.Proto, resp.Status)
+	_ = resp.Header.Write(&b)
+	b.WriteString("\r\n")
+	return b.String()
 }
 
 // drain discards a small error body so the connection can be reused.
