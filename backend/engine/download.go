@@ -341,7 +341,7 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, 
 	t.live.n.Store(t.off)
 	t.live.conns.Store(1)
 	req := transfer.Request{URL: f.RemoteName, Offset: t.off, Validator: t.validator, Options: opts, Connections: conns, Segments: segs,
-		Response: t.live.response}
+		Ranges: f.Ranges, Response: t.live.response}
 	err = drv.Download(d.w.ctx, req, t)
 	t.live.conns.Store(0)
 	if t.tab != nil {

@@ -25,7 +25,8 @@ func (m *Manager) SetRemoteName(ref string, idx int, remote string) error {
 	if len(remote) > bits.MaxRemoteURL {
 		return bits.Errorf(bits.E_INVALIDARG, "the remote name has %d characters; the limit is %d", len(remote), bits.MaxRemoteURL)
 	}
-	if _, err := m.remoteScheme(remote); err != nil {
+	scheme, err := m.remoteScheme(remote)
+	if err != nil {
 		return err
 	}
 	return m.update(ref, func(c *change) error {
@@ -35,6 +36,9 @@ func (m *Manager) SetRemoteName(ref string, idx int, remote string) error {
 		f, err := fileAt(c.job, idx)
 		if err != nil {
 			return err
+		}
+		if f.Ranges != nil && scheme != "http" && scheme != "https" {
+			return bits.Errorf(bits.E_INVALIDARG, "file %d has byte ranges, which are fetched from http:// and https:// URLs only", idx)
 		}
 		if f.RemoteName == remote {
 			c.noop = true

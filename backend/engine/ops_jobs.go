@@ -14,6 +14,8 @@ type FileSpec struct {
 	RemoteName string `json:"remoteName"`
 	LocalName  string `json:"localName"`
 	SHA256     string `json:"sha256,omitempty"`
+	// Ranges: AddFileWithRanges' byte ranges (nil: the whole file).
+	Ranges []bits.Range `json:"ranges,omitempty"`
 }
 
 // CreateJob makes a new SUSPENDED job owned by the engine's user.

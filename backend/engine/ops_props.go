@@ -197,6 +197,11 @@ var JobProperties = []*JobProperty{
 			if on && c.job.HTTPMethod != "" {
 				return bits.Errorf(bits.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "DYNAMIC_CONTENT does not go with the custom HTTP method %s", c.job.HTTPMethod)
 			}
+			for _, f := range c.job.Files {
+				if on && f.Ranges != nil {
+					return bits.Errorf(bits.E_INVALIDARG, "DYNAMIC_CONTENT does not go with files of byte ranges")
+				}
+			}
 			c.job.Dynamic = on
 			return nil
 		},

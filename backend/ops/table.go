@@ -145,6 +145,24 @@ var table = []*Op{
 			return nil, env.Manager.AddFileSet(r.Args[0], specs)
 		},
 	},
+	{
+		Spec: Spec{Name: "addfilewithranges", Group: GroupJobs, Args: []Arg{jobArg, {Name: "REMOTE"}, {Name: "LOCAL"}, {Name: "RANGES"}},
+			Summary: "add byte ranges of a remote file, written back to back into LOCAL (download jobs, http/https)",
+			Help: "RANGES is a comma list of OFFSET:LENGTH, LENGTH a number of bytes or eof (to the end of the file),\n" +
+				"as bitsadmin's /addfilewithranges. They are fetched in one request and written in the order given.\n" +
+				"Refusals: BG_E_INVALID_RANGE (an offset of eof, a length of 0), BG_E_OVERLAPPING_RANGES, and\n" +
+				"BG_E_TOO_MANY_RANGES_IN_FILE past the maxRangesPerFile setting. At run time a range outside the\n" +
+				"remote file is ERROR BG_E_INVALID_RANGE, and a server that merges or reorders the ranges is ERROR\n" +
+				"BG_E_INVALID_SERVER_RESPONSE: nothing it sent is written.",
+			Example: "ferry addfilewithranges nightly https://example.org/a.iso /home/alice/head.bin 0:1024,1048576:eof"},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			rs, err := parseRanges(r.Args[3])
+			if err != nil {
+				return nil, err
+			}
+			return nil, env.Manager.AddFile(r.Args[0], engine.FileSpec{RemoteName: r.Args[1], LocalName: r.Args[2], Ranges: rs})
+		},
+	},
 	verb("replaceremoteprefix", GroupJobs, "replace the start of every remote name that begins with OLD (download jobs)",
 		"ferry replaceremoteprefix nightly http://old.example.org/ https://new.example.org/",
 		[]Arg{{Name: "OLD"}, {Name: "NEW"}}, func(m *engine.Manager, r Request) (any, error) {

@@ -179,7 +179,9 @@ func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error 
 	}
 	// A custom verb (SetHttpMethod) gets one request from byte 0, as
 	// dynamic content: BITS sends no HEAD or Range with it.
-	if req.Options.Dynamic || req.Options.customMethod() {
+	if len(req.Ranges) > 0 {
+		err = s.ranges() // http_ranges.go
+	} else if req.Options.Dynamic || req.Options.customMethod() {
 		err = s.dynamic()
 	} else if rt, ok := t.(RangeTarget); ok && (req.Connections > 1 || len(req.Segments) > 0) {
 		err = s.parallel(rt) // http_parallel.go
