@@ -130,3 +130,29 @@ func TestAddFileWithRangesMergedByServer(t *testing.T) {
 		}
 	}
 }
+
+// A connection cut in the middle of a range goes on from the bytes held
+// (If-Range), and the end is the very bytes asked for.
+func TestAddFileWithRangesResumesAfterACut(t *testing.T) {
+	e := newEnv(t)
+	srv := testsrv.New(t)
+	srv.Handle("/c", testsrv.File{Size: 300000, CutAfter: 100000}) // every GET: the probe too (1 byte)
+	id := create(e, "cut")
+	local := filepath.Join(e.dir, "c")
+	e.ok("addfilewithranges", id, srv.URL("/c"), local, "1000:eof")
+	e.ok("resume", id)
+	e.waitFor(id, "TRANSFERRED")
+	e.ok("complete", id)
+	if got := mustRead(t, local); !bytes.Equal(got, srv.Body("/c")[1000:]) {
+		t.Fatalf("%d bytes, not the range asked for", len(got))
+	}
+	var resumed bool
+	for _, r := range srv.Requests("/c") {
+		if strings.HasPrefix(r.Range, "bytes=") && r.Range != "bytes=0-0" && r.Range != "bytes=1000-299999" && r.IfRange != "" {
+			resumed = true
+		}
+	}
+	if !resumed {
+		t.Fatalf("no resumed request after the cut: %+v", srv.Requests("/c"))
+	}
+}
