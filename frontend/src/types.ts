@@ -45,6 +45,8 @@ export interface FileInfo {
   bytesTotal: number;
   bytesTransferred: number;
   completed: boolean;
+  /** addfilewithranges' byte ranges (length -1: to the end); null for the whole file */
+  ranges?: { offset: number; length: number }[] | null;
 }
 
 export interface JobInfo {
