@@ -9,8 +9,8 @@ import (
 // The file-level methods of IBackgroundCopyFile2, File3 and File5, for the
 // file at a 0-based index in the order added.
 
-// fileAt checks a file index against a job's record.
-func fileAt(j *bits.Job, idx int) (*bits.File, error) {
+// FileAt checks a file index against a job's record.
+func FileAt(j *bits.Job, idx int) (*bits.File, error) {
 	if idx < 0 || idx >= len(j.Files) {
 		return nil, bits.Errorf(bits.E_INVALIDARG, "job %s has %d file(s); there is no file at index %d", j.ID, len(j.Files), idx)
 	}
@@ -33,7 +33,7 @@ func (m *Manager) SetRemoteName(ref string, idx int, remote string) error {
 		if c.job.Type != bits.TypeDownload {
 			return bits.Errorf(bits.E_NOTIMPL, "SetRemoteName applies to download jobs only")
 		}
-		f, err := fileAt(c.job, idx)
+		f, err := FileAt(c.job, idx)
 		if err != nil {
 			return err
 		}
@@ -50,52 +50,13 @@ func (m *Manager) SetRemoteName(ref string, idx int, remote string) error {
 	})
 }
 
-// TemporaryName is IBackgroundCopyFile3::GetTemporaryName: the temporary
-// file's path while it exists ("" when there is none: not started yet,
-// completed, or a HIGH_PERFORMANCE job writing straight into place).
-func (m *Manager) TemporaryName(ref string, idx int) (string, error) {
-	j, err := m.GetJob(ref)
-	if err != nil {
-		return "", err
-	}
-	f, err := fileAt(j, idx)
-	if err != nil {
-		return "", err
-	}
-	if f.Committed {
-		return "", nil
-	}
-	return f.TempName, nil
-}
-
-// ValidationState is IBackgroundCopyFile3::GetValidationState. It answers
-// once the file has fully arrived (E_PENDING before), and FALSE after the
-// content was declared invalid until it arrives again.
-func (m *Manager) ValidationState(ref string, idx int) (bool, error) {
-	j, err := m.GetJob(ref)
-	if err != nil {
-		return false, err
-	}
-	f, err := fileAt(j, idx)
-	if err != nil {
-		return false, err
-	}
-	if f.Validation == "false" {
-		return false, nil
-	}
-	if !f.Transferred {
-		return false, bits.Errorf(bits.E_PENDING, "file %d has not fully arrived yet", idx)
-	}
-	return f.Validation == "true" || f.Committed, nil
-}
-
 // SetValidationState is IBackgroundCopyFile3::SetValidationState, once the
 // file has fully arrived (E_PENDING before). TRUE records it; FALSE drops
 // the content (the file's progress goes back to 0) and puts the job in
 // ERROR with BG_E_VALIDATION_FAILED: Resume downloads the file again.
 func (m *Manager) SetValidationState(ref string, idx int, valid bool) error {
 	return m.update(ref, func(c *change) error {
-		f, err := fileAt(c.job, idx)
+		f, err := FileAt(c.job, idx)
 		if err != nil {
 			return err
 		}
@@ -144,7 +105,7 @@ func (m *Manager) ResponseHeaders(ref string, idx int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := fileAt(e.job, idx); err != nil {
+	if _, err := FileAt(e.job, idx); err != nil {
 		return "", err
 	}
 	if idx >= len(e.live) {

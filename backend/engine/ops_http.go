@@ -318,19 +318,6 @@ func (m *Manager) MakeCustomHeadersWriteOnly(ref string) error {
 	})
 }
 
-// CustomHeaders is GetCustomHeaders: E_ACCESSDENIED once they are
-// write-only.
-func (m *Manager) CustomHeaders(ref string) (string, error) {
-	j, err := m.GetJob(ref)
-	if err != nil {
-		return "", err
-	}
-	if j.HeadersWriteOnly {
-		return "", bits.Errorf(bits.E_ACCESSDENIED, "the custom headers of job %s are write-only (makecustomheaderswriteonly): they are sent but not shown", j.ID)
-	}
-	return j.CustomHeaders, nil
-}
-
 // headersSecret names the sealed copy of custom headers that carry
 // credentials: the job row keeps only the other lines.
 const headersSecret = "headers"

@@ -48,8 +48,9 @@ func infoGetter(name, summary string, pick func(bits.JobInfo) any, text textFunc
 	}, text)
 }
 
-// fileGetter prints one property of the file at INDEX.
-func fileGetter(name, summary string, get func(m *engine.Manager, job string, idx int) (any, error), text textFunc) *Op {
+// fileGetter prints one property of the file at INDEX, read from the job's
+// record (no engine method of its own).
+func fileGetter(name, summary string, get func(f bits.File) (any, error), text textFunc) *Op {
 	if text == nil {
 		text = textScalar
 	}
@@ -60,7 +61,15 @@ func fileGetter(name, summary string, get func(m *engine.Manager, job string, id
 			if err != nil {
 				return nil, err
 			}
-			return get(env.Manager, r.Args[0], i)
+			j, err := env.Manager.GetJob(r.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			f, err := engine.FileAt(j, i)
+			if err != nil {
+				return nil, err
+			}
+			return get(*f)
 		},
 		Text: text,
 	}
@@ -196,16 +205,24 @@ var table = []*Op{
 			}
 			return nil, m.SetRemoteName(r.Args[0], i, r.Args[2])
 		}),
+	// File3's getters read the file's record.
 	fileGetter("gettemporaryname", "the path of the temporary file of the file at INDEX while it exists (null when none)",
-		func(m *engine.Manager, job string, i int) (any, error) {
-			name, err := m.TemporaryName(job, i)
-			if err != nil || name == "" {
-				return nil, err
+		func(f bits.File) (any, error) {
+			if f.TempName == "" || f.Committed {
+				return nil, nil // not started, in place, or gone with the job
 			}
-			return name, nil
+			return f.TempName, nil
 		}, nil),
 	fileGetter("getvalidationstate", "whether the file at INDEX was declared valid (E_PENDING until it has fully arrived; false after its content was declared invalid)",
-		func(m *engine.Manager, job string, i int) (any, error) { return m.ValidationState(job, i) }, nil),
+		func(f bits.File) (any, error) {
+			switch {
+			case f.Validation == "false":
+				return false, nil
+			case !f.Transferred:
+				return nil, bits.Errorf(bits.E_PENDING, "the file has not fully arrived yet")
+			}
+			return f.Validation == "true" || f.Committed, nil
+		}, nil),
 	withHelp(verb("setvalidationstate", GroupJobs, "declare the content of the file at INDEX valid or not, once it has fully arrived (E_PENDING before)",
 		"ferry setvalidationstate nightly 0 false",
 		[]Arg{{Name: "INDEX"}, {Name: "true|false"}}, func(m *engine.Manager, r Request) (any, error) {
@@ -221,8 +238,19 @@ var table = []*Op{
 		}),
 		"false drops the file's content (its progress goes back to 0) and puts the job in ERROR with\n"+
 			"BG_E_VALIDATION_FAILED; resume downloads the file again. complete implies true."),
-	fileGetter("getresponseheaders", "the header block of the last HTTP response for the file at INDEX (File5's HTTP_RESPONSE_HEADERS; since the engine started)",
-		func(m *engine.Manager, job string, i int) (any, error) { return m.ResponseHeaders(job, i) }, textLines),
+	{
+		Spec: Spec{Name: "getresponseheaders", Group: GroupGet, Args: []Arg{jobArg, {Name: "INDEX"}},
+			Summary: "the header block of the last HTTP response for the file at INDEX (File5's HTTP_RESPONSE_HEADERS; since the engine started)",
+			Example: "ferry getresponseheaders nightly 0", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			return env.Manager.ResponseHeaders(r.Args[0], i)
+		},
+		Text: textLines,
+	},
 	stateVerb(verb("resume", GroupJobs, "queue the job for transfer (or retry it now after an error)", "ferry resume nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) { return nil, m.Resume(r.Args[0]) })),
 	stateVerb(verb("suspend", GroupJobs, "stop the job's transfer until it is resumed", "ferry suspend nightly", nil,
@@ -321,7 +349,16 @@ var table = []*Op{
 	infoGetter("getproxylist", "the proxy list (OVERRIDE only)", func(in bits.JobInfo) any { return in.Proxy.List }, nil),
 	infoGetter("getproxybypasslist", "the proxy bypass list (OVERRIDE only)", func(in bits.JobInfo) any { return in.Proxy.Bypass }, nil),
 	jobGetter("getcustomheaders", "the custom HTTP headers, one \"Name: value\" a line",
-		func(m *engine.Manager, job string) (any, error) { return m.CustomHeaders(job) }, textLines),
+		func(m *engine.Manager, job string) (any, error) {
+			j, err := m.GetJob(job)
+			if err != nil {
+				return nil, err
+			}
+			if j.HeadersWriteOnly {
+				return nil, bits.Errorf(bits.E_ACCESSDENIED, "the custom headers of job %s are write-only (makecustomheaderswriteonly): they are sent but not shown", j.ID)
+			}
+			return j.CustomHeaders, nil
+		}, textLines),
 	jobGetter("getreplyfilename", "where an upload-reply job stores the server's reply",
 		func(m *engine.Manager, job string) (any, error) { return m.GetReplyFileName(job) }, nil),
 	withHelp(jobGetter("getreplydata", "the server's reply to a TRANSFERRED upload-reply job, written raw to standard output",
