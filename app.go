@@ -469,21 +469,12 @@ func (a *App) quit() {
 	}
 }
 
-// suspendable: the jobs that "Suspend all" stops (those queued, moving or
-// waiting to retry); finished and failed jobs keep their state.
-func suspendable(j bits.JobInfo) bool {
-	switch j.State {
-	case bits.StateQueued, bits.StateConnecting, bits.StateTransferring, bits.StateTransientError:
-		return true
-	}
-	return false
-}
+// suspendable and resumable: the jobs that the tray's "Suspend all" and
+// "Resume all" act on, as the operations table declares suspend and resume
+// (engine.Verbs); a job without files is not resumable (BG_E_EMPTY).
+func suspendable(j bits.JobInfo) bool { return ops.AllowsNamed("suspend", j) }
 
-// resumable: "Resume all" undoes "Suspend all"; jobs without files would
-// only fail with BG_E_EMPTY.
-func resumable(j bits.JobInfo) bool {
-	return j.State == bits.StateSuspended && j.Progress.FilesTotal > 0
-}
+func resumable(j bits.JobInfo) bool { return ops.AllowsNamed("resume", j) }
 
 // forAll applies a job method to every job that allowed selects (the
 // tray's Suspend all and Resume all); a job that changed state in between

@@ -151,7 +151,14 @@ func TestFileEqualSeesEveryField(t *testing.T) {
 		case reflect.Bool:
 			fv.SetBool(true)
 		case reflect.Slice:
-			fv.Set(reflect.ValueOf([]Segment{{Start: 0, End: 9, Done: 3}}))
+			switch fv.Interface().(type) {
+			case []Segment:
+				fv.Set(reflect.ValueOf([]Segment{{Start: 0, End: 9, Done: 3}}))
+			case []Range:
+				fv.Set(reflect.ValueOf([]Range{{Offset: 5, Length: LengthToEOF}}))
+			default:
+				t.Fatalf("field %s: no test value", v.Type().Field(i).Name)
+			}
 		case reflect.Struct:
 			switch fv.Interface().(type) {
 			case Validator:

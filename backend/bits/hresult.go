@@ -102,6 +102,8 @@ const (
 	BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE          HRESULT = 0x80200061
 	BG_E_READ_ONLY_PROPERTY_AFTER_RESUME           HRESULT = 0x80200062
 	BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY HRESULT = 0x80200060
+	BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE           HRESULT = 0x80200063
+	BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED           HRESULT = 0x80200064
 	BG_E_WATCHDOG_TIMEOUT                          HRESULT = 0x80200069
 	BG_E_DATABASE_CORRUPT                          HRESULT = 0x8020006C
 	BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD     HRESULT = 0x80200071
@@ -230,6 +232,8 @@ var codes = map[HRESULT]codeInfo{
 	BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY: {"BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY", "The property is supported for download jobs only."},
 	BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE:          {"BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE", "The property cannot be changed after a file has been added."},
 	BG_E_READ_ONLY_PROPERTY_AFTER_RESUME:           {"BG_E_READ_ONLY_PROPERTY_AFTER_RESUME", "The property cannot be changed after the job has been resumed."},
+	BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE:           {"BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE", "The maximum download size is not a valid value."},
+	BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED:           {"BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED", "The job's files are larger than its maximum download size."},
 	BG_E_WATCHDOG_TIMEOUT:                          {"BG_E_WATCHDOG_TIMEOUT", "An internal operation took too long."},
 	BG_E_DATABASE_CORRUPT:                          {"BG_E_DATABASE_CORRUPT", "The job database is corrupt."},
 	BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD:     {"BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD", "The operation is not supported for a job with a custom HTTP method."},

@@ -77,6 +77,13 @@ type File struct {
 	// Segments is the durable state of a download over several
 	// connections (nil for one stream, whose offset is BytesTransferred).
 	Segments []Segment `json:"segments,omitempty"`
+	// Ranges are AddFileWithRanges' byte ranges of the remote file, written
+	// back to back into the local file in this order (nil: the whole file).
+	Ranges []Range `json:"ranges,omitempty"`
+	// Validation is File3's validation state: "" (not set), "true" (set
+	// TRUE, or the file was completed) or "false" (set FALSE, or its
+	// SHA-256 did not match: the content was dropped).
+	Validation string `json:"validation,omitempty"`
 }
 
 // Equal reports two identical file records.
@@ -85,8 +92,18 @@ func (f File) Equal(g File) bool {
 		f.BytesTransferred == g.BytesTransferred && f.Transferred == g.Transferred && f.Committed == g.Committed &&
 		f.TempName == g.TempName && f.TempID == g.TempID && f.DirID == g.DirID && f.SHA256 == g.SHA256 &&
 		f.Validator == g.Validator && f.ModTime.Equal(g.ModTime) && f.ModTime.Location() == g.ModTime.Location() &&
-		slices.Equal(f.Segments, g.Segments)
+		slices.Equal(f.Segments, g.Segments) && f.Validation == g.Validation && slices.Equal(f.Ranges, g.Ranges)
 }
+
+// Range is BG_FILE_RANGE: Length -1 (BG_LENGTH_TO_EOF) runs to the end of
+// the remote file.
+type Range struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+}
+
+// LengthToEOF is BG_LENGTH_TO_EOF as a Range's Length.
+const LengthToEOF = -1
 
 // ClientCert names a client certificate and its private key, both PEM
 // files; only the paths are recorded, never the key.
@@ -172,14 +189,21 @@ type Job struct {
 	NotifyCmdLine     *NotifyCmdLine `json:"notifyCmdLine,omitempty"`
 	Proxy             ProxySettings  `json:"proxy"`
 	Dynamic           bool           `json:"dynamic"`
+	// Job5 properties (engine/ops_props.go): MAX_DOWNLOAD_SIZE (0: none)
+	// and MINIMUM_NOTIFICATION_INTERVAL_MS (0: the engine's default).
+	MaxDownloadSize  int64 `json:"maxDownloadSize,omitempty"`
+	NotifyIntervalMS int64 `json:"notifyIntervalMs,omitempty"`
 	// Connections is CONNECTIONS: how many connections one file may use
 	// (1–16; 0 in records older than the property means 1).
-	Connections   int          `json:"connections,omitempty"`
-	CustomHeaders string       `json:"customHeaders,omitempty"`
-	HTTPMethod    string       `json:"httpMethod,omitempty"`
-	ReplyFileName string       `json:"replyFileName,omitempty"`
-	Credentials   []Credential `json:"credentials,omitempty"`
-	Files         []File       `json:"files"`
+	Connections   int    `json:"connections,omitempty"`
+	CustomHeaders string `json:"customHeaders,omitempty"`
+	// HeadersWriteOnly: MakeCustomHeadersWriteOnly was called; the
+	// headers are sent but never shown again.
+	HeadersWriteOnly bool         `json:"headersWriteOnly,omitempty"`
+	HTTPMethod       string       `json:"httpMethod,omitempty"`
+	ReplyFileName    string       `json:"replyFileName,omitempty"`
+	Credentials      []Credential `json:"credentials,omitempty"`
+	Files            []File       `json:"files"`
 	// SecurityFlags is IBackgroundCopyJobHttpOptions' BG_SSL_* and
 	// BG_HTTP_REDIRECT_POLICY_* mask.
 	SecurityFlags uint32 `json:"securityFlags,omitempty"`
@@ -285,6 +309,8 @@ type FileInfo struct {
 	BytesTotal       int64  `json:"bytesTotal"`
 	BytesTransferred int64  `json:"bytesTransferred"`
 	Completed        bool   `json:"completed"`
+	// Ranges are the ranges given to AddFileWithRanges (null: the whole file).
+	Ranges []Range `json:"ranges"`
 }
 
 // ErrorFile names the file an error concerns.
@@ -385,7 +411,7 @@ func (j *Job) FileInfos() []FileInfo {
 	out := make([]FileInfo, 0, len(j.Files))
 	for _, f := range j.Files {
 		out = append(out, FileInfo{RemoteName: f.RemoteName, LocalName: f.LocalName,
-			BytesTotal: f.BytesTotal, BytesTransferred: f.BytesTransferred, Completed: f.Transferred})
+			BytesTotal: f.BytesTotal, BytesTransferred: f.BytesTransferred, Completed: f.Transferred, Ranges: f.Ranges})
 	}
 	return out
 }

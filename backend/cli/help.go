@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"ferry/backend/bits"
+	"ferry/backend/engine"
 	"ferry/backend/ops"
 )
 
@@ -74,6 +76,9 @@ func writeCommandHelp(w io.Writer, cmd *command, last bool) {
 	if cmd.Help != "" && (last || !sameHelpFollows(cmd)) {
 		fmt.Fprintf(w, "%s\n", cmd.Help)
 	}
+	if cmd.Verb != nil {
+		fmt.Fprint(w, verbHelp(cmd.Verb))
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nFlags:")
 	for _, f := range cmd.Flags {
@@ -89,6 +94,44 @@ func writeCommandHelp(w io.Writer, cmd *command, last bool) {
 	fmt.Fprintf(tw, "  --no-autostart\t%s\n", "fail if no engine runs instead of starting one")
 	tw.Flush()
 	fmt.Fprintf(w, "\nExample:\n  %s\n", cmd.Example)
+}
+
+// verbHelp says in which states a job method acts, from its declaration
+// (engine.Verbs), the same that the window and the browser UI offer.
+func verbHelp(v *engine.Verb) string {
+	var b strings.Builder
+	b.WriteString("Acts on a job in:\n")
+	for _, t := range []bits.JobType{bits.TypeDownload, bits.TypeUpload, bits.TypeUploadReply} {
+		names := make([]string, 0, len(v.Acts[t]))
+		for _, s := range v.Acts[t] {
+			names = append(names, s.String())
+		}
+		if len(names) == 0 {
+			names = append(names, "(none)")
+		}
+		fmt.Fprintf(&b, "  %-13s %s\n", t.String()+":", strings.Join(names, ", "))
+	}
+	if v.NeedsFiles {
+		b.WriteString("with at least one file (else BG_E_EMPTY).\n")
+	}
+	if v.Elsewhere == engine.NoOp {
+		b.WriteString("In any other state that is not final it changes nothing.\n")
+	} else {
+		b.WriteString("In any other state it fails with BG_E_INVALID_STATE.\n")
+	}
+	return b.String()
+}
+
+// HelpText is one command's help as `ferry help NAME` prints it ("" for an
+// unknown command).
+func HelpText(name string) string {
+	cmd := findCommand(name)
+	if cmd == nil {
+		return ""
+	}
+	var b strings.Builder
+	writeCommandHelp(&b, cmd, true)
+	return b.String()
 }
 
 // sameHelpFollows: sub-commands of config share one long help; print it once.

@@ -83,7 +83,8 @@ func TestJSONShapesAndDefaults(t *testing.T) {
 	e.ok("addfile", id, "http://127.0.0.1:9/a.bin", local)
 	var files []map[string]any
 	e.okJSON(&files, "listfiles", id)
-	if len(files) != 1 || strings.Join(keys(files[0]), ",") != "bytesTotal,bytesTransferred,completed,localName,remoteName" ||
+	if len(files) != 1 || strings.Join(keys(files[0]), ",") != "bytesTotal,bytesTransferred,completed,localName,ranges,remoteName" ||
+		files[0]["ranges"] != nil ||
 		files[0]["bytesTotal"] != -1.0 || files[0]["localName"] != local || files[0]["completed"] != false {
 		t.Fatalf("listfiles %v", files)
 	}
@@ -246,6 +247,9 @@ func TestSettersAndGetters(t *testing.T) {
 	if got := e.ok("getcustomheaders", id); got != "" {
 		t.Fatalf("getcustomheaders after clearing %q", got)
 	}
+	// A custom method is refused on a dynamic job (BITS: either order).
+	e.fails("BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD", "sethttpmethod", id, "PURGE")
+	e.ok("setdynamic", id, "false")
 	e.ok("sethttpmethod", id, "PURGE")
 	if got := e.ok("getpriority", id); got != "FOREGROUND\n" {
 		t.Fatalf("a custom method must force FOREGROUND, got %q", got)
@@ -253,8 +257,9 @@ func TestSettersAndGetters(t *testing.T) {
 	if got := e.ok("gethttpmethod", id); got != "PURGE\n" {
 		t.Fatalf("gethttpmethod %q", got)
 	}
+	e.fails("BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD", "setdynamic", id, "true")
 	if got := e.ok("getdynamic", id); got != "false\n" {
-		t.Fatalf("a custom method turns dynamic content off, got %q", got)
+		t.Fatalf("getdynamic with a custom method: %q", got)
 	}
 	e.fails("BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD", "setpriority", id, "low")
 	e.fails("E_INVALIDARG", "sethttpmethod", id, "BAD METHOD")
@@ -442,7 +447,7 @@ func TestJobProperties(t *testing.T) {
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "0")
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "many")
 	e.fails("E_INVALIDARG", "setproperty", id, "DYNAMIC_CONTENT", "maybe")
-	for _, p := range []string{"HIGH_PERFORMANCE", "MAX_DOWNLOAD_SIZE", "MINIMUM_NOTIFICATION_INTERVAL_MS", "COST_FLAGS", "ON_DEMAND_MODE"} {
+	for _, p := range []string{"HIGH_PERFORMANCE", "COST_FLAGS", "ON_DEMAND_MODE"} {
 		r := e.fails("E_NOTIMPL", "setproperty", id, p, "1")
 		if !strings.Contains(r.stderr, "does not have the "+p+" property yet") {
 			t.Fatalf("setproperty %s: %s", p, r)

@@ -47,6 +47,11 @@ type change struct {
 	restart bool
 	// remove deletes the job from the store and from memory (purge).
 	remove bool
+	// insert makes a new job (CreateJob) known once its row is durable.
+	insert bool
+	// forget lists files whose content was dropped: their live counts go
+	// before the change is shown.
+	forget []int
 	// noop: fn found nothing to change.
 	noop bool
 	// after runs under mu once the change is installed.
@@ -171,14 +176,16 @@ func (c *change) touch() { c.job.ModificationTime = c.now }
 // allowed is bits-reference §4.2: which state may follow which. Final
 // states are left by nothing; everything else may be suspended, cancelled or
 // (downloads; uploads from TRANSFERRED) completed.
+// ERROR is also reached from SUSPENDED, QUEUED and TRANSFERRED when a
+// file's content is declared invalid (File3 SetValidationState FALSE).
 var allowed = map[bits.JobState][]bits.JobState{
-	bits.StateSuspended:      {bits.StateQueued},
-	bits.StateQueued:         {bits.StateConnecting, bits.StateTransientError},
+	bits.StateSuspended:      {bits.StateQueued, bits.StateError},
+	bits.StateQueued:         {bits.StateConnecting, bits.StateTransientError, bits.StateError},
 	bits.StateConnecting:     {bits.StateTransferring, bits.StateTransientError, bits.StateError, bits.StateQueued, bits.StateTransferred},
 	bits.StateTransferring:   {bits.StateTransientError, bits.StateError, bits.StateQueued, bits.StateTransferred},
 	bits.StateTransientError: {bits.StateQueued, bits.StateError},
 	bits.StateError:          {bits.StateQueued},
-	bits.StateTransferred:    {bits.StateQueued},
+	bits.StateTransferred:    {bits.StateQueued, bits.StateError},
 }
 
 func transitionAllowed(from, to bits.JobState) bool {
@@ -232,6 +239,9 @@ func (m *Manager) install(c *change) {
 		delete(m.jobs, j.ID)
 		return
 	}
+	if c.insert {
+		m.jobs[j.ID] = e
+	}
 	if !old.State.Active() && j.State.Active() {
 		e.activeSince = c.now
 	}
@@ -246,6 +256,9 @@ func (m *Manager) install(c *change) {
 		e.live = append(e.live, newLive())
 	}
 	e.job = j
+	for _, i := range c.forget {
+		e.forget(i)
+	}
 	if e.worker != nil && (c.restart || !j.State.Active()) {
 		m.detach(e)
 	}
@@ -271,6 +284,17 @@ func (m *Manager) install(c *change) {
 	if c.after != nil {
 		c.after()
 	}
+}
+
+// verb checks the declared verb against the copy: nil when it acts, nil
+// with c.noop set when it does nothing here, else its refusal.
+func (c *change) verb(name string) error {
+	err := verb(name).check(c.job)
+	if err == errNoOp {
+		c.noop = true
+		return nil
+	}
+	return err
 }
 
 // update applies a property change to a job that is not final: the common

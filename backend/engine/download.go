@@ -44,6 +44,11 @@ type download struct {
 	lastSync time.Time
 	unsynced int64
 	lastEmit time.Time
+	// interval is the job's MINIMUM_NOTIFICATION_INTERVAL_MS (the engine's
+	// ProgressInterval when unset); limit is what MAX_DOWNLOAD_SIZE leaves
+	// for the file being fetched (-1: no limit).
+	interval time.Duration
+	limit    int64
 	started  bool // the job was committed TRANSFERRING by this run
 	// inflight is closed when a background checkpoint ends; syncErr is its
 	// failure, read only after inflight is closed.
@@ -105,6 +110,10 @@ func (d *download) run() *failure {
 		m.mu.Lock()
 		opts := m.transferOptions(e, d.w, idx) // options.go
 		m.mu.Unlock()
+		d.interval, d.limit = m.cfg.ProgressInterval, sizeLimit(j, idx)
+		if j.NotifyIntervalMS > 0 {
+			d.interval = time.Duration(j.NotifyIntervalMS) * time.Millisecond
+		}
 		done, fail := d.file(idx, j.Files[idx], j.Priority, j.ConnectionsOrDefault(), opts)
 		if fail != nil {
 			return d.failed(fail)
@@ -296,7 +305,7 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, 
 			fh.Close()
 		}
 	}()
-	t := &fileTarget{d: d, idx: idx, f: fh, temp: f.TempName, id: id, validator: f.Validator, live: d.live(idx)}
+	t := &fileTarget{d: d, idx: idx, f: fh, temp: f.TempName, id: id, validator: f.Validator, live: d.live(idx), limit: d.limit}
 	segs := f.Segments
 	if !fresh {
 		st, err := fh.Stat()
@@ -331,7 +340,8 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, 
 	}
 	t.live.n.Store(t.off)
 	t.live.conns.Store(1)
-	req := transfer.Request{URL: f.RemoteName, Offset: t.off, Validator: t.validator, Options: opts, Connections: conns, Segments: segs}
+	req := transfer.Request{URL: f.RemoteName, Offset: t.off, Validator: t.validator, Options: opts, Connections: conns, Segments: segs,
+		Ranges: f.Ranges, Response: t.live.response}
 	err = drv.Download(d.w.ctx, req, t)
 	t.live.conns.Store(0)
 	if t.tab != nil {
@@ -341,6 +351,10 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, 
 		cerr := d.checkpoint(t.partial(), true)
 		if d.w.ctx.Err() != nil {
 			return nil, nil
+		}
+		if errors.Is(t.err, errTooLarge) {
+			return nil, &failure{err: &bits.JobError{Context: bits.ContextRemoteFile, Code: bits.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED,
+				Protocol: protocolOf(f.RemoteName), FileIndex: idx, Description: t.err.Error()}}
 		}
 		if t.err != nil {
 			return nil, d.withFile(localFailure(t.err), idx)
@@ -363,7 +377,7 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, 
 				return nil, d.withFile(localFailure(err), idx)
 			}
 			return nil, &failure{err: &bits.JobError{Context: bits.ContextRemoteFile, Code: bits.BG_E_VALIDATION_FAILED, Protocol: protocolOf(f.RemoteName), FileIndex: idx,
-				Description: fmt.Sprintf("The downloaded file's SHA-256 is %s, not the expected %s.", sum, f.SHA256)}}
+				Description: fmt.Sprintf("The downloaded file's SHA-256 is %s, not the expected %s.", sum, f.SHA256)}, invalid: true}
 		}
 	}
 	done := &doneFile{idx: idx, temp: t.temp, id: id, size: t.off, v: t.validator, f: fh}
@@ -469,6 +483,7 @@ func (d *download) record(done []doneFile, cur *partial) error {
 				continue
 			}
 			f.BytesTotal, f.BytesTransferred, f.Transferred, f.Validator, f.TempID = p.size, p.size, true, p.v, string(p.id)
+			f.Validation = "" // arrived again: not validated yet
 			f.Segments = nil
 			if !p.modTime.IsZero() {
 				f.ModTime = p.modTime
@@ -517,10 +532,25 @@ func (d *download) toTransferring() error {
 	})
 }
 
+// sizeLimit is what the job's MAX_DOWNLOAD_SIZE leaves for file idx once
+// the other files' known sizes are counted (-1: no limit).
+func sizeLimit(j *bits.Job, idx int) int64 {
+	if j.MaxDownloadSize <= 0 {
+		return -1
+	}
+	left := j.MaxDownloadSize
+	for i, f := range j.Files {
+		if i != idx && f.BytesTotal > 0 {
+			left -= f.BytesTotal
+		}
+	}
+	return max(left, 0)
+}
+
 // progress publishes a coalesced "modified" event for live bytes.
 func (d *download) progress() {
 	now := d.m.clk.Now()
-	if now.Sub(d.lastEmit) < d.m.cfg.ProgressInterval {
+	if now.Sub(d.lastEmit) < d.interval {
 		return
 	}
 	d.lastEmit = now

@@ -48,7 +48,13 @@ type live struct {
 	n     atomic.Int64 // bytes in the temporary file; -1: none in flight
 	total atomic.Int64 // the size the server announced; -2: not yet
 	conns atomic.Int32 // connections the transfer holds open for it
+	// headers is the header block of the file's last HTTP response
+	// (File5's HTTP_RESPONSE_HEADERS), in memory only.
+	headers atomic.Pointer[string]
 }
+
+// response records a response's header block (transfer.Request.Response).
+func (l *live) response(block string) { l.headers.Store(&block) }
 
 // newLives makes n counters in one allocation (a queue of 100,000 files
 // made 100,000 small ones at start).

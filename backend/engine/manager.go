@@ -168,34 +168,32 @@ func (m *Manager) load() error {
 	now := m.clk.Now()
 	for _, sj := range jobs {
 		j := sj.Job
+		e := &entry{id: j.ID, job: j, seq: sj.Seq, live: newLives(len(j.Files))}
+		m.jobs[j.ID] = e
+		if sj.Seq > m.seq {
+			m.seq = sj.Seq
+		}
 		if j.State.Final() {
 			// Purged at restart: nothing can ask for it any more. A crash
 			// between Cancel's commit and its clean-up leaves temporary
 			// files that only this record names.
 			removeTemps(m.log, j)
-			if err := m.st.DeleteJob(j.ID); err != nil {
+			if err := m.commit(e, func(c *change) error { c.remove = true; return nil }); err != nil {
 				return err
 			}
 			continue
 		}
-		requeued := j.State.Active()
-		if requeued {
-			// Interrupted by a stop or a crash: back in the queue.
-			j.State = bits.StateQueued
-		}
-		e := &entry{id: j.ID, job: j, seq: sj.Seq, live: newLives(len(j.Files))}
-		if j.State == bits.StateQueued {
-			m.queueSeq++
-			e.queuedAt = m.queueSeq
-		}
-		m.jobs[j.ID] = e
-		if sj.Seq > m.seq {
-			m.seq = sj.Seq
-		}
-		if requeued { // only its row changed; every other job is as stored
-			if err := m.st.Commit(store.Change{Seq: e.seq, Job: j}.OnlyFiles()); err != nil {
+		if j.State.Active() {
+			// Interrupted by a stop or a crash: back in the queue. Only its
+			// row changes; every other job is as stored. The modification
+			// time stays: nobody changed the job.
+			if err := m.commit(e, func(c *change) error { c.job.State = bits.StateQueued; return nil }); err != nil {
 				return err
 			}
+		}
+		if e.job.State == bits.StateQueued {
+			m.queueSeq++
+			e.queuedAt = m.queueSeq
 		}
 	}
 	m.log.Info("queue loaded", "jobs", len(m.jobs), "at", now.UTC().Format(time.RFC3339))

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"ferry/backend/bits"
@@ -66,6 +68,15 @@ func (m *Manager) AddFileSet(ref string, specs []FileSpec) error {
 		}
 		if max := m.settings.Get(KeyMaxFilesPerJob); int64(len(j.Files)+len(files)) > max {
 			return bits.Errorf(bits.BG_E_TOO_MANY_FILES_IN_JOB, "the job would have %d files; the limit is %d (setting %s)", len(j.Files)+len(files), max, KeyMaxFilesPerJob)
+		}
+		maxRanges := m.settings.Get(KeyMaxRangesPerFile)
+		for _, f := range files {
+			if int64(len(f.Ranges)) > maxRanges {
+				return bits.Errorf(bits.BG_E_TOO_MANY_RANGES_IN_FILE, "%d ranges for %s; the limit is %d (setting %s)", len(f.Ranges), f.RemoteName, maxRanges, KeyMaxRangesPerFile)
+			}
+			if f.Ranges != nil && j.Dynamic {
+				return bits.Errorf(bits.E_INVALIDARG, "a job with DYNAMIC_CONTENT takes no ranges")
+			}
 		}
 		seen := map[string]bool{}
 		for _, f := range j.Files {
@@ -141,6 +152,10 @@ func (m *Manager) checkFile(t bits.JobType, s FileSpec, dirs dirChecks) (bits.Fi
 			return bits.File{}, nil, bits.Errorf(bits.E_INVALIDARG, "%q is not a SHA-256 (64 hexadecimal digits)", s.SHA256)
 		}
 	}
+	ranges, err := checkRanges(t, scheme, s.Ranges)
+	if err != nil {
+		return bits.File{}, nil, err
+	}
 	var dirID pinned.ID
 	if t == bits.TypeDownload {
 		if dirID, err = checkTarget(local, dirs); err != nil {
@@ -155,7 +170,41 @@ func (m *Manager) checkFile(t bits.JobType, s FileSpec, dirs dirChecks) (bits.Fi
 			return bits.File{}, nil, bits.Errorf(bits.E_ACCESSDENIED, "the file to upload %s cannot be read", local)
 		}
 	}
-	return bits.File{RemoteName: remote, LocalName: local, BytesTotal: bits.SizeUnknown, SHA256: sum, DirID: string(dirID)}, cred, nil
+	return bits.File{RemoteName: remote, LocalName: local, BytesTotal: bits.SizeUnknown, SHA256: sum, DirID: string(dirID), Ranges: ranges}, cred, nil
+}
+
+// checkRanges checks AddFileWithRanges' ranges (nil: the whole file): a
+// download over HTTP(S), no offset BG_LENGTH_TO_EOF and no empty range
+// (BG_E_INVALID_RANGE), and no two that overlap once sorted by offset
+// (BG_E_OVERLAPPING_RANGES; equal offsets overlap whatever their order).
+// They stay in the order given: that is the order they are written in.
+func checkRanges(t bits.JobType, scheme string, rs []bits.Range) ([]bits.Range, error) {
+	if rs == nil {
+		return nil, nil
+	}
+	if t != bits.TypeDownload {
+		return nil, bits.Errorf(bits.E_NOTIMPL, "byte ranges apply to download jobs only")
+	}
+	if scheme != "http" && scheme != "https" {
+		return nil, bits.Errorf(bits.E_INVALIDARG, "byte ranges are fetched from http:// and https:// URLs only")
+	}
+	if len(rs) == 0 {
+		return nil, bits.Errorf(bits.E_INVALIDARG, "no ranges were given")
+	}
+	for i, r := range rs {
+		if r.Offset < 0 || (r.Length < 1 && r.Length != bits.LengthToEOF) {
+			return nil, bits.Errorf(bits.BG_E_INVALID_RANGE, "range %d (offset %d, length %d) is not a valid range", i, r.Offset, r.Length)
+		}
+	}
+	sorted := slices.Clone(rs)
+	slices.SortStableFunc(sorted, func(a, b bits.Range) int { return cmp.Compare(a.Offset, b.Offset) })
+	for i := 1; i < len(sorted); i++ {
+		p, n := sorted[i-1], sorted[i]
+		if p.Length == bits.LengthToEOF || p.Offset+p.Length > n.Offset || p.Offset == n.Offset {
+			return nil, bits.Errorf(bits.BG_E_OVERLAPPING_RANGES, "the ranges at offsets %d and %d overlap", p.Offset, n.Offset)
+		}
+	}
+	return slices.Clone(rs), nil
 }
 
 // splitUserInfo takes "user:password@" out of an http(s) URL. Other

@@ -53,13 +53,16 @@ func (m *Manager) loadCredentials() error {
 		if e == nil {
 			continue
 		}
+		// The opened secrets go into a copy that then replaces the record:
+		// a committed record is never edited in place.
+		j := e.job.Clone()
 		for name, sealed := range secrets {
 			if name == headersSecret {
 				if box == nil {
 					m.lockSecret(id, name, sealed) // secretkey.go: kept, reported, and the job does not transfer
 					m.log.Warn("the job's sealed headers cannot be opened: the engine has no secret key", "job", id, "key", m.keyFile())
 				} else if plain, err := box.Open(sealed, secretAAD(id, name)); err == nil {
-					e.job.CustomHeaders = string(plain)
+					j.CustomHeaders = string(plain)
 				} else {
 					m.lockSecret(id, name, sealed)
 					m.log.Warn("the job's sealed headers could not be opened (secret key changed?)", "job", id, "key", m.keyFile())
@@ -90,9 +93,12 @@ func (m *Manager) loadCredentials() error {
 				m.log.Warn("ignoring an unreadable credential", "job", id)
 				continue
 			}
-			e.job.Credentials = append(e.job.Credentials, bits.Credential{Target: bits.AuthTarget(t), Scheme: bits.AuthScheme(s), UserName: c.User, Password: c.Password})
+			j.Credentials = append(j.Credentials, bits.Credential{Target: bits.AuthTarget(t), Scheme: bits.AuthScheme(s), UserName: c.User, Password: c.Password})
 		}
-		sortCredentials(e.job.Credentials)
+		sortCredentials(j.Credentials)
+		m.mu.Lock()
+		e.job = j
+		m.mu.Unlock()
 	}
 	return nil
 }
@@ -292,9 +298,22 @@ func (m *Manager) SetCustomHeaders(ref, headers string) error {
 		secrets = map[string][]byte{headersSecret: sealed}
 	}
 	return m.update(ref, func(c *change) error {
-		c.job.CustomHeaders = h
+		c.job.CustomHeaders = h // still write-only when made so (one way)
 		c.dropSecrets = append(c.dropSecrets, headersSecret)
 		c.secrets = secrets
+		return nil
+	})
+}
+
+// MakeCustomHeadersWriteOnly is IBackgroundCopyJobHttpOptions2's: from now
+// on the custom headers are sent but never shown again (one way).
+func (m *Manager) MakeCustomHeadersWriteOnly(ref string) error {
+	return m.update(ref, func(c *change) error {
+		if c.job.HeadersWriteOnly {
+			c.noop = true
+			return nil
+		}
+		c.job.HeadersWriteOnly = true
 		return nil
 	})
 }
@@ -331,7 +350,9 @@ func defaultMethod(t bits.JobType) string {
 
 // SetHTTPMethod is IBackgroundCopyJobHttpOptions2::SetHttpMethod: only before
 // the first Resume; the default verb is a no-op; any other verb locks the job
-// to FOREGROUND and turns dynamic content off.
+// to FOREGROUND, and is refused on a job with DYNAMIC_CONTENT or
+// ON_DEMAND_MODE (BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD; the other
+// order is refused too).
 func (m *Manager) SetHTTPMethod(ref, method string) error {
 	if !isToken(method) || len(method) > 64 {
 		return bits.Errorf(bits.E_INVALIDARG, "%q is not an HTTP method", method)
@@ -345,9 +366,11 @@ func (m *Manager) SetHTTPMethod(ref, method string) error {
 			j.HTTPMethod = ""
 			return nil
 		}
+		if j.Dynamic {
+			return bits.Errorf(bits.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "a job with DYNAMIC_CONTENT keeps the default method; turn it off first")
+		}
 		j.HTTPMethod = method
 		j.Priority = bits.PriorityForeground
-		j.Dynamic = false
 		return nil
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"ferry/backend/bits"
-	"ferry/backend/store"
 )
 
 // FileSpec is one file to add: remote, local and an optional SHA-256.
@@ -15,6 +14,8 @@ type FileSpec struct {
 	RemoteName string `json:"remoteName"`
 	LocalName  string `json:"localName"`
 	SHA256     string `json:"sha256,omitempty"`
+	// Ranges: AddFileWithRanges' byte ranges (nil: the whole file).
+	Ranges []bits.Range `json:"ranges,omitempty"`
 }
 
 // CreateJob makes a new SUSPENDED job owned by the engine's user.
@@ -63,17 +64,20 @@ func (m *Manager) CreateJob(name string, typ bits.JobType) (bits.JobInfo, error)
 	e := &entry{id: j.ID, job: j, seq: m.seq}
 	m.creating++
 	m.mu.Unlock()
-	// A new job enters memory only once its row is durable.
-	err := m.st.Commit(store.Change{Seq: e.seq, Job: j})
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.creating--
+	// A new job enters memory only once its row is durable: it takes the
+	// one commit path, which inserts it when installed.
+	err := m.commit(e, func(c *change) error {
+		c.insert = true
+		c.after = func() { m.creating-- } // under mu, as the job becomes counted
+		c.event(EventCreated, -1)
+		return nil
+	})
 	if err != nil {
-		m.log.Error("could not record a new job", "err", err)
-		return bits.JobInfo{}, storeError(err)
+		m.mu.Lock()
+		m.creating--
+		m.mu.Unlock()
+		return bits.JobInfo{}, err
 	}
-	m.jobs[j.ID] = e
-	m.emit(e, EventCreated, -1)
 	return j.Info(true), nil
 }
 

@@ -35,23 +35,14 @@ func (m *Manager) Resume(ref string) error {
 	}
 	return m.commit(e, func(c *change) error {
 		j := c.job
-		if j.State.Final() {
-			return finalErr(j)
-		}
-		if len(j.Files) == 0 {
-			return bits.Errorf(bits.BG_E_EMPTY, "job %s has no files; add one first", j.ID)
-		}
-		switch j.State {
-		case bits.StateSuspended, bits.StateError, bits.StateTransientError:
-		default:
-			c.noop = true // already on its way
-			return nil
+		if err := c.verb("resume"); err != nil || c.noop {
+			return err // a job already on its way is left alone
 		}
 		j.EverResumed = true
 		j.ActiveTime = 0 // Resume restarts the maximum-download-time clock
 		j.NoProgressSince = timeZero
 		j.RetryAt = timeZero
-		if err := c.to(bits.StateQueued); err != nil {
+		if err := c.to(verb("resume").To); err != nil {
 			return err
 		}
 		c.event(EventModified, -1)
@@ -67,14 +58,10 @@ func (m *Manager) Suspend(ref string) error {
 		return err
 	}
 	return m.commit(e, func(c *change) error {
-		if c.job.State.Final() {
-			return finalErr(c.job)
+		if err := c.verb("suspend"); err != nil || c.noop {
+			return err
 		}
-		if c.job.State == bits.StateSuspended {
-			c.noop = true
-			return nil
-		}
-		if err := c.to(bits.StateSuspended); err != nil {
+		if err := c.to(verb("suspend").To); err != nil {
 			return err
 		}
 		c.event(EventModified, -1)
@@ -102,16 +89,16 @@ func (m *Manager) cancel(e *entry) (bits.HRESULT, error) {
 	err := m.exclusive(e, func(commit commitFunc) error {
 		var before *bits.Job
 		if err := commit(func(c *change) error {
-			if c.job.State.Final() {
-				return bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", c.job.ID, c.job.State)
+			if err := c.verb("cancel"); err != nil || c.noop {
+				return err
 			}
 			before = c.old
-			if err := c.to(bits.StateCancelled); err != nil {
+			if err := c.to(verb("cancel").To); err != nil {
 				return err
 			}
 			c.event(EventCancelled, -1)
 			return nil
-		}); err != nil {
+		}); err != nil || before == nil {
 			return err
 		}
 		if !removeTemps(m.log, before) {
@@ -215,11 +202,11 @@ func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 	m.mu.Lock()
 	j := e.job // after the worker's last checkpoint
 	m.mu.Unlock()
-	if j.State.Final() {
-		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "job %s is already %s", j.ID, j.State)
-	}
-	if j.Type != bits.TypeDownload && j.State != bits.StateTransferred {
-		return 0, bits.Errorf(bits.BG_E_INVALID_STATE, "an upload job can be completed only once TRANSFERRED; it is %s", j.State)
+	if err := verb("complete").check(j); err != nil {
+		if err == errNoOp {
+			return bits.S_OK, nil
+		}
+		return 0, err
 	}
 	// Every directory and local name is checked before the first rename, so
 	// a refusal changes nothing.
@@ -309,6 +296,7 @@ func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 			f := &cj.Files[i]
 			if committed[i] {
 				f.Committed, f.TempName, f.TempID = true, "", ""
+				f.Validation = "true" // Complete implies TRUE (File3)
 			}
 			if dropped[i] {
 				f.TempName, f.TempID = "", ""
@@ -334,7 +322,7 @@ func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 		if cj.Upload != nil {
 			cj.Upload.ReplyTemp = ""
 		}
-		if err := c.to(bits.StateAcknowledged); err != nil {
+		if err := c.to(verb("complete").To); err != nil {
 			return err
 		}
 		c.event(EventAcknowledged, -1)

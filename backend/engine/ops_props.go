@@ -141,97 +141,157 @@ func (m *Manager) SetProxySettings(ref string, usage bits.ProxyUsage, list, bypa
 	})
 }
 
-// SetDynamic is Job5's BITS_JOB_PROPERTY_DYNAMIC_CONTENT.
+// SetDynamic is Job5's BITS_JOB_PROPERTY_DYNAMIC_CONTENT (setdynamic).
 func (m *Manager) SetDynamic(ref string, on bool) error {
-	return m.update(ref, func(c *change) error {
-		if c.job.Type != bits.TypeDownload {
-			return bits.Errorf(bits.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, "dynamic content applies to download jobs only")
-		}
-		if c.job.EverResumed {
-			return bits.Errorf(bits.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, "dynamic content can be set only before the job is first resumed")
-		}
-		c.job.Dynamic = on
-		return nil
-	})
+	return m.SetProperty(ref, PropDynamicContent, strconv.FormatBool(on))
 }
 
 // Job properties by name (IBackgroundCopyJob5::SetProperty/GetProperty,
 // spelled as bitsadmin's /setproperty does), plus Ferry's CONNECTIONS.
 const (
-	PropConnections    = "CONNECTIONS"
-	PropDynamicContent = "DYNAMIC_CONTENT"
+	PropConnections      = "CONNECTIONS"
+	PropDynamicContent   = "DYNAMIC_CONTENT"
+	PropMaxDownloadSize  = "MAX_DOWNLOAD_SIZE"
+	PropNotifyIntervalMS = "MINIMUM_NOTIFICATION_INTERVAL_MS"
 )
 
-// notBuiltProps are Job5 properties that Ferry knows but does not have yet.
-var notBuiltProps = []string{"HIGH_PERFORMANCE", "MAX_DOWNLOAD_SIZE", "MINIMUM_NOTIFICATION_INTERVAL_MS", "COST_FLAGS", "ON_DEMAND_MODE"}
+// JobProperty declares one property: its BITS_JOB_PROPERTY_ID name, when it
+// may be set (BITS' refusals), how its text value is read, what it changes
+// on the job and how it reads back. A new property is one entry of
+// JobProperties (COST_FLAGS plugs in here).
+type JobProperty struct {
+	Name string
+	// DownloadOnly: BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY elsewhere.
+	DownloadOnly bool
+	// BeforeResume / BeforeAddFile: BG_E_READ_ONLY_PROPERTY_AFTER_RESUME /
+	// _AFTER_ADDFILE once the job was first resumed / has a file.
+	BeforeResume, BeforeAddFile bool
+	// Set checks the text value and applies it to the job's copy (c.job).
+	Set func(c *change, value string) error
+	// Get reads it back, as getproperty --json prints it.
+	Get func(j *bits.Job) any
+	// Help is one line for the help of setproperty.
+	Help string
+}
 
-// propertyName checks a property name: the canonical spelling, E_NOTIMPL
-// for a known Job5 property not built yet, BG_E_UNKNOWN_PROPERTY_ID else.
-func propertyName(name string) (string, error) {
+// JobProperties are the properties Ferry has, in the order help lists them.
+var JobProperties = []*JobProperty{
+	{Name: PropConnections, DownloadOnly: true,
+		Help: "Ferry's own: connections one file may use, 1 to 16 (new jobs: the connectionsPerFile setting)",
+		Set: func(c *change, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > bits.MaxConnections {
+				return bits.Errorf(bits.E_INVALIDARG, "CONNECTIONS must be a whole number from 1 to %d, not %q", bits.MaxConnections, v)
+			}
+			c.job.Connections = n
+			return nil
+		},
+		Get: func(j *bits.Job) any { return j.ConnectionsOrDefault() }},
+	{Name: PropDynamicContent, DownloadOnly: true, BeforeResume: true,
+		Help: "true|false, before the first resume (the same as setdynamic); not with a custom HTTP method",
+		Set: func(c *change, v string) error {
+			on, err := parsePropBool(PropDynamicContent, v)
+			if err != nil {
+				return err
+			}
+			if on && c.job.HTTPMethod != "" {
+				return bits.Errorf(bits.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "DYNAMIC_CONTENT does not go with the custom HTTP method %s", c.job.HTTPMethod)
+			}
+			for _, f := range c.job.Files {
+				if on && f.Ranges != nil {
+					return bits.Errorf(bits.E_INVALIDARG, "DYNAMIC_CONTENT does not go with files of byte ranges")
+				}
+			}
+			c.job.Dynamic = on
+			return nil
+		},
+		Get: func(j *bits.Job) any { return j.Dynamic }},
+	{Name: PropMaxDownloadSize, DownloadOnly: true, BeforeResume: true,
+		Help: "bytes the job may download in all, 1 to 18446744073709551615, before the first resume",
+		Set: func(c *change, v string) error {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil || n == 0 {
+				return bits.Errorf(bits.BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE, "MAX_DOWNLOAD_SIZE must be a whole number of bytes from 1 to %d, not %q", uint64(1<<64-1), v)
+			}
+			c.job.MaxDownloadSize = int64(min(n, 1<<63-1)) // past int64 is no limit in practice
+			return nil
+		},
+		Get: func(j *bits.Job) any { return j.MaxDownloadSize }},
+	{Name: PropNotifyIntervalMS,
+		Help: "the least time between two progress events of the job, in milliseconds (0: the engine's 250)",
+		Set: func(c *change, v string) error {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				return bits.Errorf(bits.E_INVALIDARG, "MINIMUM_NOTIFICATION_INTERVAL_MS must be a whole number of milliseconds up to 4294967295, not %q", v)
+			}
+			c.job.NotifyIntervalMS = int64(n)
+			return nil
+		},
+		Get: func(j *bits.Job) any { return j.NotifyIntervalMS }},
+}
+
+// notBuiltProps are Job5 properties that Ferry knows but does not have yet.
+var notBuiltProps = []string{"HIGH_PERFORMANCE", "ON_DEMAND_MODE", "COST_FLAGS", "NOTIFICATION_CLSID", "USE_STORED_CREDENTIALS"}
+
+func parsePropBool(name, v string) (bool, error) {
+	on, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, bits.Errorf(bits.E_INVALIDARG, "%s must be true or false, not %q", name, v)
+	}
+	return on, nil
+}
+
+// property finds a property by name: E_NOTIMPL for a known Job5 property
+// not built yet, BG_E_UNKNOWN_PROPERTY_ID else.
+func property(name string) (*JobProperty, error) {
 	n := strings.ToUpper(strings.TrimSpace(name))
 	n = strings.TrimPrefix(n, "BITS_JOB_PROPERTY_")
-	switch n {
-	case PropConnections, PropDynamicContent:
-		return n, nil
+	var have []string
+	for _, p := range JobProperties {
+		if p.Name == n {
+			return p, nil
+		}
+		have = append(have, p.Name)
 	}
 	for _, p := range notBuiltProps {
 		if n == p {
-			return "", bits.Errorf(bits.E_NOTIMPL, "Ferry does not have the %s property yet; the properties it has are CONNECTIONS and DYNAMIC_CONTENT", p)
+			return nil, bits.Errorf(bits.E_NOTIMPL, "Ferry does not have the %s property yet; it has %s", p, strings.Join(have, ", "))
 		}
 	}
-	return "", bits.Errorf(bits.BG_E_UNKNOWN_PROPERTY_ID, "there is no job property %q (Ferry has CONNECTIONS and DYNAMIC_CONTENT; %s are BITS properties not built yet)", name, strings.Join(notBuiltProps, ", "))
+	return nil, bits.Errorf(bits.BG_E_UNKNOWN_PROPERTY_ID, "there is no job property %q (Ferry has %s)", name, strings.Join(have, ", "))
 }
 
-// SetProperty sets a job property by name from its text value.
+// SetProperty sets a job property by name from its text value, with BITS'
+// refusals: download-only properties, those read-only after the first
+// file or the first resume.
 func (m *Manager) SetProperty(ref, name, value string) error {
-	n, err := propertyName(name)
+	p, err := property(name)
 	if err != nil {
 		return err
 	}
-	switch n {
-	case PropConnections:
-		c, err := strconv.Atoi(strings.TrimSpace(value))
-		if err != nil {
-			return bits.Errorf(bits.E_INVALIDARG, "CONNECTIONS must be a whole number from 1 to %d, not %q", bits.MaxConnections, value)
-		}
-		return m.SetConnections(ref, c)
-	default: // DYNAMIC_CONTENT
-		on, err := strconv.ParseBool(strings.TrimSpace(value))
-		if err != nil {
-			return bits.Errorf(bits.E_INVALIDARG, "DYNAMIC_CONTENT must be true or false, not %q", value)
-		}
-		return m.SetDynamic(ref, on)
-	}
-}
-
-// GetProperty returns a job property by name, as info --json shows it.
-func (m *Manager) GetProperty(ref, name string) (any, error) {
-	n, err := propertyName(name)
-	if err != nil {
-		return nil, err
-	}
-	in, err := m.Info(ref)
-	if err != nil {
-		return nil, err
-	}
-	if n == PropConnections {
-		return in.Connections, nil
-	}
-	return in.Dynamic, nil
-}
-
-// SetConnections sets CONNECTIONS: how many connections one file of the job
-// may use. A transfer under way goes on with its connections and takes the
-// new number at its next file or restart.
-func (m *Manager) SetConnections(ref string, n int) error {
-	if n < 1 || n > bits.MaxConnections {
-		return bits.Errorf(bits.E_INVALIDARG, "CONNECTIONS must be from 1 to %d, not %d", bits.MaxConnections, n)
-	}
 	return m.update(ref, func(c *change) error {
-		if c.job.Type != bits.TypeDownload {
-			return bits.Errorf(bits.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, "CONNECTIONS applies to download jobs only")
+		j := c.job
+		switch {
+		case p.DownloadOnly && j.Type != bits.TypeDownload:
+			return bits.Errorf(bits.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, "%s applies to download jobs only", p.Name)
+		case p.BeforeAddFile && len(j.Files) > 0:
+			return bits.Errorf(bits.BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE, "%s can be set only before the first file is added", p.Name)
+		case p.BeforeResume && j.EverResumed:
+			return bits.Errorf(bits.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, "%s can be set only before the job is first resumed", p.Name)
 		}
-		c.job.Connections = n
-		return nil
+		return p.Set(c, value)
 	})
+}
+
+// GetProperty returns a job property by name.
+func (m *Manager) GetProperty(ref, name string) (any, error) {
+	p, err := property(name)
+	if err != nil {
+		return nil, err
+	}
+	j, err := m.GetJob(ref)
+	if err != nil {
+		return nil, err
+	}
+	return p.Get(j), nil
 }

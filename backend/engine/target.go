@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -24,6 +26,7 @@ type fileTarget struct {
 	validator bits.Validator
 	live      *live
 	err       error // a local failure, reported instead of the driver's
+	limit     int64 // the bytes MAX_DOWNLOAD_SIZE leaves for this file (-1: no limit)
 
 	// A download in segments (transfer.RangeTarget): several connections
 	// write at once, so their bookkeeping (checkpoints, progress) is
@@ -48,6 +51,12 @@ func (t *fileTarget) partial() *partial {
 // WriteAt writes one segment's bytes at their offset; the connections of
 // the segments call it at once.
 func (t *fileTarget) WriteAt(p []byte, off int64) (int, error) {
+	if t.limit >= 0 && off+int64(len(p)) > t.limit {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.err = t.tooLarge(off + int64(len(p)))
+		return 0, &localError{t.err}
+	}
 	n, err := t.f.WriteAt(p, off)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -73,6 +82,10 @@ func (t *fileTarget) Connections(n int) { t.live.conns.Store(int32(n)) }
 
 func (t *fileTarget) Write(p []byte) (int, error) {
 	if t.err != nil {
+		return 0, &localError{t.err}
+	}
+	if t.limit >= 0 && t.off+int64(len(p)) > t.limit {
+		t.err = t.tooLarge(t.off + int64(len(p)))
 		return 0, &localError{t.err}
 	}
 	n, err := t.f.Write(p)
@@ -127,6 +140,13 @@ func (t *fileTarget) Reset() error {
 	return nil
 }
 
+// errTooLarge: the job's files outgrow its MAX_DOWNLOAD_SIZE.
+var errTooLarge = errors.New("MAX_DOWNLOAD_SIZE reached")
+
+func (t *fileTarget) tooLarge(n int64) error {
+	return fmt.Errorf("%w: file %d needs %d bytes, and the job's MAX_DOWNLOAD_SIZE leaves %d for it", errTooLarge, t.idx, n, t.limit)
+}
+
 // sameVersion reports whether two validators can describe one version.
 func sameVersion(a, b bits.Validator) bool {
 	if a.Size >= 0 && b.Size >= 0 && a.Size != b.Size {
@@ -149,6 +169,10 @@ func (t *fileTarget) Sized(v bits.Validator) error {
 		if err := t.Reset(); err != nil {
 			return err
 		}
+	}
+	if t.limit >= 0 && v.Size > t.limit {
+		t.err = t.tooLarge(v.Size)
+		return &localError{t.err}
 	}
 	t.validator = v
 	t.live.total.Store(v.Size)

@@ -347,7 +347,8 @@ func (m *Manager) cancelSession(j *bits.Job) {
 		defer m.wg.Done()
 		ctx, cancel := context.WithTimeout(m.life, cancelSessionWindow)
 		defer cancel()
-		for delay := time.Second; ; delay = min(2*delay, time.Minute) {
+		pause := transfer.Backoff{Initial: time.Second, Max: time.Minute}
+		for {
 			err := up.CancelSession(ctx, req)
 			if err == nil {
 				m.log.Info("upload session cancelled on the server", "job", id)
@@ -359,11 +360,9 @@ func (m *Manager) cancelSession(j *bits.Job) {
 				m.log.Info("Cancel-Session refused", "job", id, "code", te.Code.Name())
 				return
 			}
-			select {
-			case <-ctx.Done():
+			if pause.Wait(ctx) != nil {
 				m.log.Info("gave up sending Cancel-Session", "job", id, "code", te.Code.Name())
 				return
-			case <-time.After(delay):
 			}
 		}
 	}()

@@ -149,6 +149,10 @@ func (m *Manager) workerFailed(e *entry, w *worker, f *failure) {
 		if !c.e.current(w) {
 			return errStale
 		}
+		if f.invalid && f.err.FileIndex >= 0 && f.err.FileIndex < len(c.job.Files) {
+			invalidate(&c.job.Files[f.err.FileIndex]) // as SetValidationState(FALSE)
+			c.forget = append(c.forget, f.err.FileIndex)
+		}
 		return c.fail(f.err, !f.transient, false)
 	})
 	if err != nil {
@@ -164,6 +168,7 @@ func (m *Manager) workerFailed(e *entry, w *worker, f *failure) {
 type failure struct {
 	err       *bits.JobError
 	transient bool
+	invalid   bool // the file's content failed validation: it is dropped
 }
 
 func localFailure(err error) *failure {
@@ -209,7 +214,7 @@ func (m *Manager) decorated(remote string, prio bits.JobPriority) transfer.Drive
 	if d == nil {
 		return nil
 	}
-	return transfer.Retry(transfer.Limit(d, m.bw.waiter(prio)), transfer.QuickRetries)
+	return transfer.Retry(transfer.Limit(d, m.bw.waiter(prio)), transfer.QuickRetries, transfer.QuickBackoff)
 }
 
 func protocolOf(remote string) string {

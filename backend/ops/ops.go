@@ -73,6 +73,11 @@ type Spec struct {
 	Help    string // more, optional
 	Example string // a full command line, "ferry …"
 	Prints  bool   // prints data, so takes --json
+	// Verb, for the job methods that move a job between states, declares
+	// in which states of which job types it acts (engine.Verbs): the
+	// engine enforces it, and the window, /v1/meta and the help read it
+	// from here.
+	Verb *engine.Verb
 }
 
 // Groups in the order help lists them.
@@ -172,6 +177,30 @@ type Op struct {
 	Run func(ctx context.Context, env *Env, r Request) (any, error)
 	// Text prints the result for people.
 	Text func(w io.Writer, raw json.RawMessage, r Request) error
+}
+
+// Actions lists the state-changing operations that act on a job in its
+// present state (its type, state and files): what the window, the tray and
+// the browser UI offer for it.
+func Actions(j bits.JobInfo) []string {
+	var out []string
+	for _, op := range table {
+		if Allows(op, j) {
+			out = append(out, op.Name)
+		}
+	}
+	return out
+}
+
+// Allows reports whether op is a declared verb that acts on j.
+func Allows(op *Op, j bits.JobInfo) bool {
+	return op != nil && op.Verb != nil && op.Verb.Allows(j.Type, j.State, j.Progress.FilesTotal)
+}
+
+// AllowsNamed is Allows for an operation by name (false for an unknown one).
+func AllowsNamed(name string, j bits.JobInfo) bool {
+	op, _ := Lookup(name)
+	return Allows(op, j)
 }
 
 // Note is the result of an operation that succeeded with a BITS success

@@ -15,6 +15,44 @@ func nullable(s string) string {
 	return s
 }
 
+// parseRanges reads bitsadmin's range list: "OFFSET:LENGTH,…", LENGTH a
+// number of bytes or "eof" (to the end of the remote file).
+func parseRanges(s string) ([]bits.Range, error) {
+	var out []bits.Range
+	for _, item := range strings.Split(s, ",") {
+		off, length, ok := strings.Cut(strings.TrimSpace(item), ":")
+		if !ok {
+			return nil, bits.Errorf(bits.E_INVALIDARG, "the range %q is not OFFSET:LENGTH", item)
+		}
+		if strings.EqualFold(strings.TrimSpace(off), "eof") {
+			return nil, bits.Errorf(bits.BG_E_INVALID_RANGE, "the range %q starts at eof", item)
+		}
+		o, err := strconv.ParseInt(strings.TrimSpace(off), 10, 64)
+		if err != nil || o < 0 {
+			return nil, bits.Errorf(bits.BG_E_INVALID_RANGE, "the offset of %q is not a whole number of bytes", item)
+		}
+		r := bits.Range{Offset: o, Length: bits.LengthToEOF}
+		if !strings.EqualFold(strings.TrimSpace(length), "eof") {
+			n, err := strconv.ParseInt(strings.TrimSpace(length), 10, 64)
+			if err != nil || n < 1 {
+				return nil, bits.Errorf(bits.BG_E_INVALID_RANGE, "the length of %q is not a whole number of bytes from 1 (or eof)", item)
+			}
+			r.Length = n
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// parseIndex reads a file's 0-based index.
+func parseIndex(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0, bits.Errorf(bits.E_INVALIDARG, "the file index %q is not a whole number from 0", s)
+	}
+	return n, nil
+}
+
 func parseSeconds(what, s string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 {

@@ -19,6 +19,16 @@ func verb(name, group, summary, example string, args []Arg, run func(m *engine.M
 	}
 }
 
+// stateVerb is a verb declared in engine.Verbs: the states it acts in come
+// from there.
+func stateVerb(op *Op) *Op {
+	op.Verb = engine.Verbs[op.Name]
+	if op.Verb == nil {
+		panic("ops: " + op.Name + " has no engine.Verbs declaration")
+	}
+	return op
+}
+
 // setter is a verb that changes one property.
 func setter(name, summary, example string, args []Arg, run func(m *engine.Manager, job string, a []string) error) *Op {
 	return verb(name, GroupSet, summary, example, args, func(m *engine.Manager, r Request) (any, error) {
@@ -36,6 +46,33 @@ func infoGetter(name, summary string, pick func(bits.JobInfo) any, text textFunc
 		}
 		return pick(in), nil
 	}, text)
+}
+
+// fileGetter prints one property of the file at INDEX, read from the job's
+// record (no engine method of its own).
+func fileGetter(name, summary string, get func(f bits.File) (any, error), text textFunc) *Op {
+	if text == nil {
+		text = textScalar
+	}
+	return &Op{
+		Spec: Spec{Name: name, Group: GroupGet, Args: []Arg{jobArg, {Name: "INDEX"}}, Summary: summary, Example: "ferry " + name + " nightly 0", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			j, err := env.Manager.GetJob(r.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			f, err := engine.FileAt(j, i)
+			if err != nil {
+				return nil, err
+			}
+			return get(*f)
+		},
+		Text: text,
+	}
 }
 
 func jobGetter(name, summary string, get func(m *engine.Manager, job string) (any, error), text textFunc) *Op {
@@ -117,6 +154,24 @@ var table = []*Op{
 			return nil, env.Manager.AddFileSet(r.Args[0], specs)
 		},
 	},
+	{
+		Spec: Spec{Name: "addfilewithranges", Group: GroupJobs, Args: []Arg{jobArg, {Name: "REMOTE"}, {Name: "LOCAL"}, {Name: "RANGES"}},
+			Summary: "add byte ranges of a remote file, written back to back into LOCAL (download jobs, http/https)",
+			Help: "RANGES is a comma list of OFFSET:LENGTH, LENGTH a number of bytes or eof (to the end of the file),\n" +
+				"as bitsadmin's /addfilewithranges. They are fetched in one request and written in the order given.\n" +
+				"Refusals: BG_E_INVALID_RANGE (an offset of eof, a length of 0), BG_E_OVERLAPPING_RANGES, and\n" +
+				"BG_E_TOO_MANY_RANGES_IN_FILE past the maxRangesPerFile setting. At run time a range outside the\n" +
+				"remote file is ERROR BG_E_INVALID_RANGE, and a server that merges or reorders the ranges is ERROR\n" +
+				"BG_E_INVALID_SERVER_RESPONSE: nothing it sent is written.",
+			Example: "ferry addfilewithranges nightly https://example.org/a.iso /home/alice/head.bin 0:1024,1048576:eof"},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			rs, err := parseRanges(r.Args[3])
+			if err != nil {
+				return nil, err
+			}
+			return nil, env.Manager.AddFile(r.Args[0], engine.FileSpec{RemoteName: r.Args[1], LocalName: r.Args[2], Ranges: rs})
+		},
+	},
 	verb("replaceremoteprefix", GroupJobs, "replace the start of every remote name that begins with OLD (download jobs)",
 		"ferry replaceremoteprefix nightly http://old.example.org/ https://new.example.org/",
 		[]Arg{{Name: "OLD"}, {Name: "NEW"}}, func(m *engine.Manager, r Request) (any, error) {
@@ -141,26 +196,81 @@ var table = []*Op{
 		},
 		Text: textFiles,
 	},
-	verb("resume", GroupJobs, "queue the job for transfer (or retry it now after an error)", "ferry resume nightly", nil,
-		func(m *engine.Manager, r Request) (any, error) { return nil, m.Resume(r.Args[0]) }),
-	verb("suspend", GroupJobs, "stop the job's transfer until it is resumed", "ferry suspend nightly", nil,
-		func(m *engine.Manager, r Request) (any, error) { return nil, m.Suspend(r.Args[0]) }),
-	verb("cancel", GroupJobs, "cancel the job and delete its temporary files", "ferry cancel nightly", nil,
+	verb("setremotename", GroupJobs, "change the remote name of the file at INDEX (0-based, the order added; download jobs)",
+		"ferry setremotename nightly 0 https://mirror.example.org/a.iso",
+		[]Arg{{Name: "INDEX"}, {Name: "URL"}}, func(m *engine.Manager, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			return nil, m.SetRemoteName(r.Args[0], i, r.Args[2])
+		}),
+	// File3's getters read the file's record.
+	fileGetter("gettemporaryname", "the path of the temporary file of the file at INDEX while it exists (null when none)",
+		func(f bits.File) (any, error) {
+			if f.TempName == "" || f.Committed {
+				return nil, nil // not started, in place, or gone with the job
+			}
+			return f.TempName, nil
+		}, nil),
+	fileGetter("getvalidationstate", "whether the file at INDEX was declared valid (E_PENDING until it has fully arrived; false after its content was declared invalid)",
+		func(f bits.File) (any, error) {
+			switch {
+			case f.Validation == "false":
+				return false, nil
+			case !f.Transferred:
+				return nil, bits.Errorf(bits.E_PENDING, "the file has not fully arrived yet")
+			}
+			return f.Validation == "true" || f.Committed, nil
+		}, nil),
+	withHelp(verb("setvalidationstate", GroupJobs, "declare the content of the file at INDEX valid or not, once it has fully arrived (E_PENDING before)",
+		"ferry setvalidationstate nightly 0 false",
+		[]Arg{{Name: "INDEX"}, {Name: "true|false"}}, func(m *engine.Manager, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			on, err := parseBool(r.Args[2])
+			if err != nil {
+				return nil, err
+			}
+			return nil, m.SetValidationState(r.Args[0], i, on)
+		}),
+		"false drops the file's content (its progress goes back to 0) and puts the job in ERROR with\n"+
+			"BG_E_VALIDATION_FAILED; resume downloads the file again. complete implies true."),
+	{
+		Spec: Spec{Name: "getresponseheaders", Group: GroupGet, Args: []Arg{jobArg, {Name: "INDEX"}},
+			Summary: "the header block of the last HTTP response for the file at INDEX (File5's HTTP_RESPONSE_HEADERS; since the engine started)",
+			Example: "ferry getresponseheaders nightly 0", Prints: true},
+		Run: func(_ context.Context, env *Env, r Request) (any, error) {
+			i, err := parseIndex(r.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			return env.Manager.ResponseHeaders(r.Args[0], i)
+		},
+		Text: textLines,
+	},
+	stateVerb(verb("resume", GroupJobs, "queue the job for transfer (or retry it now after an error)", "ferry resume nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.Resume(r.Args[0]) })),
+	stateVerb(verb("suspend", GroupJobs, "stop the job's transfer until it is resumed", "ferry suspend nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.Suspend(r.Args[0]) })),
+	stateVerb(verb("cancel", GroupJobs, "cancel the job and delete its temporary files", "ferry cancel nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) {
 			res, err := m.Cancel(r.Args[0])
 			if err != nil {
 				return nil, err
 			}
 			return note(res, "the job is cancelled, but some temporary files could not be deleted"), nil
-		}),
-	verb("complete", GroupJobs, "move the transferred files to their local names and end the job", "ferry complete nightly", nil,
+		})),
+	stateVerb(verb("complete", GroupJobs, "move the transferred files to their local names and end the job", "ferry complete nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) {
 			res, err := m.Complete(r.Args[0])
 			if err != nil {
 				return nil, err
 			}
 			return note(res, "files that were not transferred were deleted; the others are in place"), nil
-		}),
+		})),
 	verb("takeownership", GroupJobs, "make the caller the owner (drops credentials, custom headers, the client certificate and the notify command line)",
 		"ferry takeownership nightly", nil,
 		func(m *engine.Manager, r Request) (any, error) { return nil, m.TakeOwnership(r.Args[0]) }),
@@ -243,6 +353,9 @@ var table = []*Op{
 			j, err := m.GetJob(job)
 			if err != nil {
 				return nil, err
+			}
+			if j.HeadersWriteOnly {
+				return nil, bits.Errorf(bits.E_ACCESSDENIED, "the custom headers of job %s are write-only (makecustomheaderswriteonly): they are sent but not shown", j.ID)
 			}
 			return j.CustomHeaders, nil
 		}, textLines),
@@ -388,6 +501,9 @@ var table = []*Op{
 			}
 			return m.SetCustomHeaders(job, strings.Join(a, "\r\n"))
 		}),
+	verb("makecustomheaderswriteonly", GroupSet, "from now on send the custom headers but never show them (getcustomheaders: E_ACCESSDENIED); one way",
+		"ferry makecustomheaderswriteonly nightly", nil,
+		func(m *engine.Manager, r Request) (any, error) { return nil, m.MakeCustomHeadersWriteOnly(r.Args[0]) }),
 	setter("sethttpmethod", "the HTTP verb, before the first resume; any but the default makes the job FOREGROUND",
 		"ferry sethttpmethod nightly GET",
 		[]Arg{{Name: "METHOD"}}, func(m *engine.Manager, job string, a []string) error { return m.SetHTTPMethod(job, a[0]) }),
@@ -400,14 +516,14 @@ var table = []*Op{
 			}
 			return m.SetDynamic(job, on)
 		}),
-	withHelp(setter("setproperty", "set a job property by name: CONNECTIONS (connections per file, 1-16) or DYNAMIC_CONTENT (true|false)",
+	withHelp(setter("setproperty", "set a job property by name (IBackgroundCopyJob5): "+propertyNames(),
 		"ferry setproperty nightly CONNECTIONS 8",
 		[]Arg{{Name: "NAME"}, {Name: "VALUE"}}, func(m *engine.Manager, job string, a []string) error {
 			return m.SetProperty(job, a[0], a[1])
 		}), propertyHelp),
 	{
 		Spec: Spec{Name: "getproperty", Group: GroupGet, Args: []Arg{jobArg, {Name: "NAME"}},
-			Summary: "one job property by name (CONNECTIONS, DYNAMIC_CONTENT)", Help: propertyHelp,
+			Summary: "one job property by name (" + propertyNames() + ")", Help: propertyHelp,
 			Example: "ferry getproperty nightly CONNECTIONS", Prints: true},
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
 			return env.Manager.GetProperty(r.Args[0], r.Args[1])
@@ -530,13 +646,37 @@ func withHelp(op *Op, help string) *Op {
 	return op
 }
 
-const propertyHelp = `IBackgroundCopyJob5's SetProperty/GetProperty by name (BITS_JOB_PROPERTY_ may prefix it):
-  CONNECTIONS       Ferry's own: how many connections one file may use, 1 to 16 (new jobs: the
-                    connectionsPerFile setting, 1 by default). More than one are used only when the
-                    server answers ranges properly; a server that does not gets one stream.
-  DYNAMIC_CONTENT   true|false, before the first resume (the same as setdynamic)
-HIGH_PERFORMANCE, MAX_DOWNLOAD_SIZE, MINIMUM_NOTIFICATION_INTERVAL_MS, COST_FLAGS and ON_DEMAND_MODE
-are BITS properties Ferry does not have yet (E_NOTIMPL); any other name is BG_E_UNKNOWN_PROPERTY_ID.`
+// propertyHelp is built from engine.JobProperties, the one list of them.
+var propertyHelp = func() string {
+	var b strings.Builder
+	b.WriteString("IBackgroundCopyJob5's SetProperty/GetProperty by name (BITS_JOB_PROPERTY_ may prefix it):\n")
+	for _, p := range engine.JobProperties {
+		var when []string
+		if p.DownloadOnly {
+			when = append(when, "download jobs")
+		}
+		if p.BeforeAddFile {
+			when = append(when, "before the first file")
+		}
+		fmt.Fprintf(&b, "  %-34s %s", p.Name, p.Help)
+		if len(when) > 0 {
+			fmt.Fprintf(&b, " [%s]", strings.Join(when, ", "))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Refusals: BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE,\n" +
+		"BG_E_READ_ONLY_PROPERTY_AFTER_RESUME; a BITS property Ferry does not have yet is E_NOTIMPL, any other\n" +
+		"name BG_E_UNKNOWN_PROPERTY_ID.")
+	return b.String()
+}()
+
+func propertyNames() string {
+	names := make([]string, 0, len(engine.JobProperties))
+	for _, p := range engine.JobProperties {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
 
 const securityFlagsHelp = `The flags are a sum of these (IBackgroundCopyJobHttpOptions::SetSecurityFlags):
   0x1    BG_SSL_ENABLE_CRL_CHECK                     accepted; Ferry fetches no revocation lists

@@ -2,17 +2,19 @@ package transfer
 
 import (
 	"context"
-	"errors"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"ferry/backend/bits"
 )
 
-// Decorators wrap a Driver (and its Uploader side) with the policies that
-// are not a driver's business: the bandwidth cap and the quick retry after a
-// dropped connection. The engine composes them per transfer, so neither its
-// worker nor its upload code has a throttle or a retry loop of its own.
+// Decorators wrap a Driver with the policies that are not a driver's
+// business: the bandwidth cap and the quick retry after a dropped
+// connection. The engine composes them per transfer, so neither its worker
+// nor its upload code has a throttle or a retry loop of its own. A decorator
+// says what it wraps: it is an Uploader exactly when the driver it wraps is
+// one (the uploader capability is kept, never invented).
 
 // WaitFunc blocks until n more bytes may move (a rate limiter's WaitN).
 type WaitFunc func(ctx context.Context, n int) error
@@ -23,24 +25,32 @@ func Limit(d Driver, wait WaitFunc) Driver {
 	if wait == nil {
 		return d
 	}
-	return &limited{sessions: sessions{d}, wait: wait}
+	l := &limited{Driver: d, wait: wait}
+	if up, ok := d.(Uploader); ok {
+		return &limitedUploader{limited: l, up: up}
+	}
+	return l
 }
 
 type limited struct {
-	sessions
+	Driver
 	wait WaitFunc
 }
 
-// sessions passes Close-Session and Cancel-Session through to the wrapped
-// driver: decorators change how bytes move, not how sessions end.
-type sessions struct{ Driver }
-
-func (s sessions) CloseSession(ctx context.Context, req UploadRequest) error {
-	return asUploader(s.Driver).CloseSession(ctx, req)
+// limitedUploader is Limit of an Uploader: uploads are capped too, and
+// sessions end through the wrapped driver (decorators change how bytes
+// move, not how sessions end).
+type limitedUploader struct {
+	*limited
+	up Uploader
 }
 
-func (s sessions) CancelSession(ctx context.Context, req UploadRequest) error {
-	return asUploader(s.Driver).CancelSession(ctx, req)
+func (l *limitedUploader) CloseSession(ctx context.Context, req UploadRequest) error {
+	return l.up.CloseSession(ctx, req)
+}
+
+func (l *limitedUploader) CancelSession(ctx context.Context, req UploadRequest) error {
+	return l.up.CancelSession(ctx, req)
 }
 
 func (l *limited) Download(ctx context.Context, req Request, t Target) error {
@@ -67,13 +77,9 @@ func (t *limitedRangeTarget) WriteAt(p []byte, off int64) (int, error) {
 func (t *limitedRangeTarget) Ranged(tab *Table) error { return t.rt.Ranged(tab) }
 func (t *limitedRangeTarget) Connections(n int)       { t.rt.Connections(n) }
 
-func (l *limited) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
-	up, ok := l.Driver.(Uploader)
-	if !ok {
-		return UploadResult{}, errNotUploader
-	}
+func (l *limitedUploader) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
 	req.Source = &limitedSource{r: req.Source, ctx: ctx, wait: l.wait}
-	return up.Upload(ctx, req, t)
+	return l.up.Upload(ctx, req, t)
 }
 
 type limitedTarget struct {
@@ -107,17 +113,40 @@ func (s *limitedSource) ReadAt(p []byte, off int64) (int, error) {
 // transient error (BITS makes a few immediate reconnect attempts).
 const QuickRetries = 3
 
-// Retry retries a transient failure at once, from where the transfer got
-// to, when the failed attempt had moved bytes: a dropped connection in the
-// middle of a healthy transfer. Failures without progress are returned as
-// they are, for the engine's retry delay.
-func Retry(d Driver, attempts int) Driver {
-	return &retrying{sessions: sessions{d}, attempts: attempts}
+// QuickBackoff is the pause before each quick retry: short, as BITS' few
+// reconnect attempts within a second.
+var QuickBackoff = Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond}
+
+// Retry retries a transient failure after a short pause (b), from where the
+// transfer got to, when the failed attempt had moved bytes: a dropped
+// connection in the middle of a healthy transfer. Failures without progress
+// are returned as they are, for the engine's retry delay.
+func Retry(d Driver, attempts int, b Backoff) Driver {
+	r := &retrying{Driver: d, attempts: attempts, backoff: b}
+	if up, ok := d.(Uploader); ok {
+		return &retryingUploader{retrying: r, up: up}
+	}
+	return r
 }
 
 type retrying struct {
-	sessions
+	Driver
 	attempts int
+	backoff  Backoff
+}
+
+// retryingUploader is Retry of an Uploader.
+type retryingUploader struct {
+	*retrying
+	up Uploader
+}
+
+func (r *retryingUploader) CloseSession(ctx context.Context, req UploadRequest) error {
+	return r.up.CloseSession(ctx, req)
+}
+
+func (r *retryingUploader) CancelSession(ctx context.Context, req UploadRequest) error {
+	return r.up.CancelSession(ctx, req)
 }
 
 func (r *retrying) Download(ctx context.Context, req Request, t Target) error {
@@ -128,6 +157,7 @@ func (r *retrying) Download(ctx context.Context, req Request, t Target) error {
 		crt = &countingRangeTarget{countingTarget: ct, rt: rt}
 		target = crt
 	}
+	pause := r.backoff
 	for try := 0; ; try++ {
 		ct.moved = false
 		if crt != nil {
@@ -140,6 +170,9 @@ func (r *retrying) Download(ctx context.Context, req Request, t Target) error {
 			local = local || crt.failed.Load()
 		}
 		if err == nil || ctx.Err() != nil || local || !moved || try >= r.attempts || !AsError(err).Transient {
+			return err
+		}
+		if werr := pause.Wait(ctx); werr != nil {
 			return err
 		}
 		req.Offset, req.Validator, req.Segments = ct.off, ct.v, nil
@@ -190,16 +223,16 @@ func (c *countingRangeTarget) Reset() error {
 
 func (c *countingRangeTarget) Connections(n int) { c.rt.Connections(n) }
 
-func (r *retrying) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
-	up, ok := r.Driver.(Uploader)
-	if !ok {
-		return UploadResult{}, errNotUploader
-	}
+func (r *retryingUploader) Upload(ctx context.Context, req UploadRequest, t UploadTarget) (UploadResult, error) {
 	ct := &countingUpload{UploadTarget: t, sid: req.SessionID, acked: req.Offset}
+	pause := r.backoff
 	for try := 0; ; try++ {
 		ct.moved = false
-		res, err := up.Upload(ctx, req, ct)
+		res, err := r.up.Upload(ctx, req, ct)
 		if err == nil || ctx.Err() != nil || !ct.moved || try >= r.attempts || !AsError(err).Transient {
+			return res, err
+		}
+		if werr := pause.Wait(ctx); werr != nil {
 			return res, err
 		}
 		req.SessionID, req.Offset = ct.sid, ct.acked
@@ -270,21 +303,3 @@ func (c *countingUpload) Acked(off int64) error {
 	c.acked = off
 	return nil
 }
-
-var errNotUploader = &Error{Code: bits.E_INVALIDARG, Context: bits.ContextRemoteFile,
-	Err: errors.New("this remote name's driver does not speak the BITS upload protocol")}
-
-func asUploader(d Driver) Uploader {
-	if up, ok := d.(Uploader); ok {
-		return up
-	}
-	return noUploader{}
-}
-
-type noUploader struct{}
-
-func (noUploader) Upload(context.Context, UploadRequest, UploadTarget) (UploadResult, error) {
-	return UploadResult{}, errNotUploader
-}
-func (noUploader) CloseSession(context.Context, UploadRequest) error  { return errNotUploader }
-func (noUploader) CancelSession(context.Context, UploadRequest) error { return errNotUploader }

@@ -179,7 +179,9 @@ func (d *HTTPDriver) Download(ctx context.Context, req Request, t Target) error 
 	}
 	// A custom verb (SetHttpMethod) gets one request from byte 0, as
 	// dynamic content: BITS sends no HEAD or Range with it.
-	if req.Options.Dynamic || req.Options.customMethod() {
+	if len(req.Ranges) > 0 {
+		err = s.ranges() // http_ranges.go
+	} else if req.Options.Dynamic || req.Options.customMethod() {
 		err = s.dynamic()
 	} else if rt, ok := t.(RangeTarget); ok && (req.Connections > 1 || len(req.Segments) > 0) {
 		err = s.parallel(rt) // http_parallel.go
@@ -226,7 +228,20 @@ func (s *session) do(r *http.Request) (*http.Response, error) {
 	s.wd.arm()
 	resp, err := s.x.send(r)
 	s.wd.disarm()
+	if err == nil && s.req.Response != nil {
+		s.req.Response(HeaderBlock(resp))
+	}
 	return resp, err
+}
+
+// HeaderBlock renders a response's status line and headers as they came
+// (Go keeps neither their order nor their case: canonical names, sorted).
+func HeaderBlock(resp *http.Response) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\r\n", resp.Proto, resp.Status)
+	_ = resp.Header.Write(&b)
+	b.WriteString("\r\n")
+	return b.String()
 }
 
 // drain discards a small error body so the connection can be reused.

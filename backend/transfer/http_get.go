@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/httprange"
 )
 
 // errRestart: the remote file changed under a resumed download; t was reset
@@ -301,26 +302,16 @@ func isStrongETag(t string) bool {
 	return len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' && !strings.Contains(t[1:len(t)-1], `"`)
 }
 
-// parseContentRange parses "bytes START-END/TOTAL"; total is -1 for "*".
+// parseContentRange parses "bytes START-END/TOTAL" with the shared parser
+// (internal/httprange); total is -1 for "*". An unsatisfied-range is no
+// answer to a request of bytes.
 func parseContentRange(s string) (start, end, total int64, err error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(s), "bytes ")
-	if !ok {
-		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", s)
+	cr, err := httprange.ParseContentRange(s)
+	if err == nil && cr.Unsatisfied() {
+		err = fmt.Errorf("bad Content-Range %q: no range", s)
 	}
-	span, size, ok1 := strings.Cut(rest, "/")
-	a, b, ok2 := strings.Cut(span, "-")
-	if !ok1 || !ok2 {
-		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", s)
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	start, err1 := strconv.ParseInt(a, 10, 64)
-	end, err2 := strconv.ParseInt(b, 10, 64)
-	total = -1
-	var err3 error
-	if size != "*" {
-		total, err3 = strconv.ParseInt(size, 10, 64)
-	}
-	if err1 != nil || err2 != nil || err3 != nil || start < 0 || end < start {
-		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", s)
-	}
-	return start, end, total, nil
+	return cr.Start, cr.End, cr.Total, nil
 }

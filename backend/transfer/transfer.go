@@ -66,6 +66,14 @@ type Request struct {
 	// Segments is the durable state of an earlier download in segments of
 	// the version in Validator (nil: none; Offset then counts).
 	Segments []bits.Segment
+	// Ranges, when set, are AddFileWithRanges' byte ranges of the remote
+	// file, written back to back (Offset counts the bytes of them held).
+	// Only the HTTP driver has them; lengths may be bits.LengthToEOF.
+	Ranges []bits.Range
+	// Response, when set, is given the header block of every HTTP response
+	// of the file (File5's HTTP_RESPONSE_HEADERS): the status line and the
+	// header lines, CRLF-terminated, ending in an empty line.
+	Response func(block string)
 }
 
 // Driver transfers one remote file into a Target.

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"ferry/backend/bits"
+	"ferry/backend/internal/httprange"
 )
 
 // reply writes an Ack: always BITS-Packet-Type and Content-Length.
@@ -205,21 +206,14 @@ func parseContentRange(h string, n int64) (start, end, total int64, err error) {
 	if n == 0 && (rest == "*/0" || rest == "0-0/0" || rest == "0--1/0") {
 		return 0, -1, 0, nil
 	}
-	span, size, ok1 := strings.Cut(rest, "/")
-	a, b, ok2 := strings.Cut(span, "-")
-	if !ok1 || !ok2 {
-		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", h)
-	}
-	start, err1 := strconv.ParseInt(a, 10, 64)
-	end, err2 := strconv.ParseInt(b, 10, 64)
-	total, err3 := strconv.ParseInt(size, 10, 64)
+	cr, err := httprange.ParseContentRange(h)
 	switch {
-	case err1 != nil || err2 != nil || err3 != nil || start < 0 || end < start || end >= total:
+	case err != nil || cr.Unsatisfied() || cr.Total < 0:
 		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", h)
-	case end-start+1 != n:
+	case cr.Len() != n:
 		return 0, 0, 0, fmt.Errorf("Content-Range %q does not match Content-Length %d", h, n)
 	}
-	return start, end, total, nil
+	return cr.Start, cr.End, cr.Total, nil
 }
 
 func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {

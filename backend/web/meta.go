@@ -80,6 +80,10 @@ type OpInfo struct {
 	Args    []ArgInfo  `json:"args"`
 	Flags   []FlagInfo `json:"flags"`
 	Prints  bool       `json:"prints"`
+	// Verb, for the job methods that move a job between states: the
+	// states of each job type it acts in (engine.Verbs). The UI offers the
+	// action for a job exactly when it does.
+	Verb *engine.Verb `json:"verb,omitempty"`
 }
 
 // ArgInfo is one positional argument.
@@ -105,7 +109,7 @@ func BuildMeta(version string) Meta {
 		Limits: limits, NotifyFlags: notifyFlags, Units: units}
 	for _, op := range ops.All() {
 		oi := OpInfo{Name: op.Name, Group: op.Group, Usage: op.Usage(), Summary: op.Summary, Help: op.Help,
-			Args: []ArgInfo{}, Flags: []FlagInfo{}, Prints: op.Prints}
+			Args: []ArgInfo{}, Flags: []FlagInfo{}, Prints: op.Prints, Verb: op.Verb}
 		for _, a := range op.Args {
 			oi.Args = append(oi.Args, ArgInfo{Name: a.Name, Kind: argKinds[a.Kind], Optional: a.Optional, Variadic: a.Variadic})
 		}

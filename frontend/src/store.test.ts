@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { allowed, comparator, JobStore, matches, toggleAction } from './store';
+import verbsMeta from './testdata/verbs.json';
 import { job } from './testing';
-import type { JobPriority } from './types';
+import type { JobInfo, JobPriority, Meta } from './types';
 
 const at = (t: string) => ({ creationTime: t, modificationTime: null, transferCompletionTime: null });
 
@@ -201,11 +202,25 @@ describe('actions', () => {
     expect(toggleAction([job('a', { state: 'SUSPENDED' }), job('b', { state: 'TRANSFERRING' })])).toBe('suspend');
     expect(toggleAction([])).toBeNull();
   });
-  it('knows which methods make sense', () => {
-    expect(allowed('complete', 'TRANSFERRED')).toBe(true);
-    expect(allowed('complete', 'TRANSFERRING')).toBe(false);
-    expect(allowed('resume', 'ERROR')).toBe(true);
-    expect(allowed('suspend', 'SUSPENDED')).toBe(false);
-    expect(allowed('cancel', 'CANCELLED')).toBe(false);
+  it('offers what the engine declares (the verbs of /v1/meta)', () => {
+    const meta = verbsMeta as unknown as Pick<Meta, 'ops'>;
+    const dl = (state: JobInfo['state'], type: JobInfo['type'] = 'DOWNLOAD') => job('a', { state, type });
+    expect(allowed(meta, 'complete', dl('TRANSFERRED'))).toBe(true);
+    // A download may be completed in any state that is not final (BITS drops what has not arrived); an upload only once TRANSFERRED.
+    expect(allowed(meta, 'complete', dl('TRANSFERRING'))).toBe(true);
+    expect(allowed(meta, 'complete', dl('TRANSFERRING', 'UPLOAD'))).toBe(false);
+    expect(allowed(meta, 'resume', dl('ERROR'))).toBe(true);
+    expect(allowed(meta, 'suspend', dl('SUSPENDED'))).toBe(false);
+    expect(allowed(meta, 'cancel', dl('CANCELLED'))).toBe(false);
+    expect(allowed(meta, 'resume', job('a', { state: 'SUSPENDED', progress: { ...dl('SUSPENDED').progress, filesTotal: 0 } }))).toBe(false);
+    // Nothing is offered before the description has arrived.
+    expect(allowed(null, 'cancel', dl('QUEUED'))).toBe(false);
+  });
+  it('follows a changed declaration', () => {
+    const meta = structuredClone(verbsMeta) as unknown as Pick<Meta, 'ops'>;
+    const complete = meta.ops.find((o) => o.name === 'complete')!.verb!;
+    complete.acts.DOWNLOAD = ['TRANSFERRED'];
+    expect(allowed(meta, 'complete', job('a', { state: 'TRANSFERRING' }))).toBe(false);
+    expect(allowed(meta, 'complete', job('a', { state: 'TRANSFERRED' }))).toBe(true);
   });
 });

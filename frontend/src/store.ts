@@ -5,7 +5,7 @@
 // a job in it or out of it, so a thousand progress updates of jobs already
 // in place cost a thousand map writes, not a thousand sorts.
 import { isFinal, progressFraction } from './jobs';
-import type { JobInfo, JobPriority, JobState } from './types';
+import type { JobInfo, JobPriority, JobState, Meta } from './types';
 
 export type SortKey = 'default' | 'name' | 'state' | 'priority' | 'progress' | 'created';
 export interface Sort {
@@ -331,16 +331,18 @@ export function toggleAction(jobs: JobInfo[]): 'resume' | 'suspend' | null {
   return jobs.every((j) => j.state === 'SUSPENDED' || j.state === 'ERROR') ? 'resume' : 'suspend';
 }
 
-/** allowed reports whether a job method makes sense in a state (the engine decides in the end). */
-export function allowed(action: 'resume' | 'suspend' | 'cancel' | 'complete', s: JobState): boolean {
-  switch (action) {
-    case 'resume':
-      return s === 'SUSPENDED' || s === 'ERROR' || s === 'TRANSIENT_ERROR';
-    case 'suspend':
-      return s === 'QUEUED' || s === 'CONNECTING' || s === 'TRANSFERRING' || s === 'TRANSIENT_ERROR';
-    case 'complete':
-      return s === 'TRANSFERRED';
-    case 'cancel':
-      return !isFinal(s);
-  }
+/**
+ * allowed reports whether the engine's declaration of a job method (the
+ * operations table's verb, from Meta) says it acts on the job now. Until the
+ * description has arrived nothing is offered.
+ */
+export function allowed(
+  meta: Pick<Meta, 'ops'> | null | undefined,
+  action: 'resume' | 'suspend' | 'cancel' | 'complete',
+  j: Pick<JobInfo, 'type' | 'state' | 'progress'>,
+): boolean {
+  const v = meta?.ops.find((o) => o.name === action)?.verb;
+  if (!v) return false;
+  if (v.needsFiles && j.progress.filesTotal === 0) return false;
+  return (v.acts[j.type] ?? []).includes(j.state);
 }

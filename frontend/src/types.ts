@@ -45,6 +45,8 @@ export interface FileInfo {
   bytesTotal: number;
   bytesTransferred: number;
   completed: boolean;
+  /** addfilewithranges' byte ranges (length -1: to the end); null for the whole file */
+  ranges?: { offset: number; length: number }[] | null;
 }
 
 export interface JobInfo {
@@ -100,6 +102,17 @@ export interface OpInfo {
   args: { name: string; kind: string; optional?: boolean; variadic?: boolean }[];
   flags: { name: string; value?: string; help: string }[];
   prints: boolean;
+  /** for the job methods that move a job between states: where each acts (engine.Verbs) */
+  verb?: VerbInfo;
+}
+
+/** engine.Verb: the states of each job type a verb acts in; elsewhere it does nothing or is refused. */
+export interface VerbInfo {
+  name: string;
+  acts: Partial<Record<JobType, JobState[]>>;
+  elsewhere: 'noop' | 'refuse';
+  to: JobState;
+  needsFiles?: boolean;
 }
 
 /** What the UI learns about the engine before its first call (web.Meta). */

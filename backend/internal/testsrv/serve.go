@@ -105,7 +105,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	noRange := f.NoRange || (f.NoRangeAfter > 0 && getN > f.NoRangeAfter)
 	if !noRange && r.Method == http.MethodGet && r.Header.Get("Range") != "" {
 		if ifRangeMatches(r.Header.Get("If-Range"), etag, lm, f) {
-			start, end, status = parseRange(r.Header.Get("Range"), size)
+			rh := r.Header.Get("Range")
+			if f.MergeRanges {
+				rh = mergeRanges(rh)
+			}
+			start, end, status = parseRange(rh, size)
 		}
 	}
 	switch status {
@@ -192,6 +196,29 @@ func ifRangeMatches(ir, etag, lm string, f File) bool {
 		return true
 	}
 	return strings.HasPrefix(ir, `"`) && ir == etag
+}
+
+// mergeRanges turns "bytes=a-b,c-d,…" into the one range that covers them
+// all ("bytes=min-max").
+func mergeRanges(h string) string {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if !ok || !strings.Contains(spec, ",") {
+		return h
+	}
+	lo, hi := int64(-1), int64(-1)
+	for _, item := range strings.Split(spec, ",") {
+		a, b, _ := strings.Cut(strings.TrimSpace(item), "-")
+		s, err1 := strconv.ParseInt(a, 10, 64)
+		e, err2 := strconv.ParseInt(b, 10, 64)
+		if err1 != nil || err2 != nil {
+			return h
+		}
+		if lo < 0 || s < lo {
+			lo = s
+		}
+		hi = max(hi, e)
+	}
+	return fmt.Sprintf("bytes=%d-%d", lo, hi)
 }
 
 // parseRange reads one "bytes=a-b", "bytes=a-" or "bytes=-n" range. A range

@@ -70,6 +70,10 @@ type File struct {
 	// connections answer.
 	MaxParallel    int
 	ParallelStatus int
+	// MergeRanges: a request of several ranges ("bytes=a-b,c-d") gets one
+	// 206 covering from the lowest start to the highest end, as servers that
+	// coalesce ranges answer.
+	MergeRanges bool
 }
 
 // Request is one logged request.

@@ -218,7 +218,7 @@ export function App({ transport }: { transport: Transport }) {
           e.preventDefault();
           const js = targets();
           const a = toggleAction(js);
-          if (a) void act(a, js.filter((j) => allowed(a, j.state)).map((j) => j.id));
+          if (a) void act(a, js.filter((j) => allowed(meta, a, j)).map((j) => j.id));
           return;
         }
         case 'Delete': {
@@ -359,9 +359,9 @@ export function App({ transport }: { transport: Transport }) {
             {selected.length > 0 && (
               <div class="bulk" role="toolbar" aria-label="Selected jobs" data-testid="bulk">
                 <b>{selected.length} selected</b>
-                <button onClick={() => void act('resume', selected.filter((j) => allowed('resume', j.state)).map((j) => j.id))}>Resume</button>
-                <button onClick={() => void act('suspend', selected.filter((j) => allowed('suspend', j.state)).map((j) => j.id))}>Suspend</button>
-                <button onClick={() => void act('complete', selected.filter((j) => allowed('complete', j.state)).map((j) => j.id))}>Complete</button>
+                <button onClick={() => void act('resume', selected.filter((j) => allowed(meta, 'resume', j)).map((j) => j.id))}>Resume</button>
+                <button onClick={() => void act('suspend', selected.filter((j) => allowed(meta, 'suspend', j)).map((j) => j.id))}>Suspend</button>
+                <button onClick={() => void act('complete', selected.filter((j) => allowed(meta, 'complete', j)).map((j) => j.id))}>Complete</button>
                 <button class="danger" onClick={() => setConfirm({ ids: selected.map((j) => j.id) })}>
                   Cancel
                 </button>
@@ -403,7 +403,7 @@ export function App({ transport }: { transport: Transport }) {
               </button>
             </div>
           ) : (
-            <JobList store={store} version={version} meter={sync.meter} tick={tick} onOpen={onOpen} onAction={onRowAction} />
+            <JobList store={store} meta={meta} version={version} meter={sync.meter} tick={tick} onOpen={onOpen} onAction={onRowAction} />
           )}
         </main>
       )}

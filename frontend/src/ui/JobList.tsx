@@ -7,7 +7,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preac
 import { etaSeconds, formatBytes, formatDuration, formatRate, percent, priorityLabel } from '../jobs';
 import { allowed, type JobStore, type SortKey } from '../store';
 import type { RateMeter } from '../jobs';
-import type { JobInfo } from '../types';
+import type { JobInfo, Meta } from '../types';
 import { scrollToShow, visibleWindow } from '../virtual';
 import { Bar, StateBadge } from './common';
 
@@ -17,6 +17,8 @@ export type RowAction = 'resume' | 'suspend' | 'complete' | 'cancel';
 
 interface RowProps {
   job: JobInfo;
+  /** the engine's description: which actions each state allows */
+  meta: Meta | null;
   index: number;
   top: number;
   selected: boolean;
@@ -90,24 +92,26 @@ const JobRow = memo(function JobRow(p: RowProps) {
         {p.eta}
       </div>
       <div class="cell actions" role="gridcell">
-        {allowed('resume', j.state) && (
+        {allowed(p.meta, 'resume', j) && (
           <button class="icon" title="Resume" aria-label="Resume" onClick={act('resume')}>
             ▶
           </button>
         )}
-        {allowed('suspend', j.state) && (
+        {allowed(p.meta, 'suspend', j) && (
           <button class="icon" title="Suspend" aria-label="Suspend" onClick={act('suspend')}>
             ❚❚
           </button>
         )}
-        {allowed('complete', j.state) && (
+        {allowed(p.meta, 'complete', j) && (
           <button class="icon good" title="Complete: put the files in place" aria-label="Complete" onClick={act('complete')}>
             ✓
           </button>
         )}
-        <button class="icon danger" title="Cancel" aria-label="Cancel" onClick={act('cancel')}>
-          ✕
-        </button>
+        {allowed(p.meta, 'cancel', j) && (
+          <button class="icon danger" title="Cancel" aria-label="Cancel" onClick={act('cancel')}>
+            ✕
+          </button>
+        )}
       </div>
     </div>
   );
@@ -126,6 +130,7 @@ const COLUMNS: { key: SortKey | null; label: string; cls: string }[] = [
 
 export interface JobListProps {
   store: JobStore;
+  meta: Meta | null;
   /** version (the store's) and tick (once a second while transferring) make the list redraw. */
   version: number;
   meter: RateMeter;
@@ -179,6 +184,7 @@ export function JobList(props: JobListProps) {
       <JobRow
         key={j.id}
         job={j}
+        meta={props.meta}
         index={i}
         top={i * ROW_HEIGHT}
         selected={store.selected.has(j.id)}

@@ -223,16 +223,16 @@ export function JobView(p: JobViewProps) {
 
       <div class="drawer-body">
         <div class="toolbar">
-          <button disabled={!allowed('resume', job.state) || !!busy} onClick={() => act('resume')}>
+          <button disabled={!allowed(p.meta, 'resume', job) || !!busy} onClick={() => act('resume')}>
             Resume
           </button>
-          <button disabled={!allowed('suspend', job.state) || !!busy} onClick={() => act('suspend')}>
+          <button disabled={!allowed(p.meta, 'suspend', job) || !!busy} onClick={() => act('suspend')}>
             Suspend
           </button>
-          <button class="primary" disabled={!allowed('complete', job.state) || !!busy} onClick={() => act('complete')}>
+          <button class="primary" disabled={!allowed(p.meta, 'complete', job) || !!busy} onClick={() => act('complete')}>
             Complete
           </button>
-          <button class="danger" disabled={!!busy} onClick={() => p.onCancel([id])}>
+          <button class="danger" disabled={!allowed(p.meta, 'cancel', job) || !!busy} onClick={() => p.onCancel([id])}>
             Cancel job
           </button>
           <button disabled={!!busy} title={opHelp('takeownership')} onClick={() => act('takeownership')}>
@@ -277,10 +277,10 @@ export function JobView(p: JobViewProps) {
               <dd>{job.errorCount}</dd>
             </dl>
             <div class="toolbar">
-              <button class="primary" disabled={!!busy} onClick={() => act('resume')}>
+              <button class="primary" disabled={!allowed(p.meta, 'resume', job) || !!busy} onClick={() => act('resume')}>
                 Resume
               </button>
-              <button class="danger" disabled={!!busy} onClick={() => p.onCancel([id])}>
+              <button class="danger" disabled={!allowed(p.meta, 'cancel', job) || !!busy} onClick={() => p.onCancel([id])}>
                 Cancel
               </button>
             </div>
