@@ -56,7 +56,7 @@ func settingsHelp() string {
 	var b strings.Builder
 	b.WriteString("Settings (KEY, unit, default):\n")
 	for _, d := range engine.SettingDefs {
-		fmt.Fprintf(&b, "  %-22s %-8s %-10s %s\n", d.Key, d.Unit, engine.FormatSetting(d.Key, d.Default), d.Help)
+		fmt.Fprintf(&b, "  %-22s %-8s %-10s %s\n", d.Key, d.Unit, engine.FormatDefault(d), d.Help)
 	}
 	b.WriteString("Rates are bytes per second and accept K, M, G suffixes (powers of 1024) and \"unlimited\".")
 	return b.String()
@@ -449,7 +449,7 @@ var table = []*Op{
 		Spec: Spec{Name: "config", Group: GroupEngine, Summary: "the engine's settings (BITS' group policies)",
 			Help: settingsHelpText, Example: "ferry config", Prints: true},
 		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
-			return map[string]int64(env.Manager.Settings()), nil
+			return env.Manager.AllSettings(), nil
 		},
 		Text: textConfig,
 	},
@@ -460,6 +460,9 @@ var table = []*Op{
 			k, err := settingKey(r.Args[0])
 			if err != nil {
 				return nil, err
+			}
+			if engine.IsTextSetting(k) {
+				return env.Manager.TextSetting(k), nil
 			}
 			return env.Manager.Settings().Get(k), nil
 		},
