@@ -26,9 +26,10 @@ GOWINRES := $(TOOLS)/go-winres-$(GOWINRES_VERSION)/go-winres
 # the CLI's cost, in make bench-cli and cmd/ferry's latency test.
 # desktop-file-utils: the package test validates the desktop entry.
 # iproute2: the yield benchmark's network namespaces and tbf (scripts/yield-net.sh).
+# firefox-esr: the extension's Firefox build installed over WebDriver BiDi (e2e).
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
 	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
-	lxqt-panel hyperfine time desktop-file-utils iproute2
+	lxqt-panel hyperfine time desktop-file-utils iproute2 firefox-esr
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
