@@ -5,30 +5,7 @@ import (
 	"strings"
 
 	"ferry/backend/bits"
-)
-
-// HostName is the native messaging host's name, as the extension calls it
-// and as the manifests are named (HostName + ".json").
-const HostName = "org.ferry.host"
-
-// ChromiumID is the extension's id in Chromium, Chrome and Edge: fixed by
-// the public key in extension/manifest.json ("key"), so that the manifests
-// can name it before the extension is published.
-const ChromiumID = "fhhpiihgikmffhkddmangfemijhpfmbk"
-
-// FirefoxID is the extension's id in Firefox (browser_specific_settings.gecko.id).
-const FirefoxID = "browser@ferry.invalid"
-
-// ChromiumOrigin is how Chromium names the extension to the host (argv[1]).
-const ChromiumOrigin = "chrome-extension://" + ChromiumID + "/"
-
-// Family is the kind of browser on the other end of the pipe: Chrome,
-// Chromium and Edge call a host alike and cannot be told apart.
-type Family string
-
-const (
-	FamilyChromium Family = "chromium"
-	FamilyFirefox  Family = "firefox"
+	"ferry/backend/browser/manifests"
 )
 
 // Caller checks the arguments a browser starts the host with: Chromium
@@ -37,16 +14,16 @@ const (
 // extension's id. Only Ferry's own extension is served: a browser checks
 // allowed_origins too, but a host reachable from another extension would
 // let it start downloads with the user's cookies.
-func Caller(args []string) (Family, error) {
+func Caller(args []string) (manifests.Family, error) {
 	for i, a := range args {
 		switch {
-		case a == ChromiumOrigin:
-			return FamilyChromium, nil
-		case a == FirefoxID && i > 0 && strings.EqualFold(filepath.Ext(args[i-1]), ".json"):
-			return FamilyFirefox, nil
+		case a == manifests.ChromiumOrigin:
+			return manifests.FamilyChromium, nil
+		case a == manifests.FirefoxID && i > 0 && strings.EqualFold(filepath.Ext(args[i-1]), ".json"):
+			return manifests.FamilyFirefox, nil
 		}
 	}
-	return "", bits.Errorf(bits.E_ACCESSDENIED, "this host serves Ferry's extension only (%s or %s), not the caller %q", ChromiumOrigin, FirefoxID, strings.Join(args, " "))
+	return "", bits.Errorf(bits.E_ACCESSDENIED, "this host serves Ferry's extension only (%s or %s), not the caller %q", manifests.ChromiumOrigin, manifests.FirefoxID, strings.Join(args, " "))
 }
 
 // LooksLikeBrowserLaunch reports whether a command line is a browser

@@ -4,16 +4,17 @@ import (
 	"testing"
 
 	"ferry/backend/bits"
+	"ferry/backend/browser/manifests"
 )
 
 func TestCaller(t *testing.T) {
 	ok := map[string]struct {
 		args []string
-		want Family
+		want manifests.Family
 	}{
-		"chromium":         {[]string{ChromiumOrigin}, FamilyChromium},
-		"chromium windows": {[]string{ChromiumOrigin, "--parent-window=0"}, FamilyChromium},
-		"firefox":          {[]string{"/home/a/.mozilla/native-messaging-hosts/org.ferry.host.json", FirefoxID}, FamilyFirefox},
+		"chromium":         {[]string{manifests.ChromiumOrigin}, manifests.FamilyChromium},
+		"chromium windows": {[]string{manifests.ChromiumOrigin, "--parent-window=0"}, manifests.FamilyChromium},
+		"firefox":          {[]string{"/home/a/.mozilla/native-messaging-hosts/org.ferry.host.json", manifests.FirefoxID}, manifests.FamilyFirefox},
 	}
 	for name, c := range ok {
 		f, err := Caller(c.args)
@@ -23,10 +24,10 @@ func TestCaller(t *testing.T) {
 	}
 	refused := map[string][]string{
 		"another extension":       {"chrome-extension://abcdefghijklmnopabcdefghijklmnop/"},
-		"our id, another scheme":  {"moz-extension://" + ChromiumID + "/"},
-		"id as a prefix":          {"chrome-extension://" + ChromiumID + "x/"},
+		"our id, another scheme":  {"moz-extension://" + manifests.ChromiumID + "/"},
+		"id as a prefix":          {"chrome-extension://" + manifests.ChromiumID + "x/"},
 		"firefox, another id":     {"/x/org.ferry.host.json", "evil@example.org"},
-		"firefox id, no manifest": {FirefoxID},
+		"firefox id, no manifest": {manifests.FirefoxID},
 		"nothing":                 {},
 	}
 	for name, args := range refused {
@@ -38,7 +39,7 @@ func TestCaller(t *testing.T) {
 }
 
 func TestLooksLikeBrowserLaunch(t *testing.T) {
-	for _, a := range [][]string{{ChromiumOrigin}, {"/x/org.ferry.host.json", FirefoxID}} {
+	for _, a := range [][]string{{manifests.ChromiumOrigin}, {"/x/org.ferry.host.json", manifests.FirefoxID}} {
 		if !LooksLikeBrowserLaunch(a) {
 			t.Errorf("%q not taken for a browser's launch", a)
 		}

@@ -18,6 +18,7 @@ import (
 	"ferry/backend/api"
 	"ferry/backend/api/wire"
 	"ferry/backend/bits"
+	"ferry/backend/browser/manifests"
 	"ferry/backend/clock"
 	"ferry/backend/engine"
 	"ferry/backend/home"
@@ -100,7 +101,7 @@ const callTimeout = 60 * time.Second
 // Serve answers requests from in until it closes. A frame the host cannot
 // read (too large, not JSON) ends the session after an error frame: the
 // stream cannot be trusted to be in step any more.
-func (h *Host) Serve(ctx context.Context, family Family, in io.Reader, out io.Writer) error {
+func (h *Host) Serve(ctx context.Context, family manifests.Family, in io.Reader, out io.Writer) error {
 	h.out = out
 	if h.Clock == nil {
 		h.Clock = clock.Real{}
@@ -124,7 +125,7 @@ func (h *Host) Serve(ctx context.Context, family Family, in io.Reader, out io.Wr
 		}
 		if !recorded {
 			// The status page's "connected": any message counts.
-			if err := RecordContact(h.Home, family, h.Clock.Now()); err != nil {
+			if err := manifests.RecordContact(h.Home, family, h.Clock.Now()); err != nil {
 				h.Log.Warn("could not record the contact", "err", err)
 			}
 			recorded = true
@@ -185,7 +186,7 @@ func (h *Host) handle(ctx context.Context, req Request) (any, error) {
 		if _, err := h.engine(ctx); err != nil {
 			return nil, err
 		}
-		return map[string]string{"host": HostName}, nil
+		return map[string]string{"host": manifests.HostName}, nil
 	case "download":
 		return h.download(ctx, req)
 	case "jobs":

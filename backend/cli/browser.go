@@ -8,12 +8,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"text/tabwriter"
-	"time"
 
 	"ferry/backend/api/wire"
 	"ferry/backend/bits"
 	"ferry/backend/browser"
+	"ferry/backend/browser/manifests"
 	"ferry/backend/clock"
 	"ferry/backend/ops"
 )
@@ -31,10 +30,10 @@ func browserCommands() []*command {
 			Summary: "the native messaging host of Ferry's browser extension (browsers start it; people do not)",
 			Help: "Reads and writes native messages on stdin/stdout (a 32-bit length in the machine's byte order, then UTF-8 JSON,\n" +
 				"at most 1 MiB each way); logs go to stderr. It serves Ferry's extension only: CALLER is what the browser passes\n" +
-				"(chrome-extension://" + browser.ChromiumID + "/, or Firefox's manifest path and " + browser.FirefoxID + ").\n" +
+				"(chrome-extension://" + manifests.ChromiumID + "/, or Firefox's manifest path and " + manifests.FirefoxID + ").\n" +
 				"It talks to the engine over the control socket, starting one when none runs, and never opens a port.\n" +
 				"The host manifests name the ferry executable itself, so `ferry CALLER…` runs this command too.",
-			Example: "ferry native-host chrome-extension://" + browser.ChromiumID + "/"},
+			Example: "ferry native-host chrome-extension://" + manifests.ChromiumID + "/"},
 			run: runNativeHost},
 		{Spec: ops.Spec{Name: "browser", Group: ops.GroupClient, Args: []ops.Arg{{Name: "install|uninstall|status"}}, Flags: which,
 			Summary: "the browser extension's native messaging host: install, uninstall or status",
@@ -46,23 +45,23 @@ func browserCommands() []*command {
 			Summary: "register the native messaging host with the browsers of this user (their per-user host manifests)",
 			Help: "Linux: ~/.config/{google-chrome,chromium,microsoft-edge}/NativeMessagingHosts/ (XDG_CONFIG_HOME) and\n" +
 				"~/.mozilla/native-messaging-hosts/; macOS: ~/Library/Application Support/…/NativeMessagingHosts/; Windows:\n" +
-				"HKCU\\Software\\{Google\\Chrome,Chromium,Microsoft\\Edge,Mozilla}\\NativeMessagingHosts\\" + browser.HostName + ".\n" +
+				"HKCU\\Software\\{Google\\Chrome,Chromium,Microsoft\\Edge,Mozilla}\\NativeMessagingHosts\\" + manifests.HostName + ".\n" +
 				"The manifests name this executable and allow Ferry's extension only.",
 			Example: "ferry browser install --browser firefox", Prints: true},
-			run: runBrowser(browser.Installer.Install)},
+			run: runBrowser(manifests.Installer.Install)},
 		{Spec: ops.Spec{Name: "browser uninstall", Group: ops.GroupClient, Flags: which,
 			Summary: "remove the host manifests that browser install wrote", Example: "ferry browser uninstall", Prints: true},
-			run: runBrowser(browser.Installer.Uninstall)},
+			run: runBrowser(manifests.Installer.Uninstall)},
 		{Spec: ops.Spec{Name: "browser status", Group: ops.GroupClient, Flags: which,
 			Summary: "whether each browser has the host manifest, and when its extension last reached Ferry (connected)",
 			Example: "ferry browser status --json", Prints: true},
-			run: runBrowser(browser.Installer.Status)},
+			run: runBrowser(manifests.Installer.Status)},
 	}
 }
 
-func runBrowser(do func(browser.Installer, browser.Browser) (browser.Status, error)) func(*cli, ops.Request) int {
+func runBrowser(do func(manifests.Installer, manifests.Browser) (manifests.Status, error)) func(*cli, ops.Request) int {
 	return func(c *cli, r ops.Request) int {
-		which, err := browser.ParseBrowsers(r.Flag("browser"))
+		which, err := manifests.ParseBrowsers(r.Flag("browser"))
 		if err != nil {
 			return c.usage(&usageError{cmd: c.cmd, msg: err.Error()})
 		}
@@ -77,8 +76,8 @@ func runBrowser(do func(browser.Installer, browser.Browser) (browser.Status, err
 		if real, err := filepath.EvalSymlinks(exe); err == nil {
 			exe = real
 		}
-		in := browser.Installer{Exe: exe, Home: h.Dir}
-		out := []browser.Status{}
+		in := manifests.Installer{Exe: exe, Home: h.Dir}
+		out := []manifests.Status{}
 		for _, b := range which {
 			st, err := do(in, b)
 			if err != nil {
@@ -96,27 +95,15 @@ func runBrowser(do func(browser.Installer, browser.Browser) (browser.Status, err
 			}
 			return exitOK
 		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "BROWSER\tINSTALLED\tCONNECTED\tMANIFEST")
-		for _, st := range out {
-			contact := "never"
-			if st.LastContact != nil {
-				contact = "last " + st.LastContact.Local().Format(time.DateTime)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Browser, yesNo(st.Installed), contact, st.Manifest)
+		raw, err := marshalJSON(out)
+		if err == nil {
+			err = ops.TextBrowserStatus(c.stdout, raw, r)
 		}
-		if err := tw.Flush(); err != nil {
+		if err != nil {
 			return c.fail(err)
 		}
 		return exitOK
 	}
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 // runNativeHost serves one browser until it closes the pipe. Nothing but

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"ferry/backend/browser"
+	"ferry/backend/browser/manifests"
 )
 
 // hostSession runs `ferry ARGS…` as a browser would, sends the frames in
@@ -87,7 +88,7 @@ func TestNativeHostRefusesAnotherExtension(t *testing.T) {
 func TestNativeHostEngineAbsent(t *testing.T) {
 	e := newEnv(t)
 	// No engine, and the host told not to start one.
-	out, stderr, code := e.hostSession(nil, frames(t, map[string]any{"id": 4, "type": "jobs"}), "--no-autostart", "native-host", browser.ChromiumOrigin)
+	out, stderr, code := e.hostSession(nil, frames(t, map[string]any{"id": 4, "type": "jobs"}), "--no-autostart", "native-host", manifests.ChromiumOrigin)
 	if code != 0 || len(out) != 1 {
 		t.Fatalf("exit %d, %d frames (%s)", code, len(out), stderr)
 	}
@@ -101,7 +102,7 @@ func TestNativeHostEngineAbsent(t *testing.T) {
 	}
 	in := frames(t, map[string]any{"id": 7, "type": "hello"},
 		map[string]any{"id": 8, "type": "download", "items": []map[string]string{{"url": "http://127.0.0.1:1/a"}}})
-	out, stderr, code = e.hostSession(nil, in, browser.ChromiumOrigin)
+	out, stderr, code = e.hostSession(nil, in, manifests.ChromiumOrigin)
 	if code != 0 || len(out) != 2 {
 		t.Fatalf("exit %d, %d frames (%s)", code, len(out), stderr)
 	}
@@ -117,7 +118,7 @@ func TestNativeHostOversizedFrame(t *testing.T) {
 	e := newEnv(t)
 	var hdr [4]byte
 	binary.NativeEndian.PutUint32(hdr[:], browser.MaxFrame+1)
-	out, _, code := e.hostSession(nil, hdr[:], browser.ChromiumOrigin)
+	out, _, code := e.hostSession(nil, hdr[:], manifests.ChromiumOrigin)
 	if code != 1 || len(out) != 1 {
 		t.Fatalf("exit %d, %d frames", code, len(out))
 	}
@@ -151,7 +152,7 @@ func TestNativeHostDownload(t *testing.T) {
 	req := map[string]any{"id": 1, "type": "download", "name": "from the browser",
 		"items":   []map[string]string{{"url": srv.URL + "/dl/file.bin", "filename": "file.bin"}},
 		"headers": map[string]string{"Cookie": cookie, "Referer": "http://page.example/", "User-Agent": "test"}}
-	out, stderr, code := e.hostSession(nil, frames(t, req, map[string]any{"id": 2, "type": "jobs"}), browser.ChromiumOrigin)
+	out, stderr, code := e.hostSession(nil, frames(t, req, map[string]any{"id": 2, "type": "jobs"}), manifests.ChromiumOrigin)
 	if code != 0 || len(out) != 2 {
 		t.Fatalf("exit %d, %d frames; stderr %s", code, len(out), stderr)
 	}
@@ -209,7 +210,7 @@ func TestNativeHostRefusesBadDownloads(t *testing.T) {
 	for i, b := range bad {
 		msgs[i] = b
 	}
-	out, stderr, code := e.hostSession(nil, frames(t, msgs...), browser.ChromiumOrigin)
+	out, stderr, code := e.hostSession(nil, frames(t, msgs...), manifests.ChromiumOrigin)
 	if code != 0 || len(out) != len(bad) {
 		t.Fatalf("exit %d, %d frames: %s", code, len(out), stderr)
 	}
@@ -227,14 +228,14 @@ func TestBrowserInstallStatusUninstall(t *testing.T) {
 	e := newEnv(t)
 	root := t.TempDir()
 	extra := []string{"HOME=" + root, "XDG_CONFIG_HOME=" + filepath.Join(root, "cfg")}
-	run := func(args ...string) []browser.Status {
+	run := func(args ...string) []manifests.Status {
 		cmd := exec.Command(ferryBin, append(args, "--json")...)
 		cmd.Env = append(e.environ(), extra...)
 		outb, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("ferry %v: %v", args, err)
 		}
-		var st []browser.Status
+		var st []manifests.Status
 		if err := json.Unmarshal(outb, &st); err != nil {
 			t.Fatalf("%s: %v", outb, err)
 		}
@@ -244,17 +245,17 @@ func TestBrowserInstallStatusUninstall(t *testing.T) {
 	if len(st) != 4 {
 		t.Fatalf("%d browsers", len(st))
 	}
-	wantPaths := map[browser.Browser]string{
-		browser.Chrome:   filepath.Join(root, "cfg/google-chrome/NativeMessagingHosts/org.ferry.host.json"),
-		browser.Chromium: filepath.Join(root, "cfg/chromium/NativeMessagingHosts/org.ferry.host.json"),
-		browser.Edge:     filepath.Join(root, "cfg/microsoft-edge/NativeMessagingHosts/org.ferry.host.json"),
-		browser.Firefox:  filepath.Join(root, ".mozilla/native-messaging-hosts/org.ferry.host.json"),
+	wantPaths := map[manifests.Browser]string{
+		manifests.Chrome:   filepath.Join(root, "cfg/google-chrome/NativeMessagingHosts/org.ferry.host.json"),
+		manifests.Chromium: filepath.Join(root, "cfg/chromium/NativeMessagingHosts/org.ferry.host.json"),
+		manifests.Edge:     filepath.Join(root, "cfg/microsoft-edge/NativeMessagingHosts/org.ferry.host.json"),
+		manifests.Firefox:  filepath.Join(root, ".mozilla/native-messaging-hosts/org.ferry.host.json"),
 	}
 	for _, s := range st {
 		if !s.Installed || s.Manifest != wantPaths[s.Browser] || s.Connected {
 			t.Errorf("%+v", s)
 		}
-		var m browser.Manifest
+		var m manifests.Manifest
 		b, err := os.ReadFile(s.Manifest)
 		if err != nil || json.Unmarshal(b, &m) != nil {
 			t.Fatalf("%s: %v", s.Manifest, err)
@@ -262,15 +263,15 @@ func TestBrowserInstallStatusUninstall(t *testing.T) {
 		if m.Path != s.Host || !filepath.IsAbs(m.Path) || m.Type != "stdio" {
 			t.Errorf("manifest %+v", m)
 		}
-		if s.Browser == browser.Firefox && (len(m.AllowedExtensions) != 1 || m.AllowedExtensions[0] != browser.FirefoxID || m.AllowedOrigins != nil) {
+		if s.Browser == manifests.Firefox && (len(m.AllowedExtensions) != 1 || m.AllowedExtensions[0] != manifests.FirefoxID || m.AllowedOrigins != nil) {
 			t.Errorf("firefox manifest %+v", m)
 		}
-		if s.Browser != browser.Firefox && (len(m.AllowedOrigins) != 1 || m.AllowedOrigins[0] != browser.ChromiumOrigin) {
+		if s.Browser != manifests.Firefox && (len(m.AllowedOrigins) != 1 || m.AllowedOrigins[0] != manifests.ChromiumOrigin) {
 			t.Errorf("%s manifest %+v", s.Browser, m)
 		}
 	}
 	// The manifest's program, started as a browser starts it, is the host.
-	out, _, code := e.hostSession(extra, frames(t, map[string]any{"id": 3, "type": "hello"}), wantPaths[browser.Firefox], browser.FirefoxID)
+	out, _, code := e.hostSession(extra, frames(t, map[string]any{"id": 3, "type": "hello"}), wantPaths[manifests.Firefox], manifests.FirefoxID)
 	if code != 0 || len(out) != 1 || !reply(t, out[0]).OK {
 		t.Fatalf("exit %d, %q", code, out)
 	}
@@ -282,10 +283,10 @@ func TestBrowserInstallStatusUninstall(t *testing.T) {
 	if len(st) != 1 || st[0].Installed {
 		t.Fatalf("%+v", st)
 	}
-	if _, err := os.Stat(wantPaths[browser.Chromium]); !os.IsNotExist(err) {
+	if _, err := os.Stat(wantPaths[manifests.Chromium]); !os.IsNotExist(err) {
 		t.Fatalf("chromium's manifest is still there: %v", err)
 	}
-	if _, err := os.Stat(wantPaths[browser.Chrome]); err != nil {
+	if _, err := os.Stat(wantPaths[manifests.Chrome]); err != nil {
 		t.Fatalf("chrome's manifest went too: %v", err)
 	}
 	if r := e.run("browser", "install", "--browser", "opera"); r.code != 2 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ferry/backend/bits"
+	"ferry/backend/browser/manifests"
 	"ferry/backend/engine"
 )
 
@@ -513,6 +514,20 @@ var table = []*Op{
 			return env.Manager.ResetSecrets()
 		},
 		Text: textSecretsReset,
+	},
+	{
+		// The window's settings page asks the engine; `ferry browser status`
+		// (backend/cli) runs the same check locally, needing no engine.
+		Spec: Spec{Name: "browser status", Group: GroupEngine,
+			Summary: "whether each browser has the host manifest, and when its extension last reached Ferry (connected)",
+			Example: "ferry browser status --json", Prints: true},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			if env.Home == "" {
+				return nil, bits.Errorf(bits.E_NOTIMPL, "this engine does not know its FERRY_HOME")
+			}
+			return manifests.StatusAll(env.Home)
+		},
+		Text: TextBrowserStatus,
 	},
 	{
 		Spec: Spec{Name: "shutdown", Group: GroupEngine, Summary: "stop the engine cleanly (transfers pause at a saved offset)",

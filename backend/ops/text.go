@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/browser/manifests"
 	"ferry/backend/engine"
 )
 
@@ -375,5 +376,27 @@ func textClientCert(w io.Writer, raw json.RawMessage, _ Request) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Certificate:\t%s\n", Esc(c.CertFile))
 	fmt.Fprintf(tw, "Key:\t%s\n", Esc(c.KeyFile))
+	return tw.Flush()
+}
+
+// TextBrowserStatus prints `browser status` for people (the CLI's local
+// command prints the same).
+func TextBrowserStatus(w io.Writer, raw json.RawMessage, _ Request) error {
+	var sts []manifests.Status
+	if err := decode(raw, &sts); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BROWSER\tINSTALLED\tCONNECTED\tMANIFEST")
+	for _, st := range sts {
+		installed, contact := "no", "never"
+		if st.Installed {
+			installed = "yes"
+		}
+		if st.LastContact != nil {
+			contact = "last " + st.LastContact.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Browser, installed, contact, st.Manifest)
+	}
 	return tw.Flush()
 }

@@ -20,7 +20,7 @@ export async function loginServer(cleanup, files) {
 <h1>Files of the day</h1>
 <p><a id="one" href="/files/report.bin">report.bin</a></p>
 <p id="sel">Both: <a href="/files/part-a.bin">part A</a> and <a href="/files/part-b.bin">part B</a>.</p>
-<p><a id="take" href="/files/taken.bin">taken.bin</a> · <a id="keep" href="/files/kept.bin">kept.bin</a></p>`);
+<p><a id="take" href="/files/taken.bin">taken.bin</a> · <a id="keep" href="/files/kept.bin">kept.bin</a> · <a id="again" href="/files/again.bin">again.bin</a></p>`);
     }
     const m = /^\/(files|slow)\/([\w.-]+)$/.exec(u.pathname);
     const body = m && files[m[2]];

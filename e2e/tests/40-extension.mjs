@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { artifacts, assert, engineHome, eq, ferry, ferryJSON, keepForReadme, repoDir, start, tempDir, test, waitFor } from '../lib/harness.mjs';
+import { artifacts, assert, engineHome, eq, ferry, ferryJSON, keepForReadme, repoDir, start, tempDir, test, waitFor, web } from '../lib/harness.mjs';
 import { loginServer } from '../lib/loginserver.mjs';
 
 const EXTENSION_ID = 'fhhpiihgikmffhkddmangfemijhpfmbk'; // backend/browser.ChromiumID
@@ -26,19 +26,29 @@ async function setup(cleanup, log) {
   const profile = join(cfg, 'chromium');
   eq(inst[0].manifest, join(profile, 'NativeMessagingHosts', 'org.ferry.host.json'), 'the manifest lies in the profile');
   const dl = tempDir('dl', cleanup);
-  await ferry(home, ['config', 'set', 'downloadDir', dl]);
+  // The engine starts here, with the test's HOME and XDG_CONFIG_HOME (as a user's engine has theirs).
+  await ferry(home, ['config', 'set', 'downloadDir', dl], { env });
   const files = {};
-  for (const [n, size] of [['report.bin', 3 << 20], ['part-a.bin', 200 << 10], ['part-b.bin', 300 << 10], ['taken.bin', 1 << 20], ['kept.bin', 700 << 10], ['big.bin', 6 << 20]]) {
+  for (const [n, size] of [['report.bin', 3 << 20], ['part-a.bin', 200 << 10], ['part-b.bin', 300 << 10], ['taken.bin', 1 << 20], ['kept.bin', 700 << 10], ['again.bin', 900 << 10], ['big.bin', 6 << 20]]) {
     files[n] = randomBytes(size);
   }
   const site = await loginServer(cleanup, files);
-  // Chromium is started here and reached over CDP with noDefaults: a
-  // Playwright-launched browser has its downloads redirected by Playwright
-  // (Browser.setDownloadBehavior), which bypasses the extension's
-  // downloads.onDeterminingFilename; here downloads behave as for a user.
   const browserDl = join(env.HOME, 'Downloads');
   mkdirSync(browserDl, { recursive: true });
-  const chrome = start(
+  const b = await launch(profile, env, site, cleanup, { waitWorker: true });
+  log(`chromium with the extension ${EXTENSION_ID}; site ${site.base}; FERRY_HOME ${home}`);
+  return { home, env, dl, files, site, profile, browserDl, ...b };
+}
+
+/**
+ * launch starts Chromium with the extension on profile, logs in to the site
+ * and opens its page. It is started here and reached over CDP with
+ * noDefaults: a Playwright-launched browser has its downloads redirected by
+ * Playwright (Browser.setDownloadBehavior), which bypasses the extension's
+ * downloads.onDeterminingFilename; here downloads behave as for a user.
+ */
+async function launch(profile, env, site, cleanup, { waitWorker }) {
+  const proc = start(
     process.env.CHROMIUM || '/usr/bin/chromium',
     [
       '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync', '--disable-background-networking',
@@ -49,8 +59,8 @@ async function setup(cleanup, log) {
   );
   const ws = await new Promise((res, rej) => {
     let buf = '';
-    const t = setTimeout(() => rej(new Error(`chromium printed no DevTools address: ${chrome.output()}`)), 30_000);
-    chrome.stderr.on('data', (d) => {
+    const t = setTimeout(() => rej(new Error(`chromium printed no DevTools address: ${proc.output()}`)), 30_000);
+    proc.stderr.on('data', (d) => {
       const m = /DevTools listening on (ws:\/\/\S+)/.exec((buf += d.toString()));
       if (m) {
         clearTimeout(t);
@@ -62,14 +72,20 @@ async function setup(cleanup, log) {
   const br = await chromium.connectOverCDP(ws, { noDefaults: true, timeout: 30_000 });
   cleanup.add(() => br.close().catch(() => undefined));
   const ctx = br.contexts()[0];
-  const sw = ctx.serviceWorkers().find((w) => w.url().includes(EXTENSION_ID)) ?? (await ctx.waitForEvent('serviceworker', { timeout: 20_000 }));
-  eq(new URL(sw.url()).host, EXTENSION_ID, "the service worker's extension id (fixed by the manifest key)");
+  let sw = null;
+  if (waitWorker) {
+    sw = ctx.serviceWorkers().find((w) => w.url().includes(EXTENSION_ID)) ?? (await ctx.waitForEvent('serviceworker', { timeout: 20_000 }));
+    eq(new URL(sw.url()).host, EXTENSION_ID, "the service worker's extension id (fixed by the manifest key)");
+  }
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   await page.setViewportSize({ width: 900, height: 600 });
   await page.goto(`${site.base}/login`);
   await page.goto(`${site.base}/page`);
-  log(`chromium with the extension ${EXTENSION_ID}; site ${site.base}; FERRY_HOME ${home}`);
-  return { home, env, dl, files, site, ctx, sw, page, browserDl };
+  const stop = async () => {
+    await br.close().catch(() => undefined);
+    await proc.stop();
+  };
+  return { ctx, sw, page, stop };
 }
 
 /** menu calls the menus' handler in the service worker, as a click on the item would. */
@@ -170,6 +186,18 @@ test('browser extension: the context menu hands a link behind a login to Ferry, 
   await page.screenshot({ path: menuShot, clip: { x: 0, y: 0, width: 560, height: 300 } });
   keepForReadme(menuShot, 'browser-context-menu');
 
+  // The settings page (ferry web serves the window's UI) says chromium is
+  // connected: the engine reads the manifests and the host's last contact.
+  const w = await web(home, cleanup);
+  const ui = await ctx.newPage();
+  await ui.goto(w.url);
+  await ui.locator('[data-testid=settings-tab]').click();
+  const row = ui.locator('[data-testid=browsers] [data-browser=chromium]');
+  await row.locator('.now', { hasText: 'connected, last' }).waitFor({ timeout: 20_000 });
+  eq(await ui.locator('[data-testid=browsers] [data-browser=firefox] .now').textContent(), 'not installed', 'firefox on the settings page');
+  await ui.locator('input[name=downloadDir]').waitFor();
+  eq(await ui.locator('input[name=downloadDir]').inputValue(), dl, 'the download folder on the settings page');
+
   // The cookie is in no file under FERRY_HOME in clear (the engine stopped:
   // its database and log are complete on disk).
   await ferry(home, ['shutdown']);
@@ -184,7 +212,7 @@ test('browser extension: the context menu hands a link behind a login to Ferry, 
 }, { timeout: 240_000 });
 
 test('browser extension: takeover hands a browser download to Ferry, and leaves it to the browser when Ferry cannot be reached', async ({ cleanup, log }) => {
-  const { home, dl, files, site, sw, page, browserDl } = await setup(cleanup, log);
+  const { home, env, dl, files, site, profile, sw, page, browserDl, stop } = await setup(cleanup, log);
   await sw.evaluate(() => chrome.storage.local.set({ options: { takeover: true } }));
 
   // Takeover on: a click on a download link gives a Ferry job, and the
@@ -196,6 +224,19 @@ test('browser extension: takeover hands a browser download to Ferry, and leaves 
   await waitFor(async () => (await sw.evaluate(() => chrome.downloads.search({}))).length === 0, { what: 'an empty downloads list' });
   eq(readdirSync(browserDl), [], "the browser's download folder");
 
+  // The first download after the browser starts is not missed: the option
+  // is kept, and the worker, woken by the download, is listening at once.
+  await stop();
+  const again = await launch(profile, env, site, cleanup, { waitWorker: false });
+  await again.page.click('#again');
+  await waitForFile(join(dl, 'again.bin'), files['again.bin'], 'again.bin from Ferry, the first download after a restart');
+  const sw2 = again.ctx.serviceWorkers().find((w) => w.url().includes(EXTENSION_ID)) ?? (await again.ctx.waitForEvent('serviceworker'));
+  let left = [];
+  await waitFor(async () => (left = await sw2.evaluate(() => chrome.downloads.search({}))).length === 0, { what: 'an empty downloads list after the restart' }).catch((e) => {
+    throw new Error(`${e.message}: ${JSON.stringify(left)}`);
+  });
+  eq(readdirSync(browserDl), [], "the browser's download folder after the restart");
+
   // Ferry cannot be reached (its engine stopped, FERRY_HOME unusable so that
   // none can start): the browser downloads it itself.
   await ferry(home, ['shutdown']);
@@ -205,16 +246,16 @@ test('browser extension: takeover hands a browser download to Ferry, and leaves 
     rmSync(home, { force: true });
     if (existsSync(`${home}.away`)) renameSync(`${home}.away`, home);
   });
-  await sw.evaluate(() => chrome.storage.local.remove('lastResult'));
-  await page.click('#keep');
+  await sw2.evaluate(() => chrome.storage.local.remove('lastResult'));
+  await again.page.click('#keep');
   const done = await waitFor(
     async () => {
-      const items = await sw.evaluate(() => chrome.downloads.search({}));
+      const items = await sw2.evaluate(() => chrome.downloads.search({}));
       return items.length === 1 && items[0].state === 'complete' ? items[0] : null;
     },
     { timeout: 60_000, what: "the browser's own download to complete" },
   );
-  const fell = (await sw.evaluate(() => chrome.storage.local.get('lastResult'))).lastResult;
+  const fell = (await sw2.evaluate(() => chrome.storage.local.get('lastResult'))).lastResult;
   assert(fell && !fell.ok, `the hand-over failed: ${JSON.stringify(fell)}`);
   log(`fallback: ${fell.message}`);
   const saved = readdirSync(browserDl).map((f) => join(browserDl, f));

@@ -168,10 +168,12 @@ async function takeOver(item: DownloadItem, suggest?: (s?: { filename: string })
     if (!d.take) return;
     await ext.downloads.pause(item.id).catch(() => undefined);
     if (await handOver(item)) {
-      decided = true;
-      suggest?.();
+      // Cancelled before a name is suggested, so that it never becomes a
+      // file or a history entry of the browser; then erased from the list.
       await ext.downloads.cancel(item.id).catch(() => undefined);
       await ext.downloads.erase({ id: item.id });
+      decided = true;
+      await rememberHandedOver(item);
       return;
     }
     await ext.downloads.resume(item.id).catch(() => undefined);
@@ -179,6 +181,37 @@ async function takeOver(item: DownloadItem, suggest?: (s?: { filename: string })
     if (!decided) suggest?.();
   }
 }
+
+// Chromium writes a download cancelled this early to its history after the
+// erase, so it comes back, cancelled, after a restart: the hand-overs are
+// remembered and their leftovers erased whenever the worker starts.
+interface HandedOver {
+  url: string;
+  startTime?: string;
+}
+
+async function rememberHandedOver(item: DownloadItem) {
+  const { handedOver } = await ext.storage.local.get('handedOver');
+  const list = ((handedOver as HandedOver[] | undefined) ?? []).slice(-99);
+  list.push({ url: item.url, startTime: item.startTime });
+  await ext.storage.local.set({ handedOver: list });
+}
+
+async function eraseLeftovers() {
+  const { handedOver } = await ext.storage.local.get('handedOver');
+  const list = (handedOver as HandedOver[] | undefined) ?? [];
+  if (!list.length) return;
+  const keep: HandedOver[] = [];
+  for (const h of list) {
+    const found = await ext.downloads.search({ url: h.url, state: 'interrupted' });
+    const mine = found.filter((d) => d.startTime === h.startTime && d.error === 'USER_CANCELED');
+    for (const d of mine) await ext.downloads.erase({ id: d.id });
+    if (!mine.length) keep.push(h);
+  }
+  // A record is kept until its leftover was seen (at most 100, the newest).
+  await ext.storage.local.set({ handedOver: keep.slice(-100) });
+}
+void eraseLeftovers();
 
 if (ext.downloads.onDeterminingFilename) {
   // Chromium: the download waits for suggest(), which takeOver always calls.

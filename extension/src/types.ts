@@ -16,6 +16,8 @@ export interface DownloadItem {
   state: string;
   byExtensionId?: string;
   referrer?: string;
+  startTime?: string;
+  error?: string;
 }
 export interface MenuInfo {
   menuItemId: string | number;

@@ -1,4 +1,4 @@
-package browser
+package manifests
 
 import (
 	"encoding/json"
@@ -191,4 +191,18 @@ func LastContact(home string, f Family) (time.Time, bool) {
 	}
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
 	return t, err == nil
+}
+
+// StatusAll is every browser's status, for the window's settings page.
+func StatusAll(home string) ([]Status, error) {
+	in := Installer{Home: home}
+	out := make([]Status, 0, len(Browsers))
+	for _, b := range Browsers {
+		st, err := in.Status(b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }

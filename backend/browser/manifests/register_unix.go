@@ -1,6 +1,6 @@
 //go:build !windows
 
-package browser
+package manifests
 
 // On Linux and macOS the manifest's place is its registration.
 
