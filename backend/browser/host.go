@@ -48,7 +48,9 @@ type Host struct {
 
 	mu  sync.Mutex // one frame at a time on out
 	out io.Writer
-	eng Engine
+
+	engMu sync.Mutex // watch and the requests connect at once
+	eng   Engine
 }
 
 // Request is one message from the extension.
@@ -167,6 +169,8 @@ func (h *Host) send(r Reply) error {
 }
 
 func (h *Host) engine(ctx context.Context) (Engine, error) {
+	h.engMu.Lock()
+	defer h.engMu.Unlock()
 	if h.eng != nil {
 		return h.eng, nil
 	}
