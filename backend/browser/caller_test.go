@@ -1,6 +1,8 @@
 package browser
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"ferry/backend/bits"
@@ -39,7 +41,8 @@ func TestCaller(t *testing.T) {
 }
 
 func TestLooksLikeBrowserLaunch(t *testing.T) {
-	for _, a := range [][]string{{manifests.ChromiumOrigin}, {"/x/org.ferry.host.json", manifests.FirefoxID}} {
+	ffManifest := filepath.Join(os.TempDir(), "org.ferry.host.json") // absolute on every system
+	for _, a := range [][]string{{manifests.ChromiumOrigin}, {ffManifest, manifests.FirefoxID}} {
 		if !LooksLikeBrowserLaunch(a) {
 			t.Errorf("%q not taken for a browser's launch", a)
 		}

@@ -9,10 +9,14 @@ import (
 	"ferry/backend/bits"
 )
 
+// registryBase is where the browsers' keys live under HKCU (a test moves it
+// aside, so that it never registers anything for the user who runs it).
+var registryBase = `Software\`
+
 // registryKey is the per-user key under which b looks for a host's manifest.
 func registryKey(b Browser) string {
 	vendor := map[Browser]string{Chrome: `Google\Chrome`, Chromium: `Chromium`, Edge: `Microsoft\Edge`, Firefox: `Mozilla`}[b]
-	return `Software\` + vendor + `\NativeMessagingHosts\` + HostName
+	return registryBase + vendor + `\NativeMessagingHosts\` + HostName
 }
 
 func register(b Browser, manifest string) error {
