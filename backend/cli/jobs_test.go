@@ -352,7 +352,7 @@ func TestCredentialsValidationAndSecrecy(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	e := newEnv(t)
-	var all map[string]float64
+	var all map[string]any
 	e.okJSON(&all, "config")
 	defaults := map[string]float64{"maxJobsPerUser": 60, "maxJobsPerMachine": 300, "maxFilesPerJob": 200,
 		"maxRangesPerFile": 500, "jobInactivityTimeout": 7776000, "bandwidth.background": -1}
@@ -360,6 +360,21 @@ func TestConfig(t *testing.T) {
 		if all[k] != v {
 			t.Errorf("config %s = %v, want %v", k, all[k], v)
 		}
+	}
+	// downloadDir, a path: text in JSON, an absolute path only, kept.
+	if d, ok := all["downloadDir"].(string); !ok || !filepath.IsAbs(d) {
+		t.Errorf("config downloadDir = %#v, want an absolute path", all["downloadDir"])
+	}
+	e.fails("E_INVALIDARG", "config", "set", "downloadDir", "relative/dir")
+	e.fails("E_INVALIDARG", "config", "set", "maxJobsPerUser", "/srv/x")
+	dl := filepath.Join(e.dir, "dl")
+	e.ok("config", "set", "downloadDir", dl+"/")
+	e.stopEngine()
+	if got := e.ok("config", "get", "downloadDir"); got != dl+"\n" {
+		t.Fatalf("config get downloadDir after a restart: %q, want %q", got, dl)
+	}
+	if out := e.ok("config"); !strings.Contains(out, "downloadDir") || !strings.Contains(out, dl) {
+		t.Fatalf("config:\n%s", out)
 	}
 	if got := e.ok("config", "get", "maxJobsPerUser"); got != "60\n" {
 		t.Fatalf("config get %q", got)

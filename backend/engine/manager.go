@@ -76,6 +76,7 @@ type Manager struct {
 	creating   int64 // jobs whose first commit is in flight
 	queueSeq   int64 // round-robin order
 	settings   Settings
+	texts      map[string]string // UnitPath settings that were set
 	closed     bool
 	started    bool
 }
@@ -127,7 +128,7 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, clk: cfg.Clock, log: cfg.Logger, st: cfg.Store, bus: newBus(),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		jobs: map[string]*entry{}, settings: DefaultSettings(), drvMap: map[string]transfer.Driver{},
+		jobs: map[string]*entry{}, settings: DefaultSettings(), texts: map[string]string{}, drvMap: map[string]transfer.Driver{},
 	}
 	m.life, m.endLife = context.WithCancel(context.Background())
 	m.keys.box, m.keys.since = cfg.Secrets, cfg.Clock.Now()
@@ -153,6 +154,15 @@ func (m *Manager) load() error {
 		return err
 	}
 	for k, v := range stored {
+		if IsTextSetting(k) {
+			key, t, err := ParseTextSetting(k, v)
+			if err != nil {
+				m.setAsideSetting(k, v, err) // unreadable.go
+				continue
+			}
+			m.texts[key] = t
+			continue
+		}
 		key, n, err := ParseSetting(k, v)
 		if err != nil {
 			m.setAsideSetting(k, v, err) // unreadable.go

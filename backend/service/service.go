@@ -102,7 +102,7 @@ func Start(h home.Home) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r.srv = api.NewServer(&ops.Env{Manager: r.mgr, Shutdown: r.requestShutdown},
+	r.srv = api.NewServer(&ops.Env{Manager: r.mgr, Shutdown: r.requestShutdown, Home: h.Dir},
 		api.Hello{Version: Version, PID: os.Getpid(), Home: h.Dir, Owner: owner}, r.log)
 	r.mgr.Start()
 	go func() { r.served <- r.srv.Serve(ln) }()

@@ -88,8 +88,10 @@ export interface SettingDef {
   default: number;
   min: number;
   max: number;
-  unit: 'count' | 'seconds' | 'hour' | 'bytes/s';
+  unit: 'count' | 'seconds' | 'hour' | 'bytes/s' | 'bool' | 'path';
   help: string;
+  /** a 'path' setting's default (its value is text) */
+  defaultText?: string;
 }
 
 /** One operation of the ops table, as the UI reads it (web.OpInfo). */
@@ -142,4 +144,14 @@ export interface UnitInfo {
 export interface Notice {
   id: string;
   text: string;
+}
+
+/** One browser's registration of the native messaging host (manifests.Status). */
+export interface BrowserStatus {
+  browser: string;
+  manifest: string;
+  installed: boolean;
+  host: string;
+  lastContact: string | null;
+  connected: boolean;
 }

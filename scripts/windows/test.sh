@@ -32,7 +32,7 @@ export GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
 # instance; everything but the WebView2 window).
 packages=(backend/bits backend/clock backend/store backend/ops backend/home backend/api backend/engine
 	backend/transfer backend/uploadserver backend/service backend/web backend/desktop backend/desktop/tray
-	backend/internal/localsock backend/internal/durable .)
+	backend/internal/localsock backend/internal/durable backend/browser backend/browser/manifests .)
 declare -A skip=(
 	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestBench*)
 	[backend/transfer]='^(TestNginx|TestTinyproxy|TestBench)'
