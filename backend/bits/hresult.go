@@ -99,6 +99,7 @@ const (
 	BG_E_MAXDOWNLOAD_TIMEOUT                       HRESULT = 0x80200054
 	BG_E_TOKEN_REQUIRED                            HRESULT = 0x80200056
 	BG_E_UNKNOWN_PROPERTY_ID                       HRESULT = 0x80200057
+	BG_E_BLOCKED_BY_COST_TRANSFER_POLICY           HRESULT = 0x80200059
 	BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE          HRESULT = 0x80200061
 	BG_E_READ_ONLY_PROPERTY_AFTER_RESUME           HRESULT = 0x80200062
 	BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY HRESULT = 0x80200060
@@ -215,6 +216,7 @@ var codes = map[HRESULT]codeInfo{
 	BG_E_OVERLAPPING_RANGES:                        {"BG_E_OVERLAPPING_RANGES", "The byte ranges overlap."},
 	BG_E_CONNECT_FAILURE:                           {"BG_E_CONNECT_FAILURE", "The connection to the server failed."},
 	BG_E_CONNECTION_CLOSED:                         {"BG_E_CONNECTION_CLOSED", "The connection was closed before the data was received."},
+	BG_E_BLOCKED_BY_COST_TRANSFER_POLICY:           {"BG_E_BLOCKED_BY_COST_TRANSFER_POLICY", "The network is too expensive for the job's transfer policy (COST_FLAGS): it waits for a cheaper network."},
 	BG_E_BLOCKED_BY_POLICY:                         {"BG_E_BLOCKED_BY_POLICY", "The bandwidth policy allows no background transfer now."},
 	BG_E_INVALID_PROXY_INFO:                        {"BG_E_INVALID_PROXY_INFO", "The proxy list or proxy bypass list is not valid."},
 	BG_E_INVALID_CREDENTIALS:                       {"BG_E_INVALID_CREDENTIALS", "The credentials are not valid."},

@@ -163,23 +163,24 @@ const (
 )
 
 // notBuiltProps are Job5 properties that Ferry knows but does not have yet.
-var notBuiltProps = []string{"HIGH_PERFORMANCE", "MAX_DOWNLOAD_SIZE", "MINIMUM_NOTIFICATION_INTERVAL_MS", "COST_FLAGS", "ON_DEMAND_MODE"}
+var notBuiltProps = []string{"HIGH_PERFORMANCE", "MAX_DOWNLOAD_SIZE", "MINIMUM_NOTIFICATION_INTERVAL_MS", "ON_DEMAND_MODE"}
 
 // propertyName checks a property name: the canonical spelling, E_NOTIMPL
 // for a known Job5 property not built yet, BG_E_UNKNOWN_PROPERTY_ID else.
 func propertyName(name string) (string, error) {
 	n := strings.ToUpper(strings.TrimSpace(name))
 	n = strings.TrimPrefix(n, "BITS_JOB_PROPERTY_")
+	n = strings.TrimPrefix(n, "ID_") // the C name: BITS_JOB_PROPERTY_ID_COST_FLAGS
 	switch n {
-	case PropConnections, PropDynamicContent:
+	case PropConnections, PropDynamicContent, PropCostFlags:
 		return n, nil
 	}
 	for _, p := range notBuiltProps {
 		if n == p {
-			return "", bits.Errorf(bits.E_NOTIMPL, "Ferry does not have the %s property yet; the properties it has are CONNECTIONS and DYNAMIC_CONTENT", p)
+			return "", bits.Errorf(bits.E_NOTIMPL, "Ferry does not have the %s property yet; the properties it has are CONNECTIONS, DYNAMIC_CONTENT and COST_FLAGS", p)
 		}
 	}
-	return "", bits.Errorf(bits.BG_E_UNKNOWN_PROPERTY_ID, "there is no job property %q (Ferry has CONNECTIONS and DYNAMIC_CONTENT; %s are BITS properties not built yet)", name, strings.Join(notBuiltProps, ", "))
+	return "", bits.Errorf(bits.BG_E_UNKNOWN_PROPERTY_ID, "there is no job property %q (Ferry has CONNECTIONS, DYNAMIC_CONTENT and COST_FLAGS; %s are BITS properties not built yet)", name, strings.Join(notBuiltProps, ", "))
 }
 
 // SetProperty sets a job property by name from its text value.
@@ -195,6 +196,8 @@ func (m *Manager) SetProperty(ref, name, value string) error {
 			return bits.Errorf(bits.E_INVALIDARG, "CONNECTIONS must be a whole number from 1 to %d, not %q", bits.MaxConnections, value)
 		}
 		return m.SetConnections(ref, c)
+	case PropCostFlags:
+		return m.SetCostFlags(ref, value)
 	default: // DYNAMIC_CONTENT
 		on, err := strconv.ParseBool(strings.TrimSpace(value))
 		if err != nil {
@@ -214,8 +217,11 @@ func (m *Manager) GetProperty(ref, name string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n == PropConnections {
+	switch n {
+	case PropConnections:
 		return in.Connections, nil
+	case PropCostFlags:
+		return in.CostFlags, nil
 	}
 	return in.Dynamic, nil
 }

@@ -400,14 +400,14 @@ var table = []*Op{
 			}
 			return m.SetDynamic(job, on)
 		}),
-	withHelp(setter("setproperty", "set a job property by name: CONNECTIONS (connections per file, 1-16) or DYNAMIC_CONTENT (true|false)",
+	withHelp(setter("setproperty", "set a job property by name: CONNECTIONS (connections per file, 1-16), DYNAMIC_CONTENT (true|false) or COST_FLAGS",
 		"ferry setproperty nightly CONNECTIONS 8",
 		[]Arg{{Name: "NAME"}, {Name: "VALUE"}}, func(m *engine.Manager, job string, a []string) error {
 			return m.SetProperty(job, a[0], a[1])
 		}), propertyHelp),
 	{
 		Spec: Spec{Name: "getproperty", Group: GroupGet, Args: []Arg{jobArg, {Name: "NAME"}},
-			Summary: "one job property by name (CONNECTIONS, DYNAMIC_CONTENT)", Help: propertyHelp,
+			Summary: "one job property by name (CONNECTIONS, DYNAMIC_CONTENT, COST_FLAGS)", Help: propertyHelp,
 			Example: "ferry getproperty nightly CONNECTIONS", Prints: true},
 		Run: func(_ context.Context, env *Env, r Request) (any, error) {
 			return env.Manager.GetProperty(r.Args[0], r.Args[1])
@@ -535,7 +535,12 @@ const propertyHelp = `IBackgroundCopyJob5's SetProperty/GetProperty by name (BIT
                     connectionsPerFile setting, 1 by default). More than one are used only when the
                     server answers ranges properly; a server that does not gets one stream.
   DYNAMIC_CONTENT   true|false, before the first resume (the same as setdynamic)
-HIGH_PERFORMANCE, MAX_DOWNLOAD_SIZE, MINIMUM_NOTIFICATION_INTERVAL_MS, COST_FLAGS and ON_DEMAND_MODE
+  COST_FLAGS        the network costs the job may transfer on, at any time: a transfer policy
+                    (TRANSFER_ALWAYS, TRANSFER_NOT_ROAMING (new jobs), TRANSFER_NO_SURCHARGE,
+                    TRANSFER_STANDARD, TRANSFER_UNRESTRICTED), BITS_COST_STATE names joined by |,
+                    or a number (0x800000FF). On a network it does not allow the job waits in
+                    TRANSIENT_ERROR BG_E_BLOCKED_BY_COST_TRANSFER_POLICY and goes on by itself.
+HIGH_PERFORMANCE, MAX_DOWNLOAD_SIZE, MINIMUM_NOTIFICATION_INTERVAL_MS and ON_DEMAND_MODE
 are BITS properties Ferry does not have yet (E_NOTIMPL); any other name is BG_E_UNKNOWN_PROPERTY_ID.`
 
 const securityFlagsHelp = `The flags are a sum of these (IBackgroundCopyJobHttpOptions::SetSecurityFlags):
