@@ -13,10 +13,10 @@ type NetworkCost func() bits.CostState
 // networkCost is the cost the scheduler plans with: unrestricted when
 // nothing reads it.
 func (m *Manager) networkCost() bits.CostState {
-	if m.cfg.NetworkCost == nil {
+	if m.cfg.Cost == nil {
 		return bits.CostUnrestricted
 	}
-	return m.cfg.NetworkCost()
+	return m.cfg.Cost()
 }
 
 // SetCostFlags is SetProperty(COST_FLAGS): the costs of network the job may

@@ -19,7 +19,7 @@ func newCostHarness(t *testing.T, cost bits.CostState) *costHarness {
 	ch := &costHarness{}
 	ch.cost.Store(uint32(cost))
 	ch.harness = newHarness(t, func(c *Config) {
-		c.NetworkCost = func() bits.CostState { return bits.CostState(ch.cost.Load()) }
+		c.Cost = func() bits.CostState { return bits.CostState(ch.cost.Load()) }
 	})
 	return ch
 }
