@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"ferry/backend/bits"
-	"ferry/backend/transfer"
 )
 
 // SetDisplayName is IBackgroundCopyJob::SetDisplayName.
@@ -126,13 +125,10 @@ func (m *Manager) SetProxySettings(ref string, usage bits.ProxyUsage, list, bypa
 	if usage != bits.ProxyOverride && (list != "" || bypass != "") {
 		return bits.Errorf(bits.E_INVALIDARG, "a proxy list or bypass list goes only with OVERRIDE")
 	}
-	if usage == bits.ProxyOverride {
-		if strings.TrimSpace(list) == "" {
-			return bits.Errorf(bits.E_INVALIDARG, "OVERRIDE needs a proxy list")
-		}
-		if err := transfer.ValidateProxyList(list, bypass); err != nil {
-			return bits.Errorf(bits.BG_E_INVALID_PROXY_INFO, "%v", err)
-		}
+	// The entries themselves are checked when the job runs, as BITS does:
+	// a bad list puts it in ERROR with BG_E_INVALID_PROXY_INFO.
+	if usage == bits.ProxyOverride && strings.TrimSpace(list) == "" {
+		return bits.Errorf(bits.E_INVALIDARG, "OVERRIDE needs a proxy list")
 	}
 	return m.update(ref, func(c *change) error {
 		c.job.Proxy = bits.ProxySettings{Usage: usage, List: list, Bypass: bypass}

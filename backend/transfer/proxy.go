@@ -25,10 +25,11 @@ type ProxySelector func(*http.Request) (*url.URL, error)
 //   - AUTODETECT: there is no WPAD/PAC engine in pure Go, so it behaves as
 //     PRECONFIG.
 //   - NO_PROXY: always direct.
-//   - OVERRIDE: BITS' proxy and bypass lists (see ValidateProxyList); unlike
+//   - OVERRIDE: BITS' proxy and bypass lists (parseProxyList); unlike
 //     PRECONFIG, loopback hosts go through the proxy unless bypassed.
 //
-// A bad OVERRIDE list is a fatal BG_E_INVALID_PROXY_INFO *Error.
+// A bad OVERRIDE list is a fatal BG_E_INVALID_PROXY_INFO *Error: as in BITS,
+// SetProxySettings accepts it and the job fails when it runs.
 func ProxyFunc(ps bits.ProxySettings) (ProxySelector, error) {
 	switch ps.Usage {
 	case bits.ProxyNoProxy:
@@ -44,13 +45,6 @@ func ProxyFunc(ps bits.ProxySettings) (ProxySelector, error) {
 			return httpproxy.FromEnvironment().ProxyFunc()(r.URL)
 		}, nil
 	}
-}
-
-// ValidateProxyList checks an OVERRIDE proxy list and bypass list; the error
-// is a *bits.Error with BG_E_INVALID_PROXY_INFO, for SetProxySettings.
-func ValidateProxyList(list, bypass string) error {
-	_, err := parseProxyList(list, bypass)
-	return err
 }
 
 // proxyList is a parsed OVERRIDE setting. Where BITS would fail over between
