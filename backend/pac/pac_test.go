@@ -152,3 +152,23 @@ func TestHTTPSURLIsStripped(t *testing.T) {
 		t.Fatalf("the script saw %q", got)
 	}
 }
+
+// BenchmarkFindProxy: one evaluation of a typical corporate PAC file (the
+// cost AUTODETECT adds to each request).
+func BenchmarkFindProxy(b *testing.B) {
+	s, err := Compile(`function FindProxyForURL(url, host) {
+  if (isPlainHostName(host) || dnsDomainIs(host, ".corp.example") || shExpMatch(host, "*.internal")) return "DIRECT";
+  if (isInNet(host, "10.0.0.0", "255.0.0.0")) return "DIRECT";
+  return "PROXY proxy.corp.example:3128; DIRECT";
+}`, testEnv())
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, _ := url.Parse("http://downloads.vendor.example/a.iso")
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.FindProxy(context.Background(), u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
