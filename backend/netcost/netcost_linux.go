@@ -3,6 +3,7 @@ package netcost
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -59,23 +60,74 @@ func meteredText(v uint32) string {
 // cost is unknown, that is unrestricted.
 func (m *Monitor) watch() func() {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	done, first := make(chan struct{}), make(chan struct{})
+	w := &nmWatch{first: first}
 	go func() {
 		defer close(done)
-		if err := m.watchNM(ctx); err != nil && ctx.Err() == nil {
+		defer w.read() // no reading at all still ends the wait below
+		if err := m.watchNM(ctx, w); err != nil && ctx.Err() == nil {
 			m.log.Info("network cost unknown, treated as unrestricted", "err", err)
 			m.set(bits.CostUnrestricted, "none")
 		}
 	}()
-	return func() { cancel(); <-done }
+	// The engine plans with the cost from its first pass on: wait for the
+	// first reading, a moment at most (a bus that does not answer must not
+	// hold the engine's start).
+	select {
+	case <-first:
+	case <-time.After(firstReadWait):
+	}
+	return func() {
+		cancel()
+		w.close() // unblocks a connect or authentication that hangs
+		<-done
+	}
 }
 
-func (m *Monitor) watchNM(ctx context.Context) error {
+// firstReadWait bounds how long Start waits for the first reading.
+const firstReadWait = time.Second
+
+// nmWatch is the watcher's connection, which stop closes, and the signal
+// of its first reading.
+type nmWatch struct {
+	mu      sync.Mutex
+	conn    *dbus.Conn
+	stopped bool
+	first   chan struct{}
+	once    sync.Once
+}
+
+func (w *nmWatch) read() { w.once.Do(func() { close(w.first) }) }
+
+// use records the connection; false when the monitor already stopped.
+func (w *nmWatch) use(c *dbus.Conn) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return false
+	}
+	w.conn = c
+	return true
+}
+
+func (w *nmWatch) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	if w.conn != nil {
+		w.conn.Close()
+	}
+}
+
+func (m *Monitor) watchNM(ctx context.Context, w *nmWatch) error {
 	conn, err := dbus.SystemBusPrivate()
 	if err != nil {
 		return fmt.Errorf("system bus: %w", err)
 	}
 	defer conn.Close()
+	if !w.use(conn) {
+		return nil
+	}
 	if err := conn.Auth(nil); err != nil {
 		return fmt.Errorf("system bus: %w", err)
 	}
@@ -96,6 +148,7 @@ func (m *Monitor) watchNM(ctx context.Context) error {
 	}
 	// Read after subscribing, so that no change falls in between.
 	m.readNM(ctx, conn)
+	w.read()
 	for {
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,8 @@ package netcost
 import (
 	"io"
 	"log/slog"
+	"net"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,7 +28,11 @@ func TestNetworkManagerMetered(t *testing.T) {
 	var changes atomic.Int32
 	m := Start(quiet(), func() { changes.Add(1) })
 	defer m.Close()
-	waitCost(t, m, bits.CostUsageBased)
+	// Start returns with the first reading: the engine's first pass
+	// already plans with it.
+	if c := m.State(); c != bits.CostUsageBased {
+		t.Fatalf("cost right after Start: %s", c)
+	}
 	testbus.Eventually(t, "the first change's callback", func() bool { return changes.Load() == 1 })
 	before := changes.Load()
 	nm.SetMetered(fakenm.MeteredGuessNo)
@@ -68,5 +74,41 @@ func TestNoSystemBus(t *testing.T) {
 	defer m.Close()
 	if c := m.State(); c != bits.CostUnrestricted {
 		t.Fatalf("cost %s without a bus", c)
+	}
+}
+
+// TestSilentBus: a system bus that accepts and never answers holds neither
+// the start (a second at most) nor the stop.
+func TestSilentBus(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never a byte
+		}
+	}()
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+path)
+	start := time.Now()
+	m := Start(quiet(), nil)
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("Start took %v", el)
+	}
+	if c := m.State(); c != bits.CostUnrestricted {
+		t.Fatalf("cost %s", c)
+	}
+	done := make(chan struct{})
+	go func() { m.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung on a silent bus")
 	}
 }
