@@ -83,6 +83,9 @@ func (s *Script) load() error {
 	vm := goja.New()
 	s.vm, s.find = vm, nil
 	s.define()
+	ctx, cancel := context.WithTimeout(context.Background(), s.env.Timeout)
+	defer cancel()
+	s.ctx = ctx // the top level may call the DNS helpers too
 	stop := time.AfterFunc(s.env.Timeout, func() { vm.Interrupt("the PAC file ran too long") })
 	_, err := vm.RunProgram(s.prog)
 	stop.Stop()

@@ -15,7 +15,10 @@ import (
 func testEnv() Env {
 	hosts := map[string]string{"www.corp.example": "10.1.2.3", "intranet": "10.9.9.9", "ext.example.org": "203.0.113.5"}
 	return Env{
-		LookupIP: func(_ context.Context, host string) ([]net.IP, error) {
+		LookupIP: func(ctx context.Context, host string) ([]net.IP, error) {
+			if err := ctx.Err(); err != nil {
+				return nil, err // as a real resolver: a look-up past its deadline fails
+			}
 			if a, ok := hosts[host]; ok {
 				return []net.IP{net.ParseIP(a)}, nil
 			}
@@ -169,6 +172,26 @@ func BenchmarkFindProxy(b *testing.B) {
 	for b.Loop() {
 		if _, err := s.FindProxy(context.Background(), u); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestTopLevelHelpers: a PAC file may call the helpers as it loads, also
+// when it is loaded again after an interrupted evaluation.
+func TestTopLevelHelpers(t *testing.T) {
+	s, err := Compile(`var p = dnsResolve("ext.example.org");
+function FindProxyForURL(url, host) { if (host == "loop.example") for (;;) {} return "PROXY " + p + ":8080"; }`, testEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("http://x.example/")
+	loop, _ := url.Parse("http://loop.example/")
+	for i := range 2 {
+		if got, err := s.FindProxy(context.Background(), u); err != nil || got != "PROXY 203.0.113.5:8080" {
+			t.Fatalf("load %d: %q, %v", i+1, got, err)
+		}
+		if _, err := s.FindProxy(context.Background(), loop); err == nil {
+			t.Fatal("the loop returned")
 		}
 	}
 }
