@@ -42,7 +42,7 @@ func TestJSONShapesAndDefaults(t *testing.T) {
 	}
 	var in map[string]any
 	e.okJSON(&in, "info", id)
-	want := []string{"connections", "connectionsInUse", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
+	want := []string{"connections", "connectionsInUse", "costFlags", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
 		"minRetryDelay", "noProgressTimeout", "notifyCmdLine", "notifyFlags", "owner", "priority", "progress", "proxy",
 		"state", "times", "type"}
 	if got := keys(in); strings.Join(got, ",") != strings.Join(want, ",") {
