@@ -42,7 +42,7 @@ func TestJSONShapesAndDefaults(t *testing.T) {
 	}
 	var in map[string]any
 	e.okJSON(&in, "info", id)
-	want := []string{"connections", "connectionsInUse", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
+	want := []string{"connections", "connectionsInUse", "costFlags", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
 		"minRetryDelay", "noProgressTimeout", "notifyCmdLine", "notifyFlags", "owner", "priority", "progress", "proxy",
 		"state", "times", "type"}
 	if got := keys(in); strings.Join(got, ",") != strings.Join(want, ",") {
@@ -462,7 +462,16 @@ func TestJobProperties(t *testing.T) {
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "0")
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "many")
 	e.fails("E_INVALIDARG", "setproperty", id, "DYNAMIC_CONTENT", "maybe")
-	for _, p := range []string{"HIGH_PERFORMANCE", "COST_FLAGS", "ON_DEMAND_MODE"} {
+	// COST_FLAGS: BITS' default, a policy name or a number, refusals.
+	if got := e.ok("getproperty", id, "COST_FLAGS"); got != "2147483775\n" {
+		t.Fatalf("default COST_FLAGS %q, want 0x8000007F (TRANSFER_NOT_ROAMING)", got)
+	}
+	e.ok("setproperty", id, "BITS_JOB_PROPERTY_ID_COST_FLAGS", "TRANSFER_UNRESTRICTED")
+	if got := e.ok("getproperty", id, "COST_FLAGS"); got != "2147483681\n" {
+		t.Fatalf("COST_FLAGS %q after TRANSFER_UNRESTRICTED", got)
+	}
+	e.fails("E_INVALIDARG", "setproperty", id, "COST_FLAGS", "0x80000000")
+	for _, p := range []string{"HIGH_PERFORMANCE", "ON_DEMAND_MODE"} {
 		r := e.fails("E_NOTIMPL", "setproperty", id, p, "1")
 		if !strings.Contains(r.stderr, "does not have the "+p+" property yet") {
 			t.Fatalf("setproperty %s: %s", p, r)

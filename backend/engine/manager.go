@@ -49,6 +49,9 @@ type Config struct {
 	// UploadFragmentSize is the body of one upload Fragment (0: the
 	// driver's default, transfer.DefaultFragmentSize).
 	UploadFragmentSize int64
+	// Cost reads the network's cost for COST_FLAGS (cost.go); nil: always
+	// unrestricted.
+	Cost NetworkCost
 }
 
 // Manager is the one engine of a FERRY_HOME.

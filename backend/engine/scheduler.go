@@ -63,7 +63,7 @@ func (m *Manager) snapshot() ([]jobView, policy, time.Time) {
 			sliceStart: e.sliceStart, activeSince: e.activeSince, activeTime: j.ActiveTime,
 			maxDownloadTime: j.MaxDownloadTime, retryAt: j.RetryAt,
 			noProgressSince: j.NoProgressSince, noProgressTimeout: j.NoProgressTimeout,
-			modTime: j.ModificationTime, finalTime: j.FinalTime,
+			modTime: j.ModificationTime, finalTime: j.FinalTime, costFlags: j.CostFlagsOrDefault(),
 		}
 		if j.Error != nil {
 			v.errCode = j.Error.Code
@@ -81,6 +81,7 @@ func (m *Manager) snapshot() ([]jobView, policy, time.Time) {
 		retention:     m.cfg.FinalRetention,
 		capFor:        m.bw.capFor,
 		windowEdge:    m.bw.nextEdge,
+		cost:          m.networkCost(),
 	}
 	return views, pol, now
 }
@@ -176,11 +177,15 @@ func (m *Manager) act(e *entry, k actKind) error {
 			}
 			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_MAXDOWNLOAD_TIMEOUT, FileIndex: -1,
 				Description: "The job was active for longer than its maximum download time."}, true, false)
-		case actBlock:
+		case actBlock, actCostBlock:
 			if !(j.State == bits.StateQueued || j.State.Active()) {
 				return errStale
 			}
-			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_BLOCKED_BY_POLICY, FileIndex: -1}, false, true)
+			code := bits.BG_E_BLOCKED_BY_POLICY
+			if k == actCostBlock {
+				code = bits.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY
+			}
+			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: code, FileIndex: -1}, false, true)
 		case actPurge:
 			if !j.State.Final() {
 				return errStale

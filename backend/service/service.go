@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"ferry/backend/bits"
 	"ferry/backend/engine"
 	"ferry/backend/home"
+	"ferry/backend/netcost"
 	"ferry/backend/ops"
 	"ferry/backend/store"
 	"ferry/backend/transfer"
@@ -42,6 +44,7 @@ type Running struct {
 	log      *slog.Logger
 	store    *store.Store
 	mgr      *engine.Manager
+	cost     *netcost.Monitor
 	srv      *api.Server
 	served   chan error
 	shutdown chan struct{}
@@ -85,6 +88,14 @@ func Start(h home.Home) (_ *Running, err error) {
 		prev := runtime.GOMAXPROCS(runtime.NumCPU())
 		defer runtime.GOMAXPROCS(prev)
 	}
+	// The network's cost, for COST_FLAGS: a change wakes the scheduler (the
+	// manager exists only after New, hence the pointer).
+	var kick atomic.Pointer[engine.Manager]
+	r.cost = netcost.Start(r.log, func() {
+		if m := kick.Load(); m != nil {
+			m.Kick()
+		}
+	})
 	r.mgr, err = engine.New(engine.Config{
 		Store:      r.store,
 		Drivers:    []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{}), transfer.NewFile()},
@@ -94,10 +105,12 @@ func Start(h home.Home) (_ *Running, err error) {
 		KeyFile:    h.SecretKeyFile(),
 		KeyMissing: keyMissing,
 		NewKey:     func() (engine.SecretBox, error) { return h.SecretBox() },
+		Cost:       r.cost.State,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the engine: %w", err)
 	}
+	kick.Store(r.mgr)
 	ln, err := api.Listen(h.Socket())
 	if err != nil {
 		return nil, err
@@ -158,6 +171,9 @@ func openLog(path string) (*os.File, error) {
 
 // abort undoes a partial Start.
 func (r *Running) abort() {
+	if r.cost != nil {
+		r.cost.Close()
+	}
 	if r.mgr != nil {
 		r.mgr.Close()
 	}
@@ -204,6 +220,7 @@ func (r *Running) Stop() error {
 		if err := <-r.served; err != nil {
 			errs = append(errs, fmt.Errorf("control API: %w", err))
 		}
+		r.cost.Close()
 		if err := r.mgr.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("stop the engine: %w", err))
 		}

@@ -72,6 +72,8 @@ export interface JobInfo {
   connections: number;
   /** Connections the transfer holds open now (0 when not transferring). */
   connectionsInUse: number;
+  /** COST_FLAGS: the network costs the job may transfer on (a BITS_JOB_TRANSFER_POLICY mask). */
+  costFlags: number;
   files?: FileInfo[];
 }
 

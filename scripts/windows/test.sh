@@ -34,8 +34,8 @@ packages=(backend/bits backend/clock backend/store backend/ops backend/home back
 	backend/transfer backend/uploadserver backend/service backend/web backend/desktop backend/desktop/tray
 	backend/internal/localsock backend/internal/durable backend/browser backend/browser/manifests .)
 declare -A skip=(
-	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestBench*)
-	[backend/transfer]='^(TestNginx|TestTinyproxy|TestBench)'
+	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestAutodetect*, TestBench*)
+	[backend/transfer]='^(TestNginx|TestTinyproxy|TestAutodetect|TestBench)'
 	# engine: kill -9 of a child engine (SIGKILL, the child's unix plumbing);
 	# nginx and tinyproxy; notify command lines that run /bin/true and
 	# /usr/bin/env; file:// URLs built from unix paths (the Windows forms are
