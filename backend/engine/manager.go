@@ -49,6 +49,10 @@ type Config struct {
 	// UploadFragmentSize is the body of one upload Fragment (0: the
 	// driver's default, transfer.DefaultFragmentSize).
 	UploadFragmentSize int64
+	// HintDir keeps the resume hints of downloads (resumehint.go): after a
+	// crash of the process, not of the machine, a download goes on from
+	// the bytes it wrote rather than from its last checkpoint. "": none.
+	HintDir string
 }
 
 // Manager is the one engine of a FERRY_HOME.
@@ -139,6 +143,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := m.load(); err != nil {
 		return nil, err
 	}
+	m.pruneHints() // resumehint.go
 	if err := m.loadCredentials(); err != nil {
 		return nil, err
 	}

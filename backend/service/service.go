@@ -94,6 +94,7 @@ func Start(h home.Home) (_ *Running, err error) {
 		KeyFile:    h.SecretKeyFile(),
 		KeyMissing: keyMissing,
 		NewKey:     func() (engine.SecretBox, error) { return h.SecretBox() },
+		HintDir:    h.HintDir(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the engine: %w", err)
