@@ -53,6 +53,9 @@ type Config struct {
 	// crash of the process, not of the machine, a download goes on from
 	// the bytes it wrote rather than from its last checkpoint. "": none.
 	HintDir string
+	// NetChanges receives a value when the machine's network changes
+	// (backend/netwatch); nil: retries wait out their delays.
+	NetChanges <-chan struct{}
 }
 
 // Manager is the one engine of a FERRY_HOME.
@@ -80,6 +83,7 @@ type Manager struct {
 	creating   int64 // jobs whose first commit is in flight
 	queueSeq   int64 // round-robin order
 	settings   Settings
+	netChange  time.Time // the last network change (NetChanges)
 	closed     bool
 	started    bool
 }

@@ -22,6 +22,7 @@ import (
 	"ferry/backend/bits"
 	"ferry/backend/engine"
 	"ferry/backend/home"
+	"ferry/backend/netwatch"
 	"ferry/backend/ops"
 	"ferry/backend/store"
 	"ferry/backend/transfer"
@@ -42,6 +43,7 @@ type Running struct {
 	log      *slog.Logger
 	store    *store.Store
 	mgr      *engine.Manager
+	net      netwatch.Watcher // nil: network changes are not watched here
 	srv      *api.Server
 	served   chan error
 	shutdown chan struct{}
@@ -85,6 +87,14 @@ func Start(h home.Home) (_ *Running, err error) {
 		prev := runtime.GOMAXPROCS(runtime.NumCPU())
 		defer runtime.GOMAXPROCS(prev)
 	}
+	// Network changes wake the retries of jobs in TRANSIENT_ERROR.
+	var netChanges <-chan struct{}
+	if r.net, err = netwatch.New(); err != nil {
+		r.log.Info("network changes are not watched; retries wait out their delays", "err", err)
+		r.net, err = nil, nil
+	} else {
+		netChanges = r.net.Changes()
+	}
 	r.mgr, err = engine.New(engine.Config{
 		Store:      r.store,
 		Drivers:    []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{}), transfer.NewFile()},
@@ -95,6 +105,7 @@ func Start(h home.Home) (_ *Running, err error) {
 		KeyMissing: keyMissing,
 		NewKey:     func() (engine.SecretBox, error) { return h.SecretBox() },
 		HintDir:    h.HintDir(),
+		NetChanges: netChanges,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the engine: %w", err)
@@ -162,6 +173,9 @@ func (r *Running) abort() {
 	if r.mgr != nil {
 		r.mgr.Close()
 	}
+	if r.net != nil {
+		r.net.Close()
+	}
 	if r.store != nil {
 		r.store.Close()
 	}
@@ -207,6 +221,9 @@ func (r *Running) Stop() error {
 		}
 		if err := r.mgr.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("stop the engine: %w", err))
+		}
+		if r.net != nil {
+			r.net.Close()
 		}
 		if err := r.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close the database: %w", err))
