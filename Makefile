@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: soak bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -143,6 +143,10 @@ frontend-test: node-deps
 
 go-test:
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
+
+## soak: the long variants of the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints
+soak:
+	FERRY_SOAK=1 $(GO) test -count=1 -timeout 60m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint' -v ./backend/engine ./backend/cli
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build e2e-deps
