@@ -15,6 +15,18 @@ import (
 // soak reports a long run (make soak): more kills, bigger jobs.
 func soak() bool { return os.Getenv("FERRY_SOAK") != "" }
 
+// resendLimit is the most a crash loop may re-send of a job of size
+// bytes: 10 %; under the race detector (make test's go test -race, several
+// times slower, on a shared machine) the engine lags the server and what
+// sits in socket buffers at each kill dominates, so 50 % (the loop without
+// resume hints re-sends 4x the job).
+func resendLimit(size int64) int64 {
+	if raceEnabled {
+		return size / 2
+	}
+	return size / 10
+}
+
 // crashLoop downloads files (each size bytes, paced by the server at rate
 // bytes per second per connection) over conns connections per file, kills
 // the engine with SIGKILL kills times at evenly spread progress points,
@@ -102,8 +114,8 @@ func TestCrashLoopResendsLittle(t *testing.T) {
 	resent := crashLoop(t, files, size, rate, 1, kills, true)
 	t.Logf("%d kill -9 during a %d MiB download (4 files, one stream each, %d MiB/s): re-sent %d bytes (%.2f %% of the job, %.1f KiB per kill)",
 		kills, files*size>>20, rate>>20, resent, 100*float64(resent)/float64(files*size), float64(resent)/float64(kills)/1024)
-	if limit := int64(files*size) / 10; resent > limit {
-		t.Fatalf("%d kills re-sent %d bytes, more than 10 %% of the job (%d)", kills, resent, limit)
+	if limit := resendLimit(files * size); resent > limit {
+		t.Fatalf("%d kills re-sent %d bytes, more than the limit (%d)", kills, resent, limit)
 	}
 }
 
@@ -118,8 +130,8 @@ func TestCrashLoopSegmentsResendLittle(t *testing.T) {
 	resent := crashLoop(t, files, size, rate, 4, kills, true)
 	t.Logf("%d kill -9 during a %d MiB download in 4 segments: re-sent %d bytes (%.2f %% of the job, %.1f KiB per kill)",
 		kills, size>>20, resent, 100*float64(resent)/float64(size), float64(resent)/float64(kills)/1024)
-	if limit := int64(size) / 10; resent > limit {
-		t.Fatalf("%d kills re-sent %d bytes, more than 10 %% of the job (%d)", kills, resent, limit)
+	if limit := resendLimit(size); resent > limit {
+		t.Fatalf("%d kills re-sent %d bytes, more than the limit (%d)", kills, resent, limit)
 	}
 }
 
