@@ -144,9 +144,9 @@ frontend-test: node-deps
 go-test:
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
 
-## soak: the long variants of the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints
+## soak: the long variants of the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints, and power cuts at 1,000 points (hours on a loaded machine; FERRY_POWERCUTS=N for fewer)
 soak:
-	FERRY_SOAK=1 $(GO) test -count=1 -timeout 60m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint' -v ./backend/engine ./backend/cli
+	FERRY_SOAK=1 $(GO) test -count=1 -timeout 600m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint|TestPowerCut' -v ./backend/engine ./backend/cli
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build e2e-deps
