@@ -19,7 +19,7 @@ func soak() bool { return os.Getenv("FERRY_SOAK") != "" }
 // bytes: 10 %; under the race detector (make test's go test -race, several
 // times slower, on a shared machine) the engine lags the server and what
 // sits in socket buffers at each kill dominates, so 50 % (the loop without
-// resume hints re-sends 4x the job).
+// resume hints re-sends 2.6× the job: 2.5 MiB a kill).
 func resendLimit(size int64) int64 {
 	if raceEnabled {
 		return size / 2
