@@ -550,3 +550,13 @@ func (f *FS) Arm(n int64) {
 		f.crashAt = f.ops + n
 	}
 }
+
+// lossWith is the state a crash now would leave, chosen with seed (tests).
+func (f *FS) lossWith(seed uint64) *State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rng := f.rng
+	defer func() { f.rng = rng }()
+	f.rng = mountRNG(seed)
+	return f.lose()
+}

@@ -47,9 +47,7 @@ func TestDurability(t *testing.T) {
 	}
 	seen := map[int]bool{}
 	for seed := range uint64(40) {
-		g := &FS{inodes: f.inodes, pending: f.pending, next: f.next}
-		g.rng = mountRNG(seed)
-		st := g.lose()
+		st := f.lossWith(seed)
 		files := st.Files()
 		a, ok := files["/a"]
 		if !ok || !bytes.Equal(a[:len(synced)], synced) {
