@@ -86,8 +86,9 @@ func crashChild() int {
 }
 
 type child struct {
-	cmd   *exec.Cmd
-	lines chan string
+	cmd            *exec.Cmd
+	lines          chan string
+	sawTransferred bool // progressTo read a TRANSFERRED line
 }
 
 func startChild(t *testing.T, env ...string) *child {

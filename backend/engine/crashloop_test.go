@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/backend/bits"
 	"ferry/backend/internal/testsrv"
 	"ferry/backend/store"
 )
@@ -77,8 +78,12 @@ func crashLoop(t *testing.T, files int, size, rate int64, conns, kills int, hint
 		_ = c.cmd.Wait()
 		c = startChild(t, env...)
 	}
-	if resumed, _ := c.progressTo(t, total); resumed >= 0 {
+	resumed, last := c.progressTo(t, total)
+	if resumed >= 0 {
 		lost += max(0, written-resumed)
+	}
+	if last < total || !c.sawTransferred {
+		c.until(t, 0, "TRANSFERRED") // every byte written; now recorded too
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	_ = c.cmd.Wait()
@@ -94,8 +99,8 @@ func crashLoop(t *testing.T, files int, size, rate int64, conns, kills int, hint
 	}
 	defer m.Close()
 	jobs := m.List(true, false)
-	if len(jobs) != 1 {
-		t.Fatalf("%d jobs after %d kills, want 1: %+v", len(jobs), kills, jobs)
+	if len(jobs) != 1 || jobs[0].State != bits.StateTransferred {
+		t.Fatalf("jobs after %d kills, want one TRANSFERRED: %+v", kills, jobs)
 	}
 	if _, err := m.Complete(jobs[0].ID); err != nil {
 		t.Fatal(err)
@@ -140,6 +145,9 @@ func (c *child) progressTo(t *testing.T, n int64) (resumed, last int64) {
 			b, _ := strconv.ParseInt(f[1], 10, 64)
 			if resumed < 0 && f[2] == "TRANSFERRING" {
 				resumed = b
+			}
+			if f[2] == "TRANSFERRED" {
+				c.sawTransferred = true
 			}
 			if b >= n || f[2] == "TRANSFERRED" {
 				return resumed, b
