@@ -26,10 +26,11 @@ GOWINRES := $(TOOLS)/go-winres-$(GOWINRES_VERSION)/go-winres
 # the CLI's cost, in make bench-cli and cmd/ferry's latency test.
 # desktop-file-utils: the package test validates the desktop entry.
 # iproute2: the yield benchmark's network namespaces and tbf (scripts/yield-net.sh).
+# fuse3: fusermount, for the power-cut tests' FUSE filesystem (backend/internal/crashfs).
 # firefox-esr: the extension's Firefox build installed over WebDriver BiDi (e2e).
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
 	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
-	lxqt-panel hyperfine time desktop-file-utils iproute2 firefox-esr
+	lxqt-panel hyperfine time desktop-file-utils iproute2 firefox-esr fuse3
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
@@ -156,9 +157,10 @@ frontend-test: node-deps
 go-test:
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
 
-## soak: long tests with timing bounds, kept out of make test: the yield targets on the shaped links (root; about 1 min)
+## soak: the long variants, kept out of make test: the yield targets on the shaped links (root), and the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints, and power cuts at 1,000 points (hours on a loaded machine; FERRY_POWERCUTS=N for fewer)
 soak: deps
 	$(GO) test -race -timeout 10m -tags $(TAGS),yieldtarget -run 'TestYieldOnShapedLink' -count=1 -v ./backend/transfer
+	FERRY_SOAK=1 $(GO) test -count=1 -timeout 600m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint|TestPowerCut' -v ./backend/engine ./backend/cli
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build extension e2e-deps

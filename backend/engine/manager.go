@@ -52,6 +52,13 @@ type Config struct {
 	// Cost reads the network's cost for COST_FLAGS (cost.go); nil: always
 	// unrestricted.
 	Cost NetworkCost
+	// HintDir keeps the resume hints of downloads (resumehint.go): after a
+	// crash of the process, not of the machine, a download goes on from
+	// the bytes it wrote rather than from its last checkpoint. "": none.
+	HintDir string
+	// NetChanges receives a value when the machine's network changes
+	// (backend/netwatch); nil: retries wait out their delays.
+	NetChanges <-chan struct{}
 }
 
 // Manager is the one engine of a FERRY_HOME.
@@ -80,6 +87,7 @@ type Manager struct {
 	queueSeq   int64 // round-robin order
 	settings   Settings
 	texts      map[string]string // UnitPath settings that were set
+	netChange  time.Time         // the last network change (NetChanges)
 	closed     bool
 	started    bool
 }
@@ -143,6 +151,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := m.load(); err != nil {
 		return nil, err
 	}
+	m.pruneHints() // resumehint.go
 	if err := m.loadCredentials(); err != nil {
 		return nil, err
 	}

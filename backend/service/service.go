@@ -24,6 +24,7 @@ import (
 	"ferry/backend/engine"
 	"ferry/backend/home"
 	"ferry/backend/netcost"
+	"ferry/backend/netwatch"
 	"ferry/backend/ops"
 	"ferry/backend/store"
 	"ferry/backend/transfer"
@@ -45,6 +46,7 @@ type Running struct {
 	store    *store.Store
 	mgr      *engine.Manager
 	cost     *netcost.Monitor
+	net      netwatch.Watcher // nil: network changes are not watched here
 	srv      *api.Server
 	served   chan error
 	shutdown chan struct{}
@@ -96,6 +98,14 @@ func Start(h home.Home) (_ *Running, err error) {
 			m.Kick()
 		}
 	})
+	// Network changes wake the retries of jobs in TRANSIENT_ERROR.
+	var netChanges <-chan struct{}
+	if r.net, err = netwatch.New(); err != nil {
+		r.log.Info("network changes are not watched; retries wait out their delays", "err", err)
+		r.net, err = nil, nil
+	} else {
+		netChanges = r.net.Changes()
+	}
 	r.mgr, err = engine.New(engine.Config{
 		Store:      r.store,
 		Drivers:    []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{}), transfer.NewFile()},
@@ -106,6 +116,8 @@ func Start(h home.Home) (_ *Running, err error) {
 		KeyMissing: keyMissing,
 		NewKey:     func() (engine.SecretBox, error) { return h.SecretBox() },
 		Cost:       r.cost.State,
+		HintDir:    h.HintDir(),
+		NetChanges: netChanges,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the engine: %w", err)
@@ -177,6 +189,9 @@ func (r *Running) abort() {
 	if r.mgr != nil {
 		r.mgr.Close()
 	}
+	if r.net != nil {
+		r.net.Close()
+	}
 	if r.store != nil {
 		r.store.Close()
 	}
@@ -223,6 +238,9 @@ func (r *Running) Stop() error {
 		r.cost.Close()
 		if err := r.mgr.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("stop the engine: %w", err))
+		}
+		if r.net != nil {
+			r.net.Close()
 		}
 		if err := r.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close the database: %w", err))

@@ -41,7 +41,7 @@ declare -A skip=(
 	# /usr/bin/env; file:// URLs built from unix paths (the Windows forms are
 	# transfer's TestFileDownload and TestWindowsFileURLs); FIFOs, /dev/null
 	# and unix symlinks as local names (TestLocalMustBeARegularFile)
-	[backend/engine]='^(TestLocalMustBeARegularFile|TestCrashKill9MidTransfer|TestCrashKill9MidSegmentedTransfer|TestUploadEngineKill9|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
+	[backend/engine]='^(TestLocalMustBeARegularFile|TestCrashKill9MidTransfer|TestCrashKill9MidSegmentedTransfer|TestUploadEngineKill9|TestCrashLoopResendsLittle|TestCrashLoopSegmentsResendLittle|TestCrashLoopWithoutHints|TestCrashHintTrustedOnlyInItsBoot|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
 	# uploadserver: kill -9 of a child server; and a symlink out of the
 	# upload directory, which os.Root follows under Wine 8 (whose symlinks
 	# are emulated; whether real Windows refuses it is not checked here)
