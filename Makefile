@@ -155,7 +155,7 @@ frontend-test: node-deps
 	cd frontend && npm test
 
 go-test:
-	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
+	FERRY_REQUIRE_ALL=1 $(GO) test -race -timeout 20m -tags $(TAGS) ./...
 
 ## soak: the long variants, kept out of make test: the yield targets on the shaped links (root), and the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints, and power cuts at 1,000 points (hours on a loaded machine; FERRY_POWERCUTS=N for fewer)
 soak: deps

@@ -557,9 +557,7 @@ func TestCredentialsAndHeadersReachServer(t *testing.T) {
 
 // The socket refuses clients of another uid, with a clear error and at once.
 func TestSocketRefusesOtherUID(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a client as another user")
-	}
+	testenv.Need(t, os.Geteuid() == 0, "needs root to run a client as another user")
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Fatal("setpriv (util-linux) is missing")

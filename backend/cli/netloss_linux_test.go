@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"ferry/backend/internal/testenv"
 	"fmt"
 	"net"
 	"net/http"
@@ -28,9 +29,7 @@ func ipCmd(t *testing.T, args ...string) {
 
 func newNetLink(t *testing.T) *netLink {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: network namespaces need root (CI runs as root)")
-	}
+	testenv.Need(t, os.Geteuid() == 0, "network namespaces need root (CI runs as root)")
 	k := os.Getpid() % 250
 	l := &netLink{ns: fmt.Sprintf("ferry-nl-%d", os.Getpid()), host: fmt.Sprintf("fnl%da", os.Getpid()%100000),
 		peer: fmt.Sprintf("fnl%db", os.Getpid()%100000), hostIP: fmt.Sprintf("10.81.%d.1", k), peerIP: fmt.Sprintf("10.81.%d.2", k)}

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"database/sql"
+	"ferry/backend/internal/testenv"
 	"fmt"
 	"os"
 	"os/exec"
@@ -367,7 +368,7 @@ func newPowerCut(t *testing.T, srv *testsrv.Server, upSrc string, crashAt int64,
 	st := crashfs.NewState()
 	f, err := crashfs.Mount(mnt, st, 0, 0)
 	if err != nil {
-		t.Skipf("skipped: cannot mount a FUSE file system here: %v", err)
+		testenv.Need(t, false, fmt.Sprintf("cannot mount a FUSE file system here: %v", err))
 	}
 	for _, d := range []string{"home", "dl", "up"} {
 		if err := os.Mkdir(filepath.Join(mnt, d), 0o700); err != nil {
@@ -407,14 +408,10 @@ func newPowerCut(t *testing.T, srv *testsrv.Server, upSrc string, crashAt int64,
 }
 
 func TestPowerCut(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: FUSE mounts need root here (CI runs as root)")
-	}
-	if _, err := exec.LookPath("fusermount"); err != nil {
-		if _, err := exec.LookPath("fusermount3"); err != nil {
-			t.Skip("skipped: no fusermount")
-		}
-	}
+	testenv.Need(t, os.Geteuid() == 0, "FUSE mounts need root here (CI runs as root)")
+	_, err1 := exec.LookPath("fusermount")
+	_, err3 := exec.LookPath("fusermount3")
+	testenv.Need(t, err1 == nil || err3 == nil, "no fusermount (Debian package fuse3)")
 	srv := testsrv.New(t)
 	srv.Handle("/a", testsrv.File{Size: 300 << 10})
 	for i := range pcFiles {

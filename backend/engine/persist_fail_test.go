@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
+	"ferry/backend/internal/testenv"
 	"fmt"
 	"os"
 	"os/exec"
@@ -140,9 +141,7 @@ func TestFailedWritesChangeNothing(t *testing.T) {
 // ERROR_DISK_FULL or survives a restart; the last one that succeeded is
 // the one a restart finds.
 func TestFullDiskReportsEveryFailure(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root (CI runs as root)")
-	}
+	testenv.Need(t, os.Geteuid() == 0, "mounting a tmpfs needs root (CI runs as root)")
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v: %s", err, out)

@@ -1,6 +1,7 @@
 package netwatch
 
 import (
+	"ferry/backend/internal/testenv"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,9 +16,7 @@ import (
 // newNetns makes a network namespace of the test's own, removed at its end.
 func newNetns(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: network namespaces need root (CI runs as root)")
-	}
+	testenv.Need(t, os.Geteuid() == 0, "network namespaces need root (CI runs as root)")
 	ns := fmt.Sprintf("ferry-nl-w%d", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)

@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"ferry/backend/internal/testenv"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,9 +40,7 @@ const (
 // tool the shaped link needs is missing.
 func needNetns(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: network namespaces need root (CI runs as root)")
-	}
+	testenv.Need(t, os.Geteuid() == 0, "network namespaces need root (CI runs as root)")
 	for _, tool := range []string{"ip", "tc", "nginx", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing (make deps installs it): %v", tool, err)
@@ -49,7 +48,7 @@ func needNetns(t *testing.T) {
 	}
 	probe := fmt.Sprintf("fyp%d", os.Getpid()%100000)
 	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		t.Skipf("skipped: cannot create a network namespace here (%v: %s)", err, strings.TrimSpace(string(out)))
+		testenv.Need(t, false, fmt.Sprintf("cannot create a network namespace here (%v: %s)", err, strings.TrimSpace(string(out))))
 	}
 	_ = exec.Command("ip", "netns", "del", probe).Run()
 }

@@ -2,6 +2,7 @@ package crashfs
 
 import (
 	"bytes"
+	"ferry/backend/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,9 +10,8 @@ import (
 
 func mountT(t *testing.T, st *State, crashAt int64, seed uint64) (*FS, string) {
 	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("skipped: no /dev/fuse")
-	}
+	_, err := os.Stat("/dev/fuse")
+	testenv.Need(t, err == nil, "no /dev/fuse")
 	dir := t.TempDir()
 	f, err := Mount(dir, st, crashAt, seed)
 	if err != nil {
