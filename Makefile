@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: soak bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -18,6 +18,11 @@ STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/.tools
 WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+# SeaweedFS: the S3 gateway of the fleet upload tests (serve-uploads --store).
+# The module proxy serves this one pseudo-version; its build takes a while
+# (see scripts/build-seaweedfs.sh), once per version.
+SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
+WEED := $(TOOLS)/seaweedfs-$(SEAWEEDFS_VERSION)/weed
 GOWINRES_VERSION := v0.3.3
 GOWINRES := $(TOOLS)/go-winres-$(GOWINRES_VERSION)/go-winres
 
@@ -41,13 +46,18 @@ deps: apt-deps tools node-deps
 apt-deps:
 	@scripts/apt-deps.sh $(APT_PACKAGES) $(WINDOWS_APT_PACKAGES)
 
-tools: $(WAILS) $(STATICCHECK)
+tools: $(WAILS) $(STATICCHECK) $(WEED)
 
 $(WAILS):
 	GOBIN=$(@D) $(GO) install github.com/wailsapp/wails/v2/cmd/wails@$(WAILS_VERSION)
 
 $(STATICCHECK):
 	GOBIN=$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# `go install` refuses SeaweedFS' replace directives: the script builds it
+# inside a writable copy of the downloaded module.
+$(WEED):
+	GO=$(GO) scripts/build-seaweedfs.sh $@ $(SEAWEEDFS_VERSION)
 
 # The Windows resource compiler, built on the winres library that Wails' own
 # packager uses (wails build cannot cross-link SQLite's cgo with mingw).
@@ -141,8 +151,12 @@ staticcheck: tools
 frontend-test: node-deps
 	cd frontend && npm test
 
-go-test:
+go-test: $(WEED)
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
+
+## soak: the fleet upload load test: 200 concurrent upload jobs of 1 KiB to 64 MiB through nginx to two serve-uploads instances on SeaweedFS; prints fragment latency (p50/p99), corrupted or lost objects and the bytes written to the store against the bytes uploaded (SOAK_JOBS, SOAK_MAX_MIB)
+soak: $(WEED)
+	$(GO) test -tags soak -count=1 -timeout 60m -run TestFleetSoak -v ./backend/cli/
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build e2e-deps
