@@ -399,7 +399,7 @@ func (f *fleet) fragment(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if tail := end + 1 - m.Received; tail > 0 || m.Total < 0 {
-		m, etag, err = f.receive(ctx, key, m, etag, r.Body, total, max(tail, 0))
+		m, etag, err = f.receive(ctx, key, m, etag, r.Body, total, max(tail, 0), r.Header.Get("Content-Name"))
 		var be bodyErr
 		switch {
 		case errors.As(err, &be):
@@ -542,8 +542,9 @@ func randomToken() string {
 // them: as a part of the multipart upload of the target when they (with
 // the staged bytes before them) make one of at least MinPart bytes or end
 // the upload, else as a staged object. tail may be 0 to record the total
-// alone (an empty upload's one fragment).
-func (f *fleet) receive(ctx context.Context, key string, m *fleetMeta, etag string, body io.Reader, total, tail int64) (*fleetMeta, string, error) {
+// alone (an empty upload's one fragment). A Content-Name sent with the
+// fragment replaces the session's.
+func (f *fleet) receive(ctx context.Context, key string, m *fleetMeta, etag string, body io.Reader, total, tail int64, contentName string) (*fleetMeta, string, error) {
 	base := m.Received
 	now := f.s.now()
 	h := restoreHash(m.HashState)
@@ -650,6 +651,9 @@ func (f *fleet) receive(ctx context.Context, key string, m *fleetMeta, etag stri
 			return err
 		}
 		c.Received, c.Total, c.Touched, c.HashState = base+tail, total, now, hs
+		if contentName != "" {
+			c.ContentName = contentName
+		}
 		return nil
 	})
 	if err != nil {
