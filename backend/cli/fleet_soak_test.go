@@ -63,6 +63,9 @@ func TestFleetSoak(t *testing.T) {
 	maxSize := float64(envInt("SOAK_MAX_MIB", 64)) * (1 << 20)
 	e := newEnv(t)
 	f := newFleet(t, e, 2, "--max-sessions", strconv.Itoa(2*jobs))
+	// BITS' default of 60 jobs per user would refuse the 61st.
+	e.ok("config", "set", "maxJobsPerUser", strconv.Itoa(jobs+10))
+	e.ok("config", "set", "maxJobsPerMachine", strconv.Itoa(jobs+10))
 	rng := rand.New(rand.NewPCG(19, 2026))
 	type upload struct {
 		name, id string
