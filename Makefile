@@ -18,6 +18,11 @@ STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/.tools
 WAILS := $(TOOLS)/wails-$(WAILS_VERSION)/wails
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+# SeaweedFS: the S3 gateway of the fleet upload tests (serve-uploads --store).
+# The module proxy serves this one pseudo-version; its build takes a while
+# (see scripts/build-seaweedfs.sh), once per version.
+SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
+WEED := $(TOOLS)/seaweedfs-$(SEAWEEDFS_VERSION)/weed
 GOWINRES_VERSION := v0.3.3
 GOWINRES := $(TOOLS)/go-winres-$(GOWINRES_VERSION)/go-winres
 
@@ -43,13 +48,18 @@ deps: apt-deps tools node-deps
 apt-deps:
 	@scripts/apt-deps.sh $(APT_PACKAGES) $(WINDOWS_APT_PACKAGES)
 
-tools: $(WAILS) $(STATICCHECK)
+tools: $(WAILS) $(STATICCHECK) $(WEED)
 
 $(WAILS):
 	GOBIN=$(@D) $(GO) install github.com/wailsapp/wails/v2/cmd/wails@$(WAILS_VERSION)
 
 $(STATICCHECK):
 	GOBIN=$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# `go install` refuses SeaweedFS' replace directives: the script builds it
+# inside a writable copy of the downloaded module.
+$(WEED):
+	GO=$(GO) scripts/build-seaweedfs.sh $@ $(SEAWEEDFS_VERSION)
 
 # The Windows resource compiler, built on the winres library that Wails' own
 # packager uses (wails build cannot cross-link SQLite's cgo with mingw).
@@ -154,13 +164,14 @@ staticcheck: tools
 frontend-test: node-deps
 	cd frontend && npm test
 
-go-test:
+go-test: $(WEED)
 	FERRY_REQUIRE_ALL=1 $(GO) test -race -timeout 20m -tags $(TAGS) ./...
 
-## soak: the long variants, kept out of make test: the yield targets on the shaped links (root), and the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints, and power cuts at 1,000 points (hours on a loaded machine; FERRY_POWERCUTS=N for fewer)
-soak: deps
-	$(GO) test -race -timeout 10m -tags $(TAGS),yieldtarget -run 'TestYieldOnShapedLink' -count=1 -v ./backend/transfer
-	FERRY_SOAK=1 $(GO) test -count=1 -timeout 600m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint|TestPowerCut' -v ./backend/engine ./backend/cli
+## soak: the long variants, kept out of make test: the yield targets on the shaped links (root); the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints, and power cuts at 1,000 points (hours on a loaded machine; FERRY_POWERCUTS=N for fewer); and the fleet upload load test: 200 concurrent upload jobs of 1 KiB to 64 MiB through nginx to two serve-uploads instances on SeaweedFS (SOAK_JOBS, SOAK_MAX_MIB)
+soak: deps $(WEED)
+	FERRY_REQUIRE_ALL=1 $(GO) test -race -timeout 10m -tags $(TAGS),yieldtarget -run 'TestYieldOnShapedLink' -count=1 -v ./backend/transfer
+	FERRY_REQUIRE_ALL=1 FERRY_SOAK=1 $(GO) test -count=1 -timeout 600m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint|TestPowerCut' -v ./backend/engine ./backend/cli
+	$(GO) test -tags $(TAGS),soak -count=1 -timeout 60m -run TestFleetSoak -v ./backend/cli/
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build extension e2e-deps

@@ -18,6 +18,7 @@ import (
 	"ferry/backend/bits"
 	"ferry/backend/ops"
 	"ferry/backend/uploadserver"
+	"ferry/backend/uploadserver/objstore"
 )
 
 // DefaultUploadAddr is where `ferry serve-uploads` listens without
@@ -30,7 +31,9 @@ const DefaultUploadAddr = "127.0.0.1:8381"
 func serveUploadsCommand() *command {
 	return &command{Spec: ops.Spec{Name: "serve-uploads", Group: ops.GroupClient,
 		Flags: []ops.Flag{
-			{Name: "dir", Value: "DIR", Help: "store finished uploads here (required; it must exist)"},
+			{Name: "dir", Value: "DIR", Help: "store finished uploads here (required without --store; it must exist)"},
+			{Name: "store", Value: "s3://BUCKET/PREFIX", Help: "keep sessions and finished uploads in an S3-compatible object store instead of DIR, so that many instances serve the same sessions (endpoint, region and credentials as for the AWS tools: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/config and credentials)"},
+			{Name: "s3-path-style", Help: "address the bucket as http://ENDPOINT/BUCKET (gateways such as SeaweedFS and MinIO) rather than http://BUCKET.ENDPOINT"},
 			{Name: "listen", Value: "ADDR", Help: "host:port to listen on (default " + DefaultUploadAddr + "; a port alone listens on loopback)"},
 			{Name: "max-size", Value: "BYTES", Help: "refuse uploads larger than this (K, M, G, T suffixes; default no limit)"},
 			{Name: "max-sessions", Value: "N", Help: fmt.Sprintf("upload sessions open at once (default %d)", uploadserver.DefaultMaxSessions)},
@@ -50,7 +53,10 @@ func serveUploadsCommand() *command {
 			"the timeouts. A request body must keep up 1 KiB/s after its first 30 s, or its connection is closed.\n" +
 			"Upload-reply jobs get a JSON reply: {\"name\", \"size\", \"sha256\", \"sessionId\"} of the stored file.\n" +
 			"It listens on loopback unless ADDR names another address (0.0.0.0:8381 for every interface); the\n" +
-			"server has no authentication, so anyone who can reach it can upload. It needs no engine.",
+			"server has no authentication, so anyone who can reach it can upload. It needs no engine.\n" +
+			"With --store s3://BUCKET/PREFIX the sessions and uploads live in the object store, and any number of\n" +
+			"instances behind a load balancer serve any packet of any session (see the README's fleet section).\n" +
+			"GET /healthz answers ok while the store does; GET /metrics serves Prometheus metrics.",
 		Example: "ferry serve-uploads --dir /srv/incoming --listen 127.0.0.1:8381"},
 		run: runServeUploads}
 }
@@ -116,23 +122,40 @@ func parseTimeout(name, s string) (time.Duration, error) {
 }
 
 func runServeUploads(c *cli, r ops.Request) int {
-	if !r.Has("dir") {
-		return c.usage(&usageError{cmd: c.cmd, msg: "serve-uploads needs --dir DIR"})
+	switch {
+	case r.Has("dir") && r.Has("store"):
+		return c.usage(&usageError{cmd: c.cmd, msg: "serve-uploads takes --dir DIR or --store s3://BUCKET/PREFIX, not both"})
+	case !r.Has("dir") && !r.Has("store"):
+		return c.usage(&usageError{cmd: c.cmd, msg: "serve-uploads needs --dir DIR (or --store s3://BUCKET/PREFIX)"})
+	case r.Has("s3-path-style") && !r.Has("store"):
+		return c.usage(&usageError{cmd: c.cmd, msg: "--s3-path-style goes with --store"})
 	}
 	cfg := uploadserver.Config{AllowOverwrite: r.Has("overwrite")}
-	dir, err := filepath.Abs(r.Flag("dir"))
-	if err != nil || r.Flag("dir") == "" {
-		return c.fail(bits.Errorf(bits.E_INVALIDARG, "--dir %q is not a usable path", r.Flag("dir")))
+	var dir string
+	var err error
+	if r.Has("store") {
+		if _, _, err := objstore.ParseURL(r.Flag("store")); err != nil {
+			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--store: %v", err))
+		}
+		st, err := objstore.OpenS3(context.Background(), r.Flag("store"), objstore.S3Options{PathStyle: r.Has("s3-path-style")})
+		if err != nil {
+			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--store: %v", err))
+		}
+		cfg.Store, dir = st, st.String()
+	} else {
+		if dir, err = filepath.Abs(r.Flag("dir")); err != nil || r.Flag("dir") == "" {
+			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--dir %q is not a usable path", r.Flag("dir")))
+		}
+		switch st, err := os.Stat(dir); {
+		case errors.Is(err, fs.ErrNotExist):
+			return c.fail(bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "the directory %s does not exist; create it first", dir))
+		case err != nil:
+			return c.fail(bits.Errorf(bits.E_ACCESSDENIED, "cannot use the directory %s: %v", dir, err))
+		case !st.IsDir():
+			return c.fail(bits.Errorf(bits.E_INVALIDARG, "%s is not a directory", dir))
+		}
+		cfg.Dir = dir
 	}
-	switch st, err := os.Stat(dir); {
-	case errors.Is(err, fs.ErrNotExist):
-		return c.fail(bits.Errorf(bits.ERROR_PATH_NOT_FOUND, "the directory %s does not exist; create it first", dir))
-	case err != nil:
-		return c.fail(bits.Errorf(bits.E_ACCESSDENIED, "cannot use the directory %s: %v", dir, err))
-	case !st.IsDir():
-		return c.fail(bits.Errorf(bits.E_INVALIDARG, "%s is not a directory", dir))
-	}
-	cfg.Dir = dir
 	if r.Has("max-size") {
 		if cfg.MaxSize, err = parseByteCount("max-size", r.Flag("max-size")); err != nil {
 			return c.fail(err)
@@ -153,6 +176,9 @@ func runServeUploads(c *cli, r ops.Request) int {
 			return c.fail(bits.Errorf(bits.E_INVALIDARG, "--max-sessions-per-client %q is not a positive whole number", r.Flag("max-sessions-per-client")))
 		}
 		fmt.Fprintln(c.stderr, "ferry: warning: --max-sessions-per-client no longer has an effect: when --max-sessions are open, the session idle longest gives way to a new one")
+	}
+	if r.Has("quota") && cfg.Store != nil {
+		return c.fail(bits.Errorf(bits.E_INVALIDARG, "--quota bounds a directory's disk; it does not apply to --store"))
 	}
 	if r.Has("quota") {
 		if cfg.Quota, err = parseByteCount("quota", r.Flag("quota")); err != nil {

@@ -101,16 +101,7 @@ func (s *Server) commit(sess *session) error {
 	body, ctype, err := s.cfg.Reply(context.Background(), Upload{SessionID: m.ID, Name: m.Name, Path: abs,
 		Size: m.Total, SHA256: m.SHA256, ContentName: m.ContentName})
 	if err != nil {
-		ae := &AppError{Status: http.StatusInternalServerError, Code: bits.E_FAIL, Err: err}
-		if errors.As(err, &ae) {
-			if ae.Status < 400 {
-				ae.Status = http.StatusInternalServerError
-			}
-			if !ae.Code.Failed() {
-				ae.Code = bits.E_FAIL
-			}
-		}
-		return ae
+		return appError(err)
 	}
 	if ctype == "" {
 		ctype = "application/octet-stream"
@@ -120,6 +111,20 @@ func (s *Server) commit(sess *session) error {
 	}
 	m.ReplyType = ctype
 	return s.saveMeta(sess)
+}
+
+// appError is the *AppError a ReplyFunc's error answers with.
+func appError(err error) *AppError {
+	ae := &AppError{Status: http.StatusInternalServerError, Code: bits.E_FAIL, Err: err}
+	if errors.As(err, &ae) {
+		if ae.Status < 400 {
+			ae.Status = http.StatusInternalServerError
+		}
+		if !ae.Code.Failed() {
+			ae.Code = bits.E_FAIL
+		}
+	}
+	return ae
 }
 
 // place moves the part file onto name inside Dir.
@@ -177,6 +182,10 @@ func isReplyPath(p string) bool {
 
 func (s *Server) serveReply(w http.ResponseWriter, r *http.Request) {
 	key := path.Base(r.URL.Path)
+	if s.fleet != nil {
+		s.fleet.serveReply(w, r, key)
+		return
+	}
 	s.mu.Lock()
 	sess := s.sessions[key]
 	s.mu.Unlock()

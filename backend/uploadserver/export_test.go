@@ -1,12 +1,21 @@
 package uploadserver
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetNow replaces the server's clock (tests of expiry).
 func SetNow(s *Server, now func() time.Time) { s.now = now }
 
 // Sweep runs one expiry pass now.
-func Sweep(s *Server) { s.sweep() }
+func Sweep(s *Server) {
+	if s.fleet != nil {
+		s.fleet.sweep(context.Background())
+		return
+	}
+	s.sweep()
+}
 
 // SetDiskFree replaces the free-space probe of Dir.
 func SetDiskFree(s *Server, f func() (int64, error)) { s.diskFree = f }

@@ -69,9 +69,17 @@ func (s *Server) packet(w http.ResponseWriter, r *http.Request) {
 	case "create-session":
 		s.createSession(w, r)
 	case "fragment":
-		s.fragment(w, r)
+		if s.fleet != nil {
+			s.fleet.fragment(w, r)
+		} else {
+			s.fragment(w, r)
+		}
 	case "close-session", "cancel-session":
-		s.endSession(w, r, typ == "cancel-session")
+		if s.fleet != nil {
+			s.fleet.endSession(w, r, typ == "cancel-session")
+		} else {
+			s.endSession(w, r, typ == "cancel-session")
+		}
 	default:
 		s.log.Info("unexpected BITS packet", "type", typ, "path", r.URL.Path)
 		fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, r.Header.Get("BITS-Session-Id"))
@@ -97,6 +105,10 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.Info("upload refused: bad name", "path", r.URL.Path, "err", err)
 		fail(w, http.StatusBadRequest, bits.E_INVALIDARG, contextServer, "")
+		return
+	}
+	if s.fleet != nil {
+		s.fleet.createSession(w, r, name)
 		return
 	}
 	if status, code, why := s.checkTarget(name); status != 0 {
@@ -216,6 +228,33 @@ func parseContentRange(h string, n int64) (start, end, total int64, err error) {
 	return cr.Start, cr.End, cr.Total, nil
 }
 
+// fragErr is a Fragment refused on its headers alone.
+type fragErr struct {
+	status int
+	code   bits.HRESULT
+	why    string
+}
+
+// checkFragment reads a Fragment's range from its headers, and refuses
+// what no session could take: no Content-Length, an encoded body, a bad
+// Content-Range, a total beyond maxSize (0: no limit).
+func checkFragment(r *http.Request, maxSize int64) (start, end, total int64, fe *fragErr) {
+	if r.Header.Get("Content-Length") == "" {
+		return 0, 0, 0, &fragErr{http.StatusLengthRequired, bits.E_INVALIDARG, "no Content-Length"}
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return 0, 0, 0, &fragErr{http.StatusBadRequest, bits.E_INVALIDARG, fmt.Sprintf("Content-Encoding %q", ce)}
+	}
+	start, end, total, err := parseContentRange(r.Header.Get("Content-Range"), r.ContentLength)
+	switch {
+	case err != nil:
+		return 0, 0, 0, &fragErr{http.StatusBadRequest, bits.E_INVALIDARG, err.Error()}
+	case maxSize > 0 && total > maxSize:
+		return 0, 0, 0, &fragErr{http.StatusInternalServerError, bits.BG_E_TOO_LARGE, fmt.Sprintf("%d bytes, the limit is %d", total, maxSize)}
+	}
+	return start, end, total, nil
+}
+
 func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
 	sess, status := s.lookup(r)
 	if sess == nil {
@@ -231,21 +270,10 @@ func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
 		drainBody(r)
 		fail(w, status, code, contextServer, m.ID)
 	}
-	if r.Header.Get("Content-Length") == "" {
-		bad(http.StatusLengthRequired, bits.E_INVALIDARG, "no Content-Length")
-		return
-	}
-	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		bad(http.StatusBadRequest, bits.E_INVALIDARG, "Content-Encoding %q", ce)
-		return
-	}
-	start, end, total, err := parseContentRange(r.Header.Get("Content-Range"), r.ContentLength)
+	start, end, total, fe := checkFragment(r, s.cfg.MaxSize)
 	switch {
-	case err != nil:
-		bad(http.StatusBadRequest, bits.E_INVALIDARG, "%v", err)
-		return
-	case s.cfg.MaxSize > 0 && total > s.cfg.MaxSize:
-		bad(http.StatusInternalServerError, bits.BG_E_TOO_LARGE, "%d bytes, the limit is %d", total, s.cfg.MaxSize)
+	case fe != nil:
+		bad(fe.status, fe.code, "%s", fe.why)
 		return
 	case m.Total >= 0 && total != m.Total:
 		bad(http.StatusBadRequest, bits.E_INVALIDARG, "total %d, the session's is %d", total, m.Total)
@@ -372,6 +400,7 @@ func (s *Server) write(sess *session, r *http.Request, start, end int64) (wrote 
 		return false, err
 	}
 	m.Received += n
+	s.metrics.stored.Add(float64(n))
 	switch {
 	case cerr == nil:
 		return n > 0, nil

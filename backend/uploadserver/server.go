@@ -17,6 +17,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"ferry/backend/uploadserver/objstore"
 )
 
 // Protocol is the GUID of the BITS 1.5 upload protocol, the only one.
@@ -68,6 +70,11 @@ type Config struct {
 	// Dir receives the finished uploads; it is created if missing. The
 	// sessions live in Dir/.bits-sessions.
 	Dir string
+	// Store, if set, keeps the sessions and the finished uploads in an
+	// object store instead of Dir (fleet mode): instances that share it
+	// serve any packet of any session. Quota and the free space of a disk
+	// do not apply there; MaxSessions counts the sessions in the store.
+	Store objstore.Store
 	// MaxSize is the largest upload accepted, in bytes (0: no limit).
 	MaxSize int64
 	// MaxSessions is how many sessions may be open at once (0: DefaultMaxSessions).
@@ -113,11 +120,13 @@ type Config struct {
 
 // Server implements the BITS upload protocol as an http.Handler.
 type Server struct {
-	cfg   Config
-	root  *os.Root // Config.Dir: every file operation stays inside it
-	state *os.Root // Dir/.bits-sessions
-	log   *slog.Logger
-	now   func() time.Time
+	cfg     Config
+	root    *os.Root // Config.Dir: every file operation stays inside it
+	state   *os.Root // Dir/.bits-sessions
+	fleet   *fleet   // fleet mode (Config.Store); root and state are nil then
+	metrics *metrics
+	log     *slog.Logger
+	now     func() time.Time
 	// diskFree is the space left for Dir (a variable for tests).
 	diskFree func() (int64, error)
 
@@ -128,7 +137,7 @@ type Server struct {
 
 // New opens (creating it if needed) cfg.Dir and the sessions recorded in it.
 func New(cfg Config) (*Server, error) {
-	if cfg.Dir == "" {
+	if cfg.Dir == "" && cfg.Store == nil {
 		return nil, errors.New("uploadserver: no directory")
 	}
 	if cfg.MaxSessions <= 0 {
@@ -158,6 +167,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Store != nil {
+		s := &Server{cfg: cfg, log: cfg.Logger, now: time.Now, sessions: map[string]*session{}}
+		s.metrics = newMetrics(func() float64 { return float64(s.OpenSessions()) })
+		s.fleet = &fleet{s: s, st: timedStore{cfg.Store, s.metrics.storeTime, s.metrics.written}}
+		return s, nil
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("uploadserver: %w", err)
 	}
@@ -175,6 +190,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("uploadserver: state directory: %w", err)
 	}
 	s := &Server{cfg: cfg, root: root, state: state, log: cfg.Logger, now: time.Now, sessions: map[string]*session{}}
+	s.metrics = newMetrics(func() float64 { return float64(s.OpenSessions()) })
 	s.diskFree = func() (int64, error) { return diskFree(cfg.Dir) }
 	if err := s.load(); err != nil {
 		s.Close()
@@ -185,12 +201,23 @@ func New(cfg Config) (*Server, error) {
 
 // Close releases the directory handles (the handler must no longer run).
 func (s *Server) Close() error {
+	if s.fleet != nil {
+		return nil
+	}
 	s.state.Close()
 	return s.root.Close()
 }
 
-// OpenSessions counts the sessions the server holds.
+// OpenSessions counts the sessions the server holds (in fleet mode: the
+// sessions in the store, -1 if it cannot be listed).
 func (s *Server) OpenSessions() int {
+	if s.fleet != nil {
+		metas, err := s.fleet.st.List(context.Background(), fleetMetaPrefix)
+		if err != nil {
+			return -1
+		}
+		return len(metas)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
@@ -204,9 +231,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == Method:
-		s.packet(w, r)
+		s.observe(w, r, s.packet)
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && isReplyPath(r.URL.Path):
 		s.serveReply(w, r)
+	case r.Method == http.MethodGet && r.URL.Path == HealthPath:
+		s.serveHealth(w, r)
+	case r.Method == http.MethodGet && r.URL.Path == MetricsPath:
+		s.metrics.handler.ServeHTTP(w, r)
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		http.NotFound(w, r)
 	default:
@@ -233,7 +264,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		case err := <-errc:
 			return fmt.Errorf("uploadserver: %w", err)
 		case <-tick.C:
-			s.sweep()
+			if s.fleet != nil {
+				s.fleet.sweep(ctx)
+			} else {
+				s.sweep()
+			}
 		case <-ctx.Done():
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

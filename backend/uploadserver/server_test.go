@@ -35,10 +35,15 @@ type env struct {
 	srv *uploadserver.Server
 	hs  *httptest.Server
 	dir string
+	s3  *s3Place // the server's object store, when the test runs on one (s3_test.go)
 }
 
 func newEnv(t *testing.T, cfg uploadserver.Config) *env {
 	t.Helper()
+	place := s3For(t)
+	if place != nil {
+		cfg.Store = place.open(t)
+	}
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
@@ -49,7 +54,7 @@ func newEnv(t *testing.T, cfg uploadserver.Config) *env {
 	}
 	hs := httptest.NewServer(s)
 	t.Cleanup(func() { hs.Close(); s.Close() })
-	return &env{t: t, srv: s, hs: hs, dir: cfg.Dir}
+	return &env{t: t, srv: s, hs: hs, dir: cfg.Dir, s3: place}
 }
 
 // resp is a raw Ack.
@@ -121,6 +126,9 @@ func wantStatus(t *testing.T, r resp, status int, code bits.HRESULT) {
 
 func (e *env) stored(name string) []byte {
 	e.t.Helper()
+	if e.s3 != nil {
+		return e.s3.read(e.t, name)
+	}
 	b, err := os.ReadFile(filepath.Join(e.dir, filepath.FromSlash(name)))
 	if err != nil {
 		e.t.Fatal(err)

@@ -219,18 +219,23 @@ func (s *Server) account(sess *session) {
 }
 
 // victim chooses the session that gives way to another: not busy with a
-// packet, idle at least EvictIdle, idle longest, then with the fewest
-// bytes; with reserved, only one holding a reservation. It is returned
-// locked; nil if none qualifies (caller holds s.mu).
+// packet, idle at least EvictIdle; one that never received a byte before
+// any other (so that a flood of empty Create-Sessions pushes out only
+// itself, never an upload under way), then the one idle longest, then
+// the one with the fewest bytes; with reserved, only one holding a
+// reservation. It is returned locked; nil if none qualifies (caller holds
+// s.mu).
 func (s *Server) victim(now time.Time, exclude *session, reserved bool) *session {
 	var best *session
 	var bestIdle time.Duration
+	empty := func(sess *session) bool { return sess.meta.Received == 0 && !sess.meta.Committed }
 	for _, sess := range s.sessions {
 		if sess == exclude || (reserved && sess.declared == 0) || !sess.mu.TryLock() {
 			continue
 		}
 		idle := now.Sub(sess.meta.Touched)
-		better := best == nil || idle > bestIdle || (idle == bestIdle && sess.meta.Received < best.meta.Received)
+		better := best == nil || (empty(sess) && !empty(best)) ||
+			(empty(sess) == empty(best) && (idle > bestIdle || (idle == bestIdle && sess.meta.Received < best.meta.Received)))
 		if idle < s.cfg.EvictIdle || !better {
 			sess.mu.Unlock()
 			continue

@@ -38,12 +38,20 @@ func binary(t testing.TB, name, pkg string) string {
 // when a daemon loses the race for it.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePortNoTB()
 	if err != nil {
 		t.Fatalf("testenv: no free port: %v", err)
 	}
+	return p
+}
+
+func freePortNoTB() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // syncBuffer collects a daemon's output for error messages.
