@@ -78,6 +78,9 @@ func (s *Server) commit(sess *session) error {
 				return err
 			}
 		}
+		if s.beforePlace != nil {
+			s.beforePlace(sess.key)
+		}
 		if err := s.place(part, m.Name); err != nil {
 			return err
 		}

@@ -19,3 +19,7 @@ func Sweep(s *Server) {
 
 // SetDiskFree replaces the free-space probe of Dir.
 func SetDiskFree(s *Server, f func() (int64, error)) { s.diskFree = f }
+
+// SetBeforePlace runs f (with the session's key) just before a finished
+// upload is moved into place.
+func SetBeforePlace(s *Server, f func(key string)) { s.beforePlace = f }

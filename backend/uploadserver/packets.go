@@ -315,6 +315,17 @@ func (s *Server) fragment(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr := map[string]string{"BITS-Received-Content-Range": strconv.FormatInt(m.Received, 10)}
 	if m.Received == m.Total {
+		// The whole length is recorded before the file is placed: a crash
+		// between placing it and recording Committed must find Received ==
+		// Total, which repair knows as "placed, then the crash" (a power cut
+		// there left the session set aside and its client on a 409).
+		if wrote {
+			if err := s.saveMeta(sess); err != nil {
+				s.log.Error("could not record a session", "session", m.ID, "err", err)
+				fail(w, http.StatusInternalServerError, diskCode(err), contextServer, m.ID)
+				return
+			}
+		}
 		if err := s.commit(sess); err != nil {
 			var ae *AppError
 			if errors.As(err, &ae) {

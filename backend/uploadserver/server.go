@@ -129,6 +129,9 @@ type Server struct {
 	now     func() time.Time
 	// diskFree is the space left for Dir (a variable for tests).
 	diskFree func() (int64, error)
+	// beforePlace, when set, runs just before a finished upload is moved
+	// into place (tests of a crash at that moment).
+	beforePlace func(key string)
 
 	mu       sync.Mutex
 	sessions map[string]*session // by session key (uuid, lower case, no braces)

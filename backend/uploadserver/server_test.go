@@ -392,6 +392,49 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	}
 }
 
+// A crash just as the finished upload is moved into place: the record
+// kept on disk at that moment must let a restarted server finish the
+// session (the client's repeat of its last fragment gets 200), and the
+// stored file must stay whole. The record once still held the length
+// before the last fragment, and repair cut the part file (the stored
+// file's own inode, by hard link) back to it.
+func TestCrashWhilePlacing(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, uploadserver.Config{Dir: dir})
+	state := filepath.Join(dir, uploadserver.StateDirName)
+	var snapKey string
+	var snap []byte
+	uploadserver.SetBeforePlace(e.srv, func(key string) {
+		snapKey = key
+		snap, _ = os.ReadFile(filepath.Join(state, key+".json"))
+	})
+	data := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	sid := e.create("/whole.bin")
+	e.fragment("/whole.bin", sid, data[:20000], 0, int64(len(data)))
+	wantStatus(t, e.fragment("/whole.bin", sid, data[20000:], 20000, int64(len(data))), 200, 0)
+	e.hs.Close()
+	e.srv.Close()
+	if snap == nil {
+		t.Fatal("the upload was never placed")
+	}
+	// The disk as the crash left it: the record of that moment, and the
+	// part file where it was (a hard link to the stored file).
+	if err := os.WriteFile(filepath.Join(state, snapKey+".json"), snap, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(dir, "whole.bin"), filepath.Join(state, snapKey+".part")); err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, uploadserver.Config{Dir: dir})
+	if !bytes.Equal(e.stored("whole.bin"), data) {
+		t.Fatalf("the stored file changed at the restart: %d bytes, want %d", len(e.stored("whole.bin")), len(data))
+	}
+	wantStatus(t, e.fragment("/whole.bin", sid, data[20000:], 20000, int64(len(data))), 200, 0)
+	if !bytes.Equal(e.stored("whole.bin"), data) {
+		t.Fatal("the stored file differs after the repeat")
+	}
+}
+
 func TestReplyApplicationError(t *testing.T) {
 	fails := 1
 	e := newEnv(t, uploadserver.Config{Reply: func(_ context.Context, u uploadserver.Upload) ([]byte, string, error) {

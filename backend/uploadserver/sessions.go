@@ -122,6 +122,14 @@ func (s *Server) load() error {
 func (s *Server) repair(sess *session) error {
 	m := &sess.meta
 	st, err := s.state.Stat(sess.key + ".part")
+	if err == nil && !m.Committed {
+		// Placed (a hard link) before the crash: the part file is the
+		// stored file, whole, and never cut back whatever the record says.
+		if tst, terr := s.root.Stat(m.Name); terr == nil && os.SameFile(st, tst) {
+			m.Received = st.Size()
+			return s.markCommitted(sess)
+		}
+	}
 	switch {
 	case err == nil && st.Size() > m.Received:
 		f, err := s.state.OpenFile(sess.key+".part", os.O_WRONLY, 0)
@@ -131,12 +139,6 @@ func (s *Server) repair(sess *session) error {
 		return errors.Join(f.Truncate(m.Received), f.Sync(), f.Close())
 	case err == nil && st.Size() < m.Received:
 		return fmt.Errorf("%d bytes recorded, %d on disk", m.Received, st.Size())
-	case err == nil && !m.Committed && m.Total >= 0 && m.Received == m.Total:
-		// A crash between storing the file and recording it: the stored
-		// file is the part file itself (a hard link) when it got there.
-		if tst, terr := s.root.Stat(m.Name); terr == nil && os.SameFile(st, tst) {
-			return s.markCommitted(sess)
-		}
 	case errors.Is(err, fs.ErrNotExist) && m.Committed:
 	case errors.Is(err, fs.ErrNotExist) && m.Total >= 0 && m.Received == m.Total:
 		if _, terr := s.root.Stat(m.Name); terr == nil { // renamed into place, then the crash
