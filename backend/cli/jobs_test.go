@@ -447,7 +447,7 @@ func TestJobProperties(t *testing.T) {
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "0")
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "many")
 	e.fails("E_INVALIDARG", "setproperty", id, "DYNAMIC_CONTENT", "maybe")
-	for _, p := range []string{"HIGH_PERFORMANCE", "COST_FLAGS", "ON_DEMAND_MODE"} {
+	for _, p := range []string{"COST_FLAGS", "ON_DEMAND_MODE"} {
 		r := e.fails("E_NOTIMPL", "setproperty", id, p, "1")
 		if !strings.Contains(r.stderr, "does not have the "+p+" property yet") {
 			t.Fatalf("setproperty %s: %s", p, r)

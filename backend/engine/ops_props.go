@@ -153,6 +153,7 @@ const (
 	PropDynamicContent   = "DYNAMIC_CONTENT"
 	PropMaxDownloadSize  = "MAX_DOWNLOAD_SIZE"
 	PropNotifyIntervalMS = "MINIMUM_NOTIFICATION_INTERVAL_MS"
+	PropHighPerformance  = "HIGH_PERFORMANCE"
 )
 
 // JobProperty declares one property: its BITS_JOB_PROPERTY_ID name, when it
@@ -228,10 +229,21 @@ var JobProperties = []*JobProperty{
 			return nil
 		},
 		Get: func(j *bits.Job) any { return j.NotifyIntervalMS }},
+	{Name: PropHighPerformance, DownloadOnly: true, BeforeAddFile: true,
+		Help: "true|false, before the first file: files are written in place (created new, never over an existing file) and a file's progress is recorded only when it ends or the job stops",
+		Set: func(c *change, v string) error {
+			on, err := parsePropBool(PropHighPerformance, v)
+			if err != nil {
+				return err
+			}
+			c.job.HighPerformance = on
+			return nil
+		},
+		Get: func(j *bits.Job) any { return j.HighPerformance }},
 }
 
 // notBuiltProps are Job5 properties that Ferry knows but does not have yet.
-var notBuiltProps = []string{"HIGH_PERFORMANCE", "ON_DEMAND_MODE", "COST_FLAGS", "NOTIFICATION_CLSID", "USE_STORED_CREDENTIALS"}
+var notBuiltProps = []string{"ON_DEMAND_MODE", "COST_FLAGS", "NOTIFICATION_CLSID", "USE_STORED_CREDENTIALS"}
 
 func parsePropBool(name, v string) (bool, error) {
 	on, err := strconv.ParseBool(strings.TrimSpace(v))
