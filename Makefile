@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: soak bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: soak extension extension-test bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -26,9 +26,11 @@ GOWINRES := $(TOOLS)/go-winres-$(GOWINRES_VERSION)/go-winres
 # the CLI's cost, in make bench-cli and cmd/ferry's latency test.
 # desktop-file-utils: the package test validates the desktop entry.
 # iproute2: the yield benchmark's network namespaces and tbf (scripts/yield-net.sh).
+# fuse3: fusermount, for the power-cut tests' FUSE filesystem (backend/internal/crashfs).
+# firefox-esr: the extension's Firefox build installed over WebDriver BiDi (e2e).
 APT_PACKAGES := build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev \
 	nginx-light tinyproxy aria2 curl xvfb xauth dbus-x11 dbus chromium imagemagick \
-	lxqt-panel hyperfine time desktop-file-utils iproute2
+	lxqt-panel hyperfine time desktop-file-utils iproute2 firefox-esr fuse3
 
 NODE_STAMP := frontend/node_modules/.package-lock.json
 E2E_STAMP := e2e/node_modules/.package-lock.json
@@ -71,6 +73,17 @@ $(E2E_STAMP): e2e/package.json e2e/package-lock.json
 frontend: node-deps
 	cd frontend && npm run build
 
+## extension: the browser extension (extension/), built with the frontend's Vite and TypeScript: build/extension/{chromium,firefox}/ unpacked, and ferry-{chromium,firefox}.zip
+# extension/node_modules is a link to the frontend's: one toolchain, one lock file.
+extension: node-deps
+	ln -sfn ../frontend/node_modules extension/node_modules
+	cd extension && node_modules/.bin/tsc -p tsconfig.json && node build.mjs
+
+## extension-test: the extension's logic (vitest) and web-ext lint of the Firefox build
+extension-test: extension e2e-deps
+	cd extension && node_modules/.bin/vitest run
+	cd e2e && node_modules/.bin/web-ext lint --source-dir ../build/extension/firefox --self-hosted --warnings-as-errors
+
 ## build: both executables: build/bin/ferry (CLI and headless engine) and build/bin/ferry-desktop (the window; JS bindings regenerated in frontend/wailsjs)
 # -s: the frontend was just built above; -m: never `go mod tidy`, which
 # would drop requirements of packages that are being written.
@@ -108,7 +121,7 @@ run: build
 	build/bin/ferry-desktop
 
 ## test: formatting, vet, staticcheck, frontend tests, the Go tests, the Windows tests under Wine, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
-test: deps frontend lint frontend-test go-test test-windows package-test e2e
+test: deps frontend lint frontend-test extension-test go-test test-windows package-test e2e
 
 ## lint: gofmt, go vet (also for macOS and Windows) and staticcheck (also for Windows)
 lint: fmt-check vet vet-darwin vet-windows staticcheck
@@ -144,17 +157,18 @@ frontend-test: node-deps
 go-test:
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
 
-## soak: long tests with timing bounds, kept out of make test: the yield targets on the shaped links (root; about 1 min)
+## soak: the long variants, kept out of make test: the yield targets on the shaped links (root), and the crash tests (FERRY_SOAK=1): 200 kill -9 of a download, 50 of a download in segments, of an upload (and its server), of complete, of addfileset of 10,000 files and of config set, the baseline without resume hints, and power cuts at 1,000 points (hours on a loaded machine; FERRY_POWERCUTS=N for fewer)
 soak: deps
 	$(GO) test -race -timeout 10m -tags $(TAGS),yieldtarget -run 'TestYieldOnShapedLink' -count=1 -v ./backend/transfer
+	FERRY_SOAK=1 $(GO) test -count=1 -timeout 600m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint|TestPowerCut' -v ./backend/engine ./backend/cli
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
-e2e: build e2e-deps
+e2e: build extension e2e-deps
 	cd e2e && node run.mjs
 
 ## screenshots: run the tests that take the README's screenshots and keep them in docs/screenshots
 screenshots: build e2e-deps
-	cd e2e && FERRY_SCREENSHOTS=docs/screenshots node run.mjs screenshots "a 404" "desktop window"
+	cd e2e && FERRY_SCREENSHOTS=docs/screenshots node run.mjs screenshots "a 404" "desktop window" "context menu"
 
 ## ---- Windows (cross-compiled with mingw-w64, tested under Wine) ----
 .PHONY: windows-res build-windows test-windows

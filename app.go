@@ -42,6 +42,8 @@ type Engine struct {
 	ShutdownRequested <-chan struct{}
 	// Log is the engine's log (FERRY_HOME/ferry.log); nil: slog's default.
 	Log *slog.Logger
+	// Home is FERRY_HOME ("" in tests that have none).
+	Home string
 }
 
 // windowRuntime is the part of the Wails runtime that App uses. Wails'
@@ -291,7 +293,7 @@ func (a *App) start(ctx context.Context, ui windowRuntime) {
 		}
 		a.ctx = ctx
 		m := eng.Manager
-		a.env = &ops.Env{Manager: m, Shutdown: a.quit}
+		a.env = &ops.Env{Manager: m, Shutdown: a.quit, Home: eng.Home}
 		// The window reaches the engine through the same seam as `ferry
 		// web`, in-process: the same calls, the same coalesced changes.
 		a.eng = web.LocalEngine(a.env)

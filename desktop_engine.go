@@ -40,7 +40,7 @@ func openDesktopEngine() (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{Manager: r.Manager(), Stop: func() { _ = r.Stop() },
-		ShutdownRequested: r.ShutdownRequested(), Log: r.Logger()}, nil
+		ShutdownRequested: r.ShutdownRequested(), Log: r.Logger(), Home: h.Dir}, nil
 }
 
 // stopHeadless asks the engine that holds the lock to shut down.

@@ -27,6 +27,20 @@ for size in 48 128 256; do
 done
 install -Dm644 build/linux/ferry.service "$root/usr/lib/systemd/user/ferry.service"
 install -Dm644 README.md "$root/usr/share/doc/ferry/README.md"
+# The browsers' system-wide native messaging host manifests, as ferry itself
+# writes them (ferry browser install into a scratch home), naming /usr/bin/ferry.
+nm=$(mktemp -d /tmp/ferry-deb-nm.XXXXXX)
+HOME=$nm XDG_CONFIG_HOME=$nm/cfg FERRY_HOME=$nm/ferry "$bin/ferry" browser install >/dev/null
+for pair in chromium:/etc/chromium/native-messaging-hosts google-chrome:/etc/opt/chrome/native-messaging-hosts \
+	microsoft-edge:/etc/opt/edge/native-messaging-hosts mozilla:/usr/lib/mozilla/native-messaging-hosts; do
+	src=$nm/cfg/${pair%%:*}/NativeMessagingHosts/org.ferry.host.json
+	[[ ${pair%%:*} == mozilla ]] && src=$nm/.mozilla/native-messaging-hosts/org.ferry.host.json
+	mkdir -p "$root${pair#*:}"
+	python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m["path"]="/usr/bin/ferry"; open(sys.argv[2],"w").write(json.dumps(m,indent=2)+"\n")' \
+		"$src" "$root${pair#*:}/org.ferry.host.json"
+	chmod 644 "$root${pair#*:}/org.ferry.host.json"
+done
+rm -rf "$nm"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 mkdir -p "$root/DEBIAN"
 # ferry needs libc alone, so a server installs it without a desktop

@@ -35,6 +35,19 @@ desktop-file-validate "$root/usr/share/applications/ferry.desktop" || fail "the 
 grep -qx 'Exec=ferry-desktop' "$root/usr/share/applications/ferry.desktop" || fail "the desktop entry does not start ferry-desktop"
 
 ferry=$root/usr/bin/ferry
+# The browsers' system-wide host manifests name /usr/bin/ferry and Ferry's extension only.
+for m in etc/chromium etc/opt/chrome etc/opt/edge usr/lib/mozilla; do
+	f=$root/$m/native-messaging-hosts/org.ferry.host.json
+	[[ -f $f ]] || fail "the package lacks /$m/native-messaging-hosts/org.ferry.host.json"
+	python3 - "$f" <<'PY' || fail "$f is not Ferry's host manifest"
+import json, sys
+m = json.load(open(sys.argv[1]))
+allowed = m.get("allowed_origins", []) + m.get("allowed_extensions", [])
+assert m["name"] == "org.ferry.host" and m["path"] == "/usr/bin/ferry" and m["type"] == "stdio", m
+assert allowed in (["chrome-extension://fhhpiihgikmffhkddmangfemijhpfmbk/"], ["browser@ferry.invalid"]), allowed
+assert ("mozilla" in sys.argv[1]) == ("allowed_extensions" in m), m
+PY
+done
 ! ldd "$ferry" | grep -qiE 'gtk|webkit' || fail "ferry links GTK or WebKit"
 version=$("$ferry" version) || fail "ferry version failed"
 [[ $version == "ferry "* ]] || fail "ferry version printed: $version"

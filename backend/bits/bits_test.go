@@ -87,7 +87,7 @@ func TestJobInfoJSONShape(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"connections", "connectionsInUse", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime", "minRetryDelay",
+	want := []string{"connections", "connectionsInUse", "costFlags", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime", "minRetryDelay",
 		"noProgressTimeout", "notifyCmdLine", "notifyFlags", "owner", "priority", "progress", "proxy", "state", "times", "type"}
 	if got := keys(m); !reflect.DeepEqual(got, want) {
 		t.Fatalf("keys %v\nwant %v", got, want)

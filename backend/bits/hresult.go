@@ -99,6 +99,7 @@ const (
 	BG_E_MAXDOWNLOAD_TIMEOUT                       HRESULT = 0x80200054
 	BG_E_TOKEN_REQUIRED                            HRESULT = 0x80200056
 	BG_E_UNKNOWN_PROPERTY_ID                       HRESULT = 0x80200057
+	BG_E_BLOCKED_BY_COST_TRANSFER_POLICY           HRESULT = 0x80200059
 	BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE          HRESULT = 0x80200061
 	BG_E_READ_ONLY_PROPERTY_AFTER_RESUME           HRESULT = 0x80200062
 	BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY HRESULT = 0x80200060
@@ -217,6 +218,7 @@ var codes = map[HRESULT]codeInfo{
 	BG_E_OVERLAPPING_RANGES:                        {"BG_E_OVERLAPPING_RANGES", "The byte ranges overlap."},
 	BG_E_CONNECT_FAILURE:                           {"BG_E_CONNECT_FAILURE", "The connection to the server failed."},
 	BG_E_CONNECTION_CLOSED:                         {"BG_E_CONNECTION_CLOSED", "The connection was closed before the data was received."},
+	BG_E_BLOCKED_BY_COST_TRANSFER_POLICY:           {"BG_E_BLOCKED_BY_COST_TRANSFER_POLICY", "The network is too expensive for the job's transfer policy (COST_FLAGS): it waits for a cheaper network."},
 	BG_E_BLOCKED_BY_POLICY:                         {"BG_E_BLOCKED_BY_POLICY", "The bandwidth policy allows no background transfer now."},
 	BG_E_INVALID_PROXY_INFO:                        {"BG_E_INVALID_PROXY_INFO", "The proxy list or proxy bypass list is not valid."},
 	BG_E_INVALID_CREDENTIALS:                       {"BG_E_INVALID_CREDENTIALS", "The credentials are not valid."},
@@ -320,12 +322,61 @@ type Error struct {
 	Msg  string
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s (%s): %s", e.Code.Name(), e.Code.Hex(), e.Msg)
+func (e *Error) Error() string { return Line(e.Code, e.Msg) }
+
+// Detail is the message without the code.
+func (e *Error) Detail() string { return e.Msg }
+
+// HResult is the code (Coded).
+func (e *Error) HResult() HRESULT { return e.Code }
+
+// Coded is an error that prints as a code line, "NAME (0x…): detail":
+// *Error, and the transfer drivers' errors.
+type Coded interface {
+	error
+	HResult() HRESULT
+	Detail() string // the text after the code
 }
 
-// Errorf builds an *Error.
+// Line is the one way a code line is composed. Every Coded error prints
+// through it and takes the text of a cause from DetailFor, so no line
+// shows the same code twice (the proxy check once printed
+// "BG_E_INVALID_PROXY_INFO (0x8020003F): BG_E_INVALID_PROXY_INFO (0x8020003F): …").
+func Line(code HRESULT, detail string) string {
+	return fmt.Sprintf("%s (%s): %s", code.Name(), code.Hex(), detail)
+}
+
+// DetailFor is err's text for a line that already shows code: the code
+// line of a Coded error in err's chain with that same code is replaced by
+// its detail (a cause with another code keeps its own line, which says
+// something the outer code does not).
+func DetailFor(code HRESULT, err error) string {
+	if err == nil {
+		return ""
+	}
+	text := err.Error()
+	var c Coded
+	for e := err; e != nil; {
+		if !errors.As(e, &c) {
+			break
+		}
+		if c.HResult() == code {
+			return strings.Replace(text, c.Error(), c.Detail(), 1)
+		}
+		e = errors.Unwrap(c)
+	}
+	return text
+}
+
+// Errorf builds an *Error. An error among args prints as DetailFor(code,
+// arg): wrapping an error of the same code does not repeat the code.
 func Errorf(code HRESULT, format string, args ...any) *Error {
+	args = append([]any(nil), args...) // the caller's slice stays as it was
+	for i, a := range args {
+		if err, ok := a.(error); ok {
+			args[i] = DetailFor(code, err)
+		}
+	}
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 

@@ -211,6 +211,9 @@ type Job struct {
 	// SecurityFlags is IBackgroundCopyJobHttpOptions' BG_SSL_* and
 	// BG_HTTP_REDIRECT_POLICY_* mask.
 	SecurityFlags uint32 `json:"securityFlags,omitempty"`
+	// CostFlags is COST_FLAGS, the costs of network the job may transfer
+	// on (0 in records older than the property: DefaultCostFlags).
+	CostFlags CostState `json:"costFlags,omitempty"`
 	// ClientCert is the job's client certificate: Ferry's stand-in for
 	// BITS' certificate store reference is a pair of PEM files.
 	ClientCert *ClientCert `json:"clientCert,omitempty"`
@@ -235,6 +238,14 @@ type Job struct {
 	// ConnectionsInUse is live, never recorded: the connections the
 	// transfer holds open now (views fill it in).
 	ConnectionsInUse int `json:"-"`
+}
+
+// CostFlagsOrDefault is COST_FLAGS, BITS' default for records without it.
+func (j *Job) CostFlagsOrDefault() CostState {
+	if j.CostFlags == 0 {
+		return DefaultCostFlags
+	}
+	return j.CostFlags
 }
 
 // ConnectionsOrDefault is CONNECTIONS, 1 for records without it.
@@ -353,6 +364,7 @@ type JobInfo struct {
 	NotifyCmdLine     *NotifyCmdLine `json:"notifyCmdLine"`
 	Proxy             ProxySettings  `json:"proxy"`
 	Dynamic           bool           `json:"dynamic"`
+	CostFlags         uint32         `json:"costFlags"` // COST_FLAGS (a BITS_JOB_TRANSFER_POLICY)
 	// Connections is CONNECTIONS (Ferry's own property: connections per
 	// file); ConnectionsInUse the connections the transfer holds now.
 	Connections      int        `json:"connections"`
@@ -383,6 +395,7 @@ func (j *Job) Info(withFiles bool) JobInfo {
 		NoProgressTimeout: j.NoProgressTimeout, MaxDownloadTime: j.MaxDownloadTime,
 		NotifyFlags: j.NotifyFlags, Proxy: j.Proxy, Dynamic: j.Dynamic,
 		Connections: j.ConnectionsOrDefault(), ConnectionsInUse: j.ConnectionsInUse,
+		CostFlags: uint32(j.CostFlagsOrDefault()),
 	}
 	if j.NotifyCmdLine != nil {
 		n := *j.NotifyCmdLine

@@ -20,6 +20,7 @@ import (
 	"ferry/backend/api"
 	"ferry/backend/api/wire"
 	"ferry/backend/bits"
+	"ferry/backend/browser"
 	"ferry/backend/home"
 	"ferry/backend/ops"
 	"ferry/backend/service"
@@ -66,6 +67,11 @@ type usageError struct {
 func (e *usageError) Error() string { return e.msg }
 
 func (c *cli) main(args []string) int {
+	// The host manifests name ferry itself; a browser adds only its own
+	// arguments (browser.LooksLikeBrowserLaunch).
+	if browser.LooksLikeBrowserLaunch(args) {
+		args = append([]string{"native-host"}, args...)
+	}
 	// Global flags may come before the command.
 	i := 0
 	help := false

@@ -17,7 +17,7 @@ import (
 // localCommands are run here rather than sent to the engine as one call.
 func localCommands() []*command {
 	shutdownOp, _ := ops.Lookup("shutdown")
-	return []*command{
+	return append([]*command{
 		{Spec: ops.Spec{Name: "transfer", Group: ops.GroupClient,
 			Args: []ops.Arg{{Name: "REMOTE"}, {Name: "LOCAL"}, {Name: "REMOTE LOCAL", Optional: true, Variadic: true}},
 			Flags: []ops.Flag{
@@ -63,7 +63,7 @@ func localCommands() []*command {
 			run: runCompletion},
 		serveUploadsCommand(),
 		webCommand(), // web.go
-	}
+	}, browserCommands()...) // browser.go
 }
 
 func runService(c *cli, _ ops.Request) int {

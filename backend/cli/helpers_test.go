@@ -28,6 +28,10 @@ import (
 var ferryBin string
 
 func TestMain(m *testing.M) {
+	// The engines these tests start never read the machine's network cost
+	// (a metered laptop would hold their jobs): no system bus, unless a
+	// test sets up its own (cost_linux_test.go).
+	os.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/ferry-test-no-system-bus")
 	dir, err := os.MkdirTemp("", "ferry-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -42,7 +42,7 @@ func TestJSONShapesAndDefaults(t *testing.T) {
 	}
 	var in map[string]any
 	e.okJSON(&in, "info", id)
-	want := []string{"connections", "connectionsInUse", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
+	want := []string{"connections", "connectionsInUse", "costFlags", "description", "displayName", "dynamic", "error", "errorCount", "files", "id", "maxDownloadTime",
 		"minRetryDelay", "noProgressTimeout", "notifyCmdLine", "notifyFlags", "owner", "priority", "progress", "proxy",
 		"state", "times", "type"}
 	if got := keys(in); strings.Join(got, ",") != strings.Join(want, ",") {
@@ -352,7 +352,7 @@ func TestCredentialsValidationAndSecrecy(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	e := newEnv(t)
-	var all map[string]float64
+	var all map[string]any
 	e.okJSON(&all, "config")
 	defaults := map[string]float64{"maxJobsPerUser": 60, "maxJobsPerMachine": 300, "maxFilesPerJob": 200,
 		"maxRangesPerFile": 500, "jobInactivityTimeout": 7776000, "bandwidth.background": -1}
@@ -360,6 +360,21 @@ func TestConfig(t *testing.T) {
 		if all[k] != v {
 			t.Errorf("config %s = %v, want %v", k, all[k], v)
 		}
+	}
+	// downloadDir, a path: text in JSON, an absolute path only, kept.
+	if d, ok := all["downloadDir"].(string); !ok || !filepath.IsAbs(d) {
+		t.Errorf("config downloadDir = %#v, want an absolute path", all["downloadDir"])
+	}
+	e.fails("E_INVALIDARG", "config", "set", "downloadDir", "relative/dir")
+	e.fails("E_INVALIDARG", "config", "set", "maxJobsPerUser", "/srv/x")
+	dl := filepath.Join(e.dir, "dl")
+	e.ok("config", "set", "downloadDir", dl+"/")
+	e.stopEngine()
+	if got := e.ok("config", "get", "downloadDir"); got != dl+"\n" {
+		t.Fatalf("config get downloadDir after a restart: %q, want %q", got, dl)
+	}
+	if out := e.ok("config"); !strings.Contains(out, "downloadDir") || !strings.Contains(out, dl) {
+		t.Fatalf("config:\n%s", out)
 	}
 	if got := e.ok("config", "get", "maxJobsPerUser"); got != "60\n" {
 		t.Fatalf("config get %q", got)
@@ -447,7 +462,16 @@ func TestJobProperties(t *testing.T) {
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "0")
 	e.fails("E_INVALIDARG", "setproperty", id, "CONNECTIONS", "many")
 	e.fails("E_INVALIDARG", "setproperty", id, "DYNAMIC_CONTENT", "maybe")
-	for _, p := range []string{"COST_FLAGS", "ON_DEMAND_MODE"} {
+	// COST_FLAGS: BITS' default, a policy name or a number, refusals.
+	if got := e.ok("getproperty", id, "COST_FLAGS"); got != "2147483775\n" {
+		t.Fatalf("default COST_FLAGS %q, want 0x8000007F (TRANSFER_NOT_ROAMING)", got)
+	}
+	e.ok("setproperty", id, "BITS_JOB_PROPERTY_ID_COST_FLAGS", "TRANSFER_UNRESTRICTED")
+	if got := e.ok("getproperty", id, "COST_FLAGS"); got != "2147483681\n" {
+		t.Fatalf("COST_FLAGS %q after TRANSFER_UNRESTRICTED", got)
+	}
+	e.fails("E_INVALIDARG", "setproperty", id, "COST_FLAGS", "0x80000000")
+	for _, p := range []string{"ON_DEMAND_MODE"} {
 		r := e.fails("E_NOTIMPL", "setproperty", id, p, "1")
 		if !strings.Contains(r.stderr, "does not have the "+p+" property yet") {
 			t.Fatalf("setproperty %s: %s", p, r)

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"ferry/backend/bits"
-	"ferry/backend/desktop/internal/testbus"
 	"ferry/backend/engine"
+	"ferry/backend/internal/testbus"
 
 	"github.com/godbus/dbus/v5"
 )

@@ -28,18 +28,23 @@ func TestMain(m *testing.M) {
 }
 
 // crashChild runs an engine on $FERRY_CRASH_DB; with $FERRY_CRASH_URL it
-// first queues a job between that URL and $FERRY_CRASH_LOCAL (a download,
+// first queues a job between those URLs and $FERRY_CRASH_LOCAL (a download,
 // or an upload when $FERRY_CRASH_TYPE is "upload"). It prints
-// "progress N STATE" lines until killed.
+// "progress N STATE" lines until killed. $FERRY_CRASH_HINTS is its resume
+// hint directory, $FERRY_CRASH_BOOT a boot id standing for another boot.
 func crashChild() int {
 	st, err := store.Open(os.Getenv("FERRY_CRASH_DB"))
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
 	}
+	if b := os.Getenv("FERRY_CRASH_BOOT"); b != "" {
+		bootID = func() string { return b } // another boot: a power cut, not a kill
+	}
 	m, err := New(Config{Store: st, Owner: "crash",
 		Drivers:            []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{})},
-		CheckpointInterval: time.Second, CheckpointBytes: 4 << 20, ProgressInterval: 20 * time.Millisecond, UploadFragmentSize: 4 << 20})
+		CheckpointInterval: time.Second, CheckpointBytes: 4 << 20, ProgressInterval: 20 * time.Millisecond, UploadFragmentSize: 4 << 20,
+		HintDir: os.Getenv("FERRY_CRASH_HINTS")})
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
@@ -65,7 +70,11 @@ func crashChild() int {
 		if r := os.Getenv("FERRY_CRASH_RATE"); r != "" {
 			must(m.SetSetting(KeyBandwidthNormal, r))
 		}
-		must(m.AddFile(in.ID, FileSpec{RemoteName: u, LocalName: os.Getenv("FERRY_CRASH_LOCAL")}))
+		// Several files: URLs and local names separated by spaces.
+		locals := strings.Fields(os.Getenv("FERRY_CRASH_LOCAL"))
+		for i, u := range strings.Fields(u) {
+			must(m.AddFile(in.ID, FileSpec{RemoteName: u, LocalName: locals[i]}))
+		}
 		must(m.Resume(in.ID))
 		fmt.Println("job", in.ID)
 	}
@@ -77,8 +86,9 @@ func crashChild() int {
 }
 
 type child struct {
-	cmd   *exec.Cmd
-	lines chan string
+	cmd            *exec.Cmd
+	lines          chan string
+	sawTransferred bool // progressTo read a TRANSFERRED line
 }
 
 func startChild(t *testing.T, env ...string) *child {

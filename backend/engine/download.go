@@ -307,6 +307,13 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, 
 		return nil, &failure{err: &bits.JobError{Context: bits.ContextRemoteFile, Code: bits.E_INVALIDARG, FileIndex: idx,
 			Description: "No transfer driver handles this remote name."}}
 	}
+	hinted, haveHint := m.readHint(f.TempName)
+	if haveHint && f.TempID == "" && f.BytesTransferred == 0 && f.Validator.Zero() && len(f.Segments) == 0 {
+		// Created and written in this boot before its first checkpoint:
+		// the hint names the file (open checks that it is that very file)
+		// and the version of its bytes (resumehint.go).
+		f.TempID, f.Validator = hinted.TempID, hinted.V
+	}
 	fh, id, fresh, err := d.open(idx, f)
 	for errors.Is(err, errRenamed) {
 		m.mu.Lock()
@@ -324,11 +331,28 @@ func (d *download) file(idx int, f bits.File, prio bits.JobPriority, conns int, 
 		}
 	}()
 	t := &fileTarget{d: d, idx: idx, f: fh, temp: f.TempName, id: id, validator: f.Validator, live: d.live(idx), limit: d.limit}
+	if t.hint, err = m.openHint(f.TempName); err != nil {
+		m.log.Warn("no resume hint for this file; a crash will resume from the last checkpoint", "job", d.e.id, "file", idx, "err", err)
+	}
+	defer func() { t.hint.close() }()
 	segs := f.Segments
 	if !fresh {
 		st, err := fh.Stat()
 		if err != nil {
 			return nil, d.withFile(localFailure(err), idx)
+		}
+		// After a crash of the process in this boot, the bytes written
+		// past the checkpoint are still there (resumehint.go).
+		if haveHint {
+			if off, hsegs, ok := resumeFrom(hinted, f, string(id), st.Size()); ok {
+				m.log.Info("resuming past the checkpoint: the engine crashed, the machine did not", "job", d.e.id, "file", idx,
+					"recorded", max(f.BytesTransferred, bits.SegmentBytes(f.Segments)), "resumed", off)
+				if hsegs != nil {
+					f.Segments, segs = hsegs, hsegs
+				} else {
+					f.BytesTransferred = off
+				}
+			}
 		}
 		if len(segs) > 0 {
 			// In segments: each segment's recorded bytes must be on disk;
@@ -458,7 +482,13 @@ func (d *download) checkpoint(cur *partial, wait bool) error {
 		if err := syncFiles(files); err != nil {
 			return err
 		}
-		return d.record(done, cur)
+		if err := d.record(done, cur); err != nil {
+			return err
+		}
+		for _, p := range done {
+			d.m.removeHint(p.temp)
+		}
+		return nil
 	}
 	if wait {
 		return work()

@@ -49,6 +49,16 @@ type Config struct {
 	// UploadFragmentSize is the body of one upload Fragment (0: the
 	// driver's default, transfer.DefaultFragmentSize).
 	UploadFragmentSize int64
+	// Cost reads the network's cost for COST_FLAGS (cost.go); nil: always
+	// unrestricted.
+	Cost NetworkCost
+	// HintDir keeps the resume hints of downloads (resumehint.go): after a
+	// crash of the process, not of the machine, a download goes on from
+	// the bytes it wrote rather than from its last checkpoint. "": none.
+	HintDir string
+	// NetChanges receives a value when the machine's network changes
+	// (backend/netwatch); nil: retries wait out their delays.
+	NetChanges <-chan struct{}
 }
 
 // Manager is the one engine of a FERRY_HOME.
@@ -76,6 +86,8 @@ type Manager struct {
 	creating   int64 // jobs whose first commit is in flight
 	queueSeq   int64 // round-robin order
 	settings   Settings
+	texts      map[string]string // UnitPath settings that were set
+	netChange  time.Time         // the last network change (NetChanges)
 	closed     bool
 	started    bool
 }
@@ -127,7 +139,7 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, clk: cfg.Clock, log: cfg.Logger, st: cfg.Store, bus: newBus(),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		jobs: map[string]*entry{}, settings: DefaultSettings(), drvMap: map[string]transfer.Driver{},
+		jobs: map[string]*entry{}, settings: DefaultSettings(), texts: map[string]string{}, drvMap: map[string]transfer.Driver{},
 	}
 	m.life, m.endLife = context.WithCancel(context.Background())
 	m.keys.box, m.keys.since = cfg.Secrets, cfg.Clock.Now()
@@ -139,6 +151,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := m.load(); err != nil {
 		return nil, err
 	}
+	m.pruneHints() // resumehint.go
 	if err := m.loadCredentials(); err != nil {
 		return nil, err
 	}
@@ -153,6 +166,15 @@ func (m *Manager) load() error {
 		return err
 	}
 	for k, v := range stored {
+		if IsTextSetting(k) {
+			key, t, err := ParseTextSetting(k, v)
+			if err != nil {
+				m.setAsideSetting(k, v, err) // unreadable.go
+				continue
+			}
+			m.texts[key] = t
+			continue
+		}
 		key, n, err := ParseSetting(k, v)
 		if err != nil {
 			m.setAsideSetting(k, v, err) // unreadable.go

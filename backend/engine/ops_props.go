@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"ferry/backend/bits"
-	"ferry/backend/transfer"
 )
 
 // SetDisplayName is IBackgroundCopyJob::SetDisplayName.
@@ -126,13 +125,10 @@ func (m *Manager) SetProxySettings(ref string, usage bits.ProxyUsage, list, bypa
 	if usage != bits.ProxyOverride && (list != "" || bypass != "") {
 		return bits.Errorf(bits.E_INVALIDARG, "a proxy list or bypass list goes only with OVERRIDE")
 	}
-	if usage == bits.ProxyOverride {
-		if strings.TrimSpace(list) == "" {
-			return bits.Errorf(bits.E_INVALIDARG, "OVERRIDE needs a proxy list")
-		}
-		if err := transfer.ValidateProxyList(list, bypass); err != nil {
-			return bits.Errorf(bits.BG_E_INVALID_PROXY_INFO, "%v", err)
-		}
+	// The entries themselves are checked when the job runs, as BITS does:
+	// a bad list puts it in ERROR with BG_E_INVALID_PROXY_INFO.
+	if usage == bits.ProxyOverride && strings.TrimSpace(list) == "" {
+		return bits.Errorf(bits.E_INVALIDARG, "OVERRIDE needs a proxy list")
 	}
 	return m.update(ref, func(c *change) error {
 		c.job.Proxy = bits.ProxySettings{Usage: usage, List: list, Bypass: bypass}
@@ -240,10 +236,25 @@ var JobProperties = []*JobProperty{
 			return nil
 		},
 		Get: func(j *bits.Job) any { return j.HighPerformance }},
+	// COST_FLAGS may change at any time and applies at once: a running job on
+	// a network it no longer allows stops in TRANSIENT_ERROR
+	// BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, a blocked one that is now allowed
+	// is queued again (the commit wakes the scheduler).
+	{Name: PropCostFlags,
+		Help: "the network costs the job may transfer on, at any time: a transfer policy (TRANSFER_ALWAYS, TRANSFER_NOT_ROAMING (new jobs), TRANSFER_NO_SURCHARGE, TRANSFER_STANDARD, TRANSFER_UNRESTRICTED), BITS_COST_STATE names joined by |, or a number (0x800000FF); on a network it does not allow the job waits in TRANSIENT_ERROR BG_E_BLOCKED_BY_COST_TRANSFER_POLICY and goes on by itself",
+		Set: func(c *change, v string) error {
+			f, err := bits.ParseCostFlags(v)
+			if err != nil {
+				return err
+			}
+			c.job.CostFlags = f
+			return nil
+		},
+		Get: func(j *bits.Job) any { return uint32(j.CostFlagsOrDefault()) }},
 }
 
 // notBuiltProps are Job5 properties that Ferry knows but does not have yet.
-var notBuiltProps = []string{"ON_DEMAND_MODE", "COST_FLAGS", "NOTIFICATION_CLSID", "USE_STORED_CREDENTIALS"}
+var notBuiltProps = []string{"ON_DEMAND_MODE", "NOTIFICATION_CLSID", "USE_STORED_CREDENTIALS"}
 
 func parsePropBool(name, v string) (bool, error) {
 	on, err := strconv.ParseBool(strings.TrimSpace(v))
@@ -258,6 +269,7 @@ func parsePropBool(name, v string) (bool, error) {
 func property(name string) (*JobProperty, error) {
 	n := strings.ToUpper(strings.TrimSpace(name))
 	n = strings.TrimPrefix(n, "BITS_JOB_PROPERTY_")
+	n = strings.TrimPrefix(n, "ID_") // the C name: BITS_JOB_PROPERTY_ID_COST_FLAGS
 	var have []string
 	for _, p := range JobProperties {
 		if p.Name == n {

@@ -34,6 +34,7 @@ type jobView struct {
 	finalTime         time.Time
 	errCode           bits.HRESULT
 	notifyAt          time.Time // a notify command line retry is due (zero: none)
+	costFlags         bits.CostState
 }
 
 // policy is what plan knows of the settings.
@@ -47,6 +48,8 @@ type policy struct {
 	capFor func(p bits.JobPriority, at time.Time) int64
 	// windowEdge is the next change of the bandwidth window (zero: none).
 	windowEdge func(now time.Time) time.Time
+	// cost is the network's cost now (COST_FLAGS decides who may use it).
+	cost bits.CostState
 }
 
 type actKind int
@@ -63,9 +66,10 @@ const (
 	actBlock                     // a zero bandwidth cap → TRANSIENT_ERROR BG_E_BLOCKED_BY_POLICY
 	actUnblock                   // the cap lifted → QUEUED
 	actNotify                    // run the notify command line again
+	actCostBlock                 // COST_FLAGS disallow the network's cost → TRANSIENT_ERROR BG_E_BLOCKED_BY_COST_TRANSFER_POLICY
 )
 
-var actNames = [...]string{"start", "preempt", "rotate", "retry", "noProgress", "maxTime", "inactive", "purge", "block", "unblock", "notify"}
+var actNames = [...]string{"start", "preempt", "rotate", "retry", "noProgress", "maxTime", "inactive", "purge", "block", "unblock", "notify", "costBlock"}
 
 func (k actKind) String() string { return actNames[k] }
 
@@ -128,8 +132,11 @@ func plan(jobs []jobView, p policy, now time.Time) (acts []action, next time.Tim
 			}
 			cands = append(cands, j)
 		case bits.StateTransientError:
-			if j.errCode == bits.BG_E_BLOCKED_BY_POLICY {
-				if p.capFor(j.priority, now) != 0 {
+			if j.errCode == bits.BG_E_BLOCKED_BY_POLICY || j.errCode == bits.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY {
+				// A policy block lifts when its condition does; another
+				// block it meets then is assign's to find.
+				if j.errCode == bits.BG_E_BLOCKED_BY_POLICY && p.capFor(j.priority, now) != 0 ||
+					j.errCode == bits.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY && j.costFlags.Allows(p.cost) {
 					do(actUnblock, j.id)
 					j.queuedAt, requeued = requeued, requeued+1
 					cands = append(cands, j)
@@ -169,6 +176,10 @@ func assign(cands []*jobView, p policy, now time.Time, due func(time.Time)) []ac
 	var fg, bg []*jobView
 	for _, j := range cands {
 		switch {
+		case !j.costFlags.Allows(p.cost):
+			// COST_FLAGS apply to every priority: the network is too
+			// expensive for this job until the cost changes.
+			do(actCostBlock, j.id)
 		case j.priority == bits.PriorityForeground:
 			fg = append(fg, j)
 		case p.capFor(j.priority, now) == 0:

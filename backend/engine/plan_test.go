@@ -76,6 +76,8 @@ func (s *sim) pass() time.Time {
 			j.running, j.state = false, bits.StateError
 		case actBlock:
 			j.running, j.state, j.errCode = false, bits.StateTransientError, bits.BG_E_BLOCKED_BY_POLICY
+		case actCostBlock:
+			j.running, j.state, j.errCode = false, bits.StateTransientError, bits.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY
 		}
 	}
 	var on []string
@@ -276,5 +278,34 @@ func BenchmarkPlan(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		plan(jobs, p, simStart)
+	}
+}
+
+// TestPlanCostPolicy: COST_FLAGS bind every priority, a blocked job waits
+// with no deadline (it is the cost change that wakes the scheduler), and
+// each job goes on when the cost allows it.
+func TestPlanCostPolicy(t *testing.T) {
+	s := newSim(t, func(p *policy) { p.cost = bits.CostUsageBased | bits.CostRoaming })
+	s.add("fg", bits.StateQueued, bits.PriorityForeground)
+	s.add("unr", bits.StateQueued, bits.PriorityNormal).costFlags = bits.PolicyUnrestricted
+	s.add("any", bits.StateQueued, bits.PriorityNormal).costFlags = bits.PolicyAlways
+	if next := s.pass(); next.Sub(s.now) < 24*time.Hour {
+		t.Fatalf("a cost block armed a deadline at %v", next) // only the inactivity timeout is due
+	}
+	if got := strings.Join(s.log, " "); got != "costBlock:fg costBlock:unr start:any" {
+		t.Fatalf("actions %q", got)
+	}
+	s.job("any").running, s.job("any").state = false, bits.StateTransferred
+	s.log = nil
+	s.p.cost = bits.CostUsageBased // metered, home network
+	s.pass()
+	if got := strings.Join(s.log, " "); got != "unblock:fg start:fg" {
+		t.Fatalf("metered: actions %q", got)
+	}
+	s.log = nil
+	s.p.cost = bits.CostUnrestricted
+	s.pass()
+	if got := strings.Join(s.log, " "); got != "unblock:unr start:unr" {
+		t.Fatalf("unrestricted: actions %q", got)
 	}
 }

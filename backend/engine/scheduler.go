@@ -35,6 +35,8 @@ func (m *Manager) loop() {
 		}
 		select {
 		case <-m.kick:
+		case <-m.cfg.NetChanges:
+			m.networkChanged()
 		case <-tc:
 		case <-m.stop:
 			if t != nil {
@@ -51,6 +53,45 @@ func (m *Manager) loop() {
 // Kick makes the scheduler run a pass now (tests use it after moving a fake clock).
 func (m *Manager) Kick() { m.wake() }
 
+// networkChanged notes a change of the machine's network: pooled
+// connections may lead nowhere now (a request written on one would wait
+// out the stall timeout), and jobs in TRANSIENT_ERROR retry (retryAt).
+func (m *Manager) networkChanged() {
+	for _, d := range m.cfg.Drivers {
+		if c, ok := d.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+	m.mu.Lock()
+	m.netChange = m.clk.Now()
+	m.mu.Unlock()
+}
+
+// netSettle: a job that failed this soon after a network change may have
+// failed because the network was still coming up (a link's routes and
+// addresses arrive one by one): it retries this long after its failure
+// rather than after its whole retry delay.
+const netSettle = 5 * time.Second
+
+// retryAt is when a TRANSIENT_ERROR job goes back to the queue: at its
+// retry delay, or at once when the network changed since it failed, as
+// BITS retries when connectivity returns (caller holds mu).
+func (m *Manager) retryAt(j *bits.Job) time.Time {
+	if j.State != bits.StateTransientError || m.netChange.IsZero() || j.RetryAt.IsZero() {
+		return j.RetryAt
+	}
+	failed := j.RetryAt.Add(-time.Duration(j.MinRetryDelay) * time.Second)
+	switch {
+	case m.netChange.After(failed):
+		return m.netChange
+	case m.netChange.Add(netSettle).After(failed):
+		if t := failed.Add(netSettle); t.Before(j.RetryAt) {
+			return t
+		}
+	}
+	return j.RetryAt
+}
+
 // snapshot collects what plan needs (caller holds mu).
 func (m *Manager) snapshot() ([]jobView, policy, time.Time) {
 	now := m.clk.Now()
@@ -61,9 +102,9 @@ func (m *Manager) snapshot() ([]jobView, policy, time.Time) {
 			id: id, state: j.State, priority: j.Priority, queuedAt: e.queuedAt,
 			running: e.worker != nil, held: e.hold > 0,
 			sliceStart: e.sliceStart, activeSince: e.activeSince, activeTime: j.ActiveTime,
-			maxDownloadTime: j.MaxDownloadTime, retryAt: j.RetryAt,
+			maxDownloadTime: j.MaxDownloadTime, retryAt: m.retryAt(j),
 			noProgressSince: j.NoProgressSince, noProgressTimeout: j.NoProgressTimeout,
-			modTime: j.ModificationTime, finalTime: j.FinalTime,
+			modTime: j.ModificationTime, finalTime: j.FinalTime, costFlags: j.CostFlagsOrDefault(),
 		}
 		if j.Error != nil {
 			v.errCode = j.Error.Code
@@ -81,6 +122,7 @@ func (m *Manager) snapshot() ([]jobView, policy, time.Time) {
 		retention:     m.cfg.FinalRetention,
 		capFor:        m.bw.capFor,
 		windowEdge:    m.bw.nextEdge,
+		cost:          m.networkCost(),
 	}
 	return views, pol, now
 }
@@ -176,11 +218,15 @@ func (m *Manager) act(e *entry, k actKind) error {
 			}
 			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_MAXDOWNLOAD_TIMEOUT, FileIndex: -1,
 				Description: "The job was active for longer than its maximum download time."}, true, false)
-		case actBlock:
+		case actBlock, actCostBlock:
 			if !(j.State == bits.StateQueued || j.State.Active()) {
 				return errStale
 			}
-			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: bits.BG_E_BLOCKED_BY_POLICY, FileIndex: -1}, false, true)
+			code := bits.BG_E_BLOCKED_BY_POLICY
+			if k == actCostBlock {
+				code = bits.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY
+			}
+			return c.fail(&bits.JobError{Context: bits.ContextGeneralQueueManager, Code: code, FileIndex: -1}, false, true)
 		case actPurge:
 			if !j.State.Final() {
 				return errStale

@@ -25,8 +25,9 @@ type fileTarget struct {
 	off       int64
 	validator bits.Validator
 	live      *live
-	err       error // a local failure, reported instead of the driver's
-	limit     int64 // the bytes MAX_DOWNLOAD_SIZE leaves for this file (-1: no limit)
+	err       error     // a local failure, reported instead of the driver's
+	limit     int64     // the bytes MAX_DOWNLOAD_SIZE leaves for this file (-1: no limit)
+	hint      *hintFile // resumehint.go; nil: none kept
 
 	// A download in segments (transfer.RangeTarget): several connections
 	// write at once, so their bookkeeping (checkpoints, progress) is
@@ -64,7 +65,32 @@ func (t *fileTarget) WriteAt(p []byte, off int64) (int, error) {
 		return n, &localError{t.err}
 	}
 	t.live.n.Add(int64(n))
+	if t.tab != nil && t.hint.due(n, t.d.m.clk.Now()) {
+		t.putHint(hint{Segs: t.tab.Snapshot()})
+	}
 	return t.wrote(n, err)
+}
+
+// putHint rewrites the resume hint before the writes it describes. A hint
+// that cannot be written is cleared and no longer kept (it only saves
+// bytes); one that cannot even be cleared might describe bytes Reset is
+// about to discard, so that is a local failure.
+func (t *fileTarget) putHint(x hint) {
+	if t.hint == nil || t.err != nil {
+		return
+	}
+	x.TempID, x.V = string(t.id), t.validator
+	err := t.hint.put(x, t.d.m.clk.Now())
+	if err == nil {
+		return
+	}
+	t.d.m.log.Warn("a resume hint could not be written; a crash will resume from the last checkpoint", "err", err)
+	if cerr := t.hint.clear(); cerr != nil {
+		t.err = cerr
+		return
+	}
+	t.hint.close()
+	t.hint = nil
 }
 
 // Ranged notes that the bytes now arrive by the segments of tab.
@@ -74,6 +100,10 @@ func (t *fileTarget) Ranged(tab *transfer.Table) error {
 	t.tab = tab
 	t.off = tab.Written()
 	t.live.n.Store(t.off)
+	t.putHint(hint{Segs: tab.Snapshot()})
+	if t.err != nil {
+		return &localError{t.err}
+	}
 	return nil
 }
 
@@ -130,6 +160,10 @@ func (t *fileTarget) Reset() error {
 		t.d.m.log.Debug("a superseded checkpoint failed", "err", err) // its offset is moot now
 	}
 	t.tab = nil
+	if err := t.hint.clear(); err != nil { // before the bytes it describes go
+		t.err = err
+		return &localError{err}
+	}
 	if err := t.f.Truncate(0); err != nil {
 		return &localError{err}
 	}
@@ -182,6 +216,13 @@ func (t *fileTarget) Sized(v bits.Validator) error {
 	}
 	t.validator = v
 	t.live.total.Store(v.Size)
+	if t.tab == nil {
+		// One stream from t.off on, through the file's position.
+		t.putHint(hint{Seq: true, From: t.off})
+		if t.err != nil {
+			return &localError{t.err}
+		}
+	}
 	if err := t.d.toTransferring(); err != nil {
 		t.err = err
 		return &localError{err}

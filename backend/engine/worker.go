@@ -187,7 +187,7 @@ func localFailure(err error) *failure {
 		transient = code == bits.ERROR_DISK_FULL
 	}
 	return &failure{err: &bits.JobError{Context: bits.ContextLocalFile, Code: code,
-		Description: fmt.Sprintf("%s (%v)", code.Description(), err)}, transient: transient}
+		Description: fmt.Sprintf("%s (%s)", code.Description(), bits.DetailFor(code, err))}, transient: transient}
 }
 
 // localError is returned by Target methods so the driver stops; the worker

@@ -74,6 +74,9 @@ func (h Home) LockFile() string { return filepath.Join(h.Dir, "ferry.lock") }
 // LogFile is the engine's log.
 func (h Home) LogFile() string { return filepath.Join(h.Dir, "ferry.log") }
 
+// HintDir keeps the downloads' resume hints (engine.Config.HintDir).
+func (h Home) HintDir() string { return filepath.Join(h.Dir, "resume") }
+
 // SecretKeyFile holds the key that seals stored passwords (mode 0600).
 func (h Home) SecretKeyFile() string { return filepath.Join(h.Dir, "secret.key") }
 

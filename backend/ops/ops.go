@@ -23,6 +23,9 @@ type Env struct {
 	// Shutdown asks the engine to stop cleanly; nil when the host offers no
 	// way to (then the shutdown operation fails).
 	Shutdown func()
+	// Home is the engine's FERRY_HOME (where the browser host records its
+	// contacts); "" when unknown.
+	Home string
 }
 
 // Request is one call's arguments as the caller spelled them: positional

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ferry/backend/bits"
+	"ferry/backend/browser/manifests"
 	"ferry/backend/engine"
 )
 
@@ -93,7 +94,7 @@ func settingsHelp() string {
 	var b strings.Builder
 	b.WriteString("Settings (KEY, unit, default):\n")
 	for _, d := range engine.SettingDefs {
-		fmt.Fprintf(&b, "  %-22s %-8s %-10s %s\n", d.Key, d.Unit, engine.FormatSetting(d.Key, d.Default), d.Help)
+		fmt.Fprintf(&b, "  %-22s %-8s %-10s %s\n", d.Key, d.Unit, engine.FormatDefault(d), d.Help)
 	}
 	b.WriteString("Rates are bytes per second and accept K, M, G suffixes (powers of 1024) and \"unlimited\".")
 	return b.String()
@@ -565,7 +566,7 @@ var table = []*Op{
 		Spec: Spec{Name: "config", Group: GroupEngine, Summary: "the engine's settings (BITS' group policies)",
 			Help: settingsHelpText, Example: "ferry config", Prints: true},
 		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
-			return map[string]int64(env.Manager.Settings()), nil
+			return env.Manager.AllSettings(), nil
 		},
 		Text: textConfig,
 	},
@@ -576,6 +577,9 @@ var table = []*Op{
 			k, err := settingKey(r.Args[0])
 			if err != nil {
 				return nil, err
+			}
+			if engine.IsTextSetting(k) {
+				return env.Manager.TextSetting(k), nil
 			}
 			return env.Manager.Settings().Get(k), nil
 		},
@@ -626,6 +630,20 @@ var table = []*Op{
 			return env.Manager.ResetSecrets()
 		},
 		Text: textSecretsReset,
+	},
+	{
+		// The window's settings page asks the engine; `ferry browser status`
+		// (backend/cli) runs the same check locally, needing no engine.
+		Spec: Spec{Name: "browser status", Group: GroupEngine,
+			Summary: "whether each browser has the host manifest, and when its extension last reached Ferry (connected)",
+			Example: "ferry browser status --json", Prints: true},
+		Run: func(_ context.Context, env *Env, _ Request) (any, error) {
+			if env.Home == "" {
+				return nil, bits.Errorf(bits.E_NOTIMPL, "this engine does not know its FERRY_HOME")
+			}
+			return manifests.StatusAll(env.Home)
+		},
+		Text: TextBrowserStatus,
 	},
 	{
 		Spec: Spec{Name: "shutdown", Group: GroupEngine, Summary: "stop the engine cleanly (transfers pause at a saved offset)",

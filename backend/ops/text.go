@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ferry/backend/bits"
+	"ferry/backend/browser/manifests"
 	"ferry/backend/engine"
 )
 
@@ -320,18 +321,26 @@ func textReset(w io.Writer, raw json.RawMessage, _ Request) error {
 }
 
 func textConfig(w io.Writer, raw json.RawMessage, _ Request) error {
-	var vals map[string]int64
+	var vals map[string]json.RawMessage
 	if err := decode(raw, &vals); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tVALUE\tDEFAULT\tMEANING")
 	for _, d := range engine.SettingDefs {
-		v, ok := vals[d.Key]
-		if !ok {
-			v = d.Default
+		shown := engine.FormatDefault(d)
+		if d.Unit == engine.UnitPath {
+			var t string
+			if json.Unmarshal(vals[d.Key], &t) == nil && t != "" {
+				shown = t
+			}
+		} else {
+			var v int64
+			if json.Unmarshal(vals[d.Key], &v) == nil && vals[d.Key] != nil {
+				shown = engine.FormatSetting(d.Key, v)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Key, engine.FormatSetting(d.Key, v), engine.FormatSetting(d.Key, d.Default), d.Help)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Key, shown, engine.FormatDefault(d), d.Help)
 	}
 	return tw.Flush()
 }
@@ -367,5 +376,27 @@ func textClientCert(w io.Writer, raw json.RawMessage, _ Request) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Certificate:\t%s\n", Esc(c.CertFile))
 	fmt.Fprintf(tw, "Key:\t%s\n", Esc(c.KeyFile))
+	return tw.Flush()
+}
+
+// TextBrowserStatus prints `browser status` for people (the CLI's local
+// command prints the same).
+func TextBrowserStatus(w io.Writer, raw json.RawMessage, _ Request) error {
+	var sts []manifests.Status
+	if err := decode(raw, &sts); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BROWSER\tINSTALLED\tCONNECTED\tMANIFEST")
+	for _, st := range sts {
+		installed, contact := "no", "never"
+		if st.Installed {
+			installed = "yes"
+		}
+		if st.LastContact != nil {
+			contact = "last " + st.LastContact.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Browser, installed, contact, st.Manifest)
+	}
 	return tw.Flush()
 }

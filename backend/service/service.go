@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 	"ferry/backend/bits"
 	"ferry/backend/engine"
 	"ferry/backend/home"
+	"ferry/backend/netcost"
+	"ferry/backend/netwatch"
 	"ferry/backend/ops"
 	"ferry/backend/store"
 	"ferry/backend/transfer"
@@ -42,6 +45,8 @@ type Running struct {
 	log      *slog.Logger
 	store    *store.Store
 	mgr      *engine.Manager
+	cost     *netcost.Monitor
+	net      netwatch.Watcher // nil: network changes are not watched here
 	srv      *api.Server
 	served   chan error
 	shutdown chan struct{}
@@ -85,6 +90,22 @@ func Start(h home.Home) (_ *Running, err error) {
 		prev := runtime.GOMAXPROCS(runtime.NumCPU())
 		defer runtime.GOMAXPROCS(prev)
 	}
+	// The network's cost, for COST_FLAGS: a change wakes the scheduler (the
+	// manager exists only after New, hence the pointer).
+	var kick atomic.Pointer[engine.Manager]
+	r.cost = netcost.Start(r.log, func() {
+		if m := kick.Load(); m != nil {
+			m.Kick()
+		}
+	})
+	// Network changes wake the retries of jobs in TRANSIENT_ERROR.
+	var netChanges <-chan struct{}
+	if r.net, err = netwatch.New(); err != nil {
+		r.log.Info("network changes are not watched; retries wait out their delays", "err", err)
+		r.net, err = nil, nil
+	} else {
+		netChanges = r.net.Changes()
+	}
 	r.mgr, err = engine.New(engine.Config{
 		Store:      r.store,
 		Drivers:    []transfer.Driver{transfer.NewHTTP(transfer.HTTPConfig{}), transfer.NewFile()},
@@ -94,15 +115,19 @@ func Start(h home.Home) (_ *Running, err error) {
 		KeyFile:    h.SecretKeyFile(),
 		KeyMissing: keyMissing,
 		NewKey:     func() (engine.SecretBox, error) { return h.SecretBox() },
+		Cost:       r.cost.State,
+		HintDir:    h.HintDir(),
+		NetChanges: netChanges,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the engine: %w", err)
 	}
+	kick.Store(r.mgr)
 	ln, err := api.Listen(h.Socket())
 	if err != nil {
 		return nil, err
 	}
-	r.srv = api.NewServer(&ops.Env{Manager: r.mgr, Shutdown: r.requestShutdown},
+	r.srv = api.NewServer(&ops.Env{Manager: r.mgr, Shutdown: r.requestShutdown, Home: h.Dir},
 		api.Hello{Version: Version, PID: os.Getpid(), Home: h.Dir, Owner: owner}, r.log)
 	r.mgr.Start()
 	go func() { r.served <- r.srv.Serve(ln) }()
@@ -158,8 +183,14 @@ func openLog(path string) (*os.File, error) {
 
 // abort undoes a partial Start.
 func (r *Running) abort() {
+	if r.cost != nil {
+		r.cost.Close()
+	}
 	if r.mgr != nil {
 		r.mgr.Close()
+	}
+	if r.net != nil {
+		r.net.Close()
 	}
 	if r.store != nil {
 		r.store.Close()
@@ -204,8 +235,12 @@ func (r *Running) Stop() error {
 		if err := <-r.served; err != nil {
 			errs = append(errs, fmt.Errorf("control API: %w", err))
 		}
+		r.cost.Close()
 		if err := r.mgr.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("stop the engine: %w", err))
+		}
+		if r.net != nil {
+			r.net.Close()
 		}
 		if err := r.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close the database: %w", err))

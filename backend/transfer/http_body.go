@@ -52,7 +52,7 @@ func putBuf(b *[]byte) {
 
 // flushAfter caps how long received bytes wait in the buffer on a slow
 // link before they are written (progress and checkpoints stay current).
-const flushAfter = 250 * time.Millisecond
+const flushAfter = 5 * time.Millisecond
 
 // copy writes n bytes of body into the Target (n < 0: until EOF). A body
 // ending early is a bodyError; bytes received before it are written.

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 
 	"ferry/backend/bits"
+	"ferry/backend/pac"
 )
 
 // ProxySelector picks the proxy of one request (nil URL: connect directly),
@@ -22,13 +23,15 @@ type ProxySelector func(*http.Request) (*url.URL, error)
 //   - PRECONFIG: HTTP_PROXY / HTTPS_PROXY / NO_PROXY, read on every request
 //     (unlike http.ProxyFromEnvironment, which caches them for the process).
 //     Like every Go client it never proxies loopback addresses.
-//   - AUTODETECT: there is no WPAD/PAC engine in pure Go, so it behaves as
-//     PRECONFIG.
+//   - AUTODETECT: WPAD finds a PAC file and its FindProxyForURL picks the
+//     proxy of each request (backend/pac); none found, or a script that
+//     fails or runs too long, is a direct connection.
 //   - NO_PROXY: always direct.
-//   - OVERRIDE: BITS' proxy and bypass lists (see ValidateProxyList); unlike
+//   - OVERRIDE: BITS' proxy and bypass lists (parseProxyList); unlike
 //     PRECONFIG, loopback hosts go through the proxy unless bypassed.
 //
-// A bad OVERRIDE list is a fatal BG_E_INVALID_PROXY_INFO *Error.
+// A bad OVERRIDE list is a fatal BG_E_INVALID_PROXY_INFO *Error: as in BITS,
+// SetProxySettings accepts it and the job fails when it runs.
 func ProxyFunc(ps bits.ProxySettings) (ProxySelector, error) {
 	switch ps.Usage {
 	case bits.ProxyNoProxy:
@@ -39,19 +42,18 @@ func ProxyFunc(ps bits.ProxySettings) (ProxySelector, error) {
 			return nil, &Error{Code: bits.BG_E_INVALID_PROXY_INFO, Context: bits.ContextGeneralTransport, Protocol: "http", Err: err}
 		}
 		return pl.selectProxy, nil
-	default: // PRECONFIG, AUTODETECT
+	case bits.ProxyAutodetect:
+		return func(r *http.Request) (*url.URL, error) { return autodetect.Proxy(r.Context(), r.URL) }, nil
+	default: // PRECONFIG
 		return func(r *http.Request) (*url.URL, error) {
 			return httpproxy.FromEnvironment().ProxyFunc()(r.URL)
 		}, nil
 	}
 }
 
-// ValidateProxyList checks an OVERRIDE proxy list and bypass list; the error
-// is a *bits.Error with BG_E_INVALID_PROXY_INFO, for SetProxySettings.
-func ValidateProxyList(list, bypass string) error {
-	_, err := parseProxyList(list, bypass)
-	return err
-}
+// autodetect is the process's WPAD and PAC state, shared by every job as
+// the OS's auto-proxy service is: one discovery, one cached script.
+var autodetect = &pac.Auto{}
 
 // proxyList is a parsed OVERRIDE setting. Where BITS would fail over between
 // several proxies of one kind, we use the first.

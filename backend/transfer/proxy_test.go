@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"ferry/backend/bits"
@@ -99,17 +100,17 @@ func TestProxyListInvalid(t *testing.T) {
 		{"p:1", "host:port"},
 		{"p:1", "ho$t"},
 	} {
-		err := ValidateProxyList(tc.list, tc.bypass)
-		if bits.CodeOf(err) != bits.BG_E_INVALID_PROXY_INFO {
-			t.Errorf("list %q bypass %q: got %v, want BG_E_INVALID_PROXY_INFO", tc.list, tc.bypass, err)
-		}
-		_, err = ProxyFunc(bits.ProxySettings{Usage: bits.ProxyOverride, List: tc.list, Bypass: tc.bypass})
+		_, err := ProxyFunc(bits.ProxySettings{Usage: bits.ProxyOverride, List: tc.list, Bypass: tc.bypass})
 		var te *Error
 		if !errors.As(err, &te) || te.Code != bits.BG_E_INVALID_PROXY_INFO || te.Transient {
 			t.Errorf("list %q bypass %q: ProxyFunc gave %v", tc.list, tc.bypass, err)
 		}
+		// The code shows once, with the reason after it.
+		if line := err.Error(); strings.Count(line, "0x8020003F") != 1 || !strings.HasPrefix(line, "BG_E_INVALID_PROXY_INFO (0x8020003F): proxy") && !strings.HasPrefix(line, "BG_E_INVALID_PROXY_INFO (0x8020003F): bypass") && !strings.HasPrefix(line, "BG_E_INVALID_PROXY_INFO (0x8020003F): the proxy list") {
+			t.Errorf("list %q bypass %q: line %q", tc.list, tc.bypass, line)
+		}
 	}
-	if err := ValidateProxyList("http=a:1 https=b:2;c", "<local> *.x.org 10.1.2.3"); err != nil {
+	if _, err := ProxyFunc(bits.ProxySettings{Usage: bits.ProxyOverride, List: "http=a:1 https=b:2;c", Bypass: "<local> *.x.org 10.1.2.3"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,7 +6,6 @@ package transfer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	"ferry/backend/bits"
@@ -95,12 +94,19 @@ type Error struct {
 	Err       error  // underlying cause, for logs
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return bits.Line(e.Code, e.Detail()) }
+
+// Detail is the cause's text (without a repeat of e's code), else the
+// code's description (bits.Coded).
+func (e *Error) Detail() string {
 	if e.Err != nil {
-		return fmt.Sprintf("%s (%s): %v", e.Code.Name(), e.Code.Hex(), e.Err)
+		return bits.DetailFor(e.Code, e.Err)
 	}
-	return fmt.Sprintf("%s (%s): %s", e.Code.Name(), e.Code.Hex(), e.Code.Description())
+	return e.Code.Description()
 }
+
+// HResult is the code (bits.Coded).
+func (e *Error) HResult() bits.HRESULT { return e.Code }
 
 func (e *Error) Unwrap() error { return e.Err }
 

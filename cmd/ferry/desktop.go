@@ -53,3 +53,22 @@ func openDesktop() error {
 	}
 	return startDesktop(path)
 }
+
+// spawnDesktop starts ferry-desktop beside this process, with no standard
+// streams of ours: the native host's stdout carries frames only. The window
+// is one instance per user: a running one is shown instead.
+func spawnDesktop() error {
+	self, err := os.Executable()
+	if err != nil {
+		self = ""
+	}
+	path, err := findDesktop(self)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", path, err)
+	}
+	return cmd.Process.Release()
+}

@@ -23,5 +23,6 @@ func main() {
 	}
 	// `ferry web` serves the very files the window shows.
 	web.Assets = frontend.Dist()
+	cli.OpenWindow = spawnDesktop
 	os.Exit(cli.Main(os.Args[1:]))
 }

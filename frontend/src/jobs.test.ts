@@ -10,6 +10,7 @@ import {
   percent,
   progressLabel,
   stateLabel,
+  errorHeading,
 } from './jobs';
 
 describe('formatBytes', () => {
@@ -69,6 +70,14 @@ describe('stateLabel', () => {
   it('names every state for people', () => {
     expect(stateLabel('TRANSIENT_ERROR')).toBe('Retrying');
     expect(stateLabel('TRANSFERRING')).toBe('Transferring');
+  });
+});
+
+describe('errorHeading', () => {
+  it('says a cost-blocked job is paused on a metered network', () => {
+    expect(errorHeading('TRANSIENT_ERROR', 'BG_E_BLOCKED_BY_COST_TRANSFER_POLICY')).toMatch(/^Paused: metered network/);
+    expect(errorHeading('TRANSIENT_ERROR', 'BG_E_CONNECT_FAILURE')).toBe('The transfer will be retried');
+    expect(errorHeading('ERROR', 'BG_E_HTTP_ERROR_404')).toBe('The transfer failed');
   });
 });
 

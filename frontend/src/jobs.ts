@@ -59,6 +59,17 @@ export function stateLabel(s: JobState): string {
   return STATE_LABELS[s] ?? s;
 }
 
+/**
+ * errorHeading says why a job with an error waits: a job that its COST_FLAGS
+ * hold on a metered network is paused, not failing, and goes on by itself
+ * when the network changes.
+ */
+export function errorHeading(state: JobState, errorName: string): string {
+  if (state === 'ERROR') return 'The transfer failed';
+  if (errorName === 'BG_E_BLOCKED_BY_COST_TRANSFER_POLICY') return 'Paused: metered network (COST_FLAGS); it goes on when the network allows';
+  return 'The transfer will be retried';
+}
+
 const PRIORITY_LABELS: Record<JobPriority, string> = {
   FOREGROUND: 'Foreground',
   HIGH: 'High',

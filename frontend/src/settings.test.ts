@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describe as describeValue, formatSetting, groupSettings, humanSeconds, parseSetting, settingLabel } from './settings';
+import { defaultOf, describe as describeValue, formatSetting, groupSettings, humanSeconds, parseSetting, settingLabel } from './settings';
 import type { Meta, SettingDef } from './types';
 
 const rate: SettingDef = { key: 'bandwidth.background', default: -1, min: -1, max: 2 ** 40, unit: 'bytes/s', help: '' };
@@ -55,5 +55,20 @@ describe('settings', () => {
       ['Scheduling', ['timeSlice']],
       ['Bandwidth', ['bandwidth.background', 'bandwidth.windowStart']],
     ]);
+  });
+});
+
+describe('path settings', () => {
+  const dir = { key: 'downloadDir', default: 0, min: 0, max: 0, unit: 'path' as const, help: 'where', defaultText: '/home/a/Downloads' };
+  it('takes an absolute path and nothing else', () => {
+    expect(parseSetting(dir, ' /srv/dl ')).toEqual({ value: '/srv/dl' });
+    expect(parseSetting(dir, 'C:\\Users\\a\\Downloads')).toEqual({ value: 'C:\\Users\\a\\Downloads' });
+    expect(parseSetting(dir, 'Downloads')).toEqual({ error: 'an absolute path' });
+    expect(parseSetting(dir, '')).toEqual({ error: 'an absolute path' });
+  });
+  it('shows text as it is, and its default', () => {
+    expect(formatSetting(dir, '/srv/dl')).toBe('/srv/dl');
+    expect(describeValue(dir, defaultOf(dir))).toBe('/home/a/Downloads');
+    expect(groupSettings([dir]).map((g) => g.title)).toEqual(['Downloads from the browser']);
   });
 });

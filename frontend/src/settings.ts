@@ -13,7 +13,8 @@ function unitOf(def: SettingDef, units: Units): Required<UnitInfo> {
 }
 
 /** formatSetting is a value as typed into its field: a named value ("unlimited"), else the largest exact suffix ("512K"). */
-export function formatSetting(def: SettingDef, v: number, units: Units = {}): string {
+export function formatSetting(def: SettingDef, v: number | string, units: Units = {}): string {
+  if (def.unit === 'path' || typeof v === 'string') return String(v ?? def.defaultText ?? '');
   const u = unitOf(def, units);
   const word = Object.keys(u.named).find((w) => u.named[w] === v);
   if (word) return word;
@@ -25,7 +26,12 @@ export function formatSetting(def: SettingDef, v: number, units: Units = {}): st
 }
 
 /** parseSetting reads a field as the engine would; it returns the number or an error. */
-export function parseSetting(def: SettingDef, text: string, units: Units = {}): { value: number } | { error: string } {
+export function parseSetting(def: SettingDef, text: string, units: Units = {}): { value: number | string } | { error: string } {
+  if (def.unit === 'path') {
+    // engine.ParseTextSetting: an absolute path (Unix, or Windows with a drive or a share).
+    const p = text.trim();
+    return /^\/|^[A-Za-z]:[\\/]|^\\\\/.test(p) ? { value: p } : { error: 'an absolute path' };
+  }
   const u = unitOf(def, units);
   let s = text.trim();
   const word = Object.keys(u.named).find((w) => w.toLowerCase() === s.toLowerCase());
@@ -49,7 +55,8 @@ export function parseSetting(def: SettingDef, text: string, units: Units = {}): 
 }
 
 /** describe is a value for people: "unlimited", "512 KiB/s", "14 days", "8:00". */
-export function describe(def: SettingDef, v: number): string {
+export function describe(def: SettingDef, v: number | string): string {
+  if (typeof v === 'string') return v;
   switch (def.unit) {
     case 'bytes/s':
       if (v < 0) return 'unlimited';
@@ -90,11 +97,18 @@ export function groupSettings(defs: SettingDef[]): SettingGroup[] {
     { title: 'Limits', defs: [] },
     { title: 'Scheduling', defs: [] },
     { title: 'Bandwidth', defs: [] },
+    { title: 'Downloads from the browser', defs: [] },
   ];
   for (const d of defs) {
-    if (d.key.startsWith('bandwidth.')) groups[2].defs.push(d);
+    if (d.unit === 'path') groups[3].defs.push(d);
+    else if (d.key.startsWith('bandwidth.')) groups[2].defs.push(d);
     else if (/^max(Fore|Back)groundJobs$|^timeSlice$/.test(d.key)) groups[1].defs.push(d);
     else groups[0].defs.push(d);
   }
   return groups.filter((g) => g.defs.length);
+}
+
+/** defaultOf is a setting's default as its value is typed: text for a path. */
+export function defaultOf(def: SettingDef): number | string {
+  return def.unit === 'path' ? (def.defaultText ?? '') : def.default;
 }

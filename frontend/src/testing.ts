@@ -24,6 +24,7 @@ export function job(id: string, over: Partial<JobInfo> = {}): JobInfo {
     dynamic: false,
     connections: 1,
     connectionsInUse: 0,
+    costFlags: 0x8000007f,
     ...over,
   };
 }

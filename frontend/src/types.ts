@@ -72,6 +72,8 @@ export interface JobInfo {
   connections: number;
   /** Connections the transfer holds open now (0 when not transferring). */
   connectionsInUse: number;
+  /** COST_FLAGS: the network costs the job may transfer on (a BITS_JOB_TRANSFER_POLICY mask). */
+  costFlags: number;
   files?: FileInfo[];
 }
 
@@ -88,8 +90,10 @@ export interface SettingDef {
   default: number;
   min: number;
   max: number;
-  unit: 'count' | 'seconds' | 'hour' | 'bytes/s';
+  unit: 'count' | 'seconds' | 'hour' | 'bytes/s' | 'bool' | 'path';
   help: string;
+  /** a 'path' setting's default (its value is text) */
+  defaultText?: string;
 }
 
 /** One operation of the ops table, as the UI reads it (web.OpInfo). */
@@ -142,4 +146,14 @@ export interface UnitInfo {
 export interface Notice {
   id: string;
   text: string;
+}
+
+/** One browser's registration of the native messaging host (manifests.Status). */
+export interface BrowserStatus {
+  browser: string;
+  manifest: string;
+  installed: boolean;
+  host: string;
+  lastContact: string | null;
+  connected: boolean;
 }

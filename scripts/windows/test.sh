@@ -32,16 +32,16 @@ export GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
 # instance; everything but the WebView2 window).
 packages=(backend/bits backend/clock backend/store backend/ops backend/home backend/api backend/engine
 	backend/transfer backend/uploadserver backend/service backend/web backend/desktop backend/desktop/tray
-	backend/internal/localsock backend/internal/durable .)
+	backend/internal/localsock backend/internal/durable backend/browser backend/browser/manifests .)
 declare -A skip=(
-	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestBench*)
-	[backend/transfer]='^(TestNginx|TestTinyproxy|TestBench)'
+	# transfer: nginx and tinyproxy (TestNginx*, TestTinyproxy*, TestAutodetect*, TestBench*)
+	[backend/transfer]='^(TestNginx|TestTinyproxy|TestAutodetect|TestBench)'
 	# engine: kill -9 of a child engine (SIGKILL, the child's unix plumbing);
 	# nginx and tinyproxy; notify command lines that run /bin/true and
 	# /usr/bin/env; file:// URLs built from unix paths (the Windows forms are
 	# transfer's TestFileDownload and TestWindowsFileURLs); FIFOs, /dev/null
 	# and unix symlinks as local names (TestLocalMustBeARegularFile)
-	[backend/engine]='^(TestLocalMustBeARegularFile|TestCrashKill9MidTransfer|TestCrashKill9MidSegmentedTransfer|TestUploadEngineKill9|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
+	[backend/engine]='^(TestLocalMustBeARegularFile|TestCrashKill9MidTransfer|TestCrashKill9MidSegmentedTransfer|TestUploadEngineKill9|TestCrashLoopResendsLittle|TestCrashLoopSegmentsResendLittle|TestCrashLoopWithoutHints|TestCrashHintTrustedOnlyInItsBoot|TestMultiFileFromNginx|TestProxyOverrideThroughTinyproxy|TestNotifyCmdLineRunsProgram|TestNotifyCmdLineRetriedAfterFailure|TestFinalJobsRefuseChanges|TestFileSourcesAndPlainPaths)$'
 	# uploadserver: kill -9 of a child server; and a symlink out of the
 	# upload directory, which os.Root follows under Wine 8 (whose symlinks
 	# are emulated; whether real Windows refuses it is not checked here)

@@ -113,6 +113,7 @@ func (m *trayModel) rate(now time.Time) float64 {
 type traySummary struct {
 	active int // CONNECTING or TRANSFERRING
 	failed int // ERROR: waiting for the user
+	costly int // waiting for a network their COST_FLAGS allow
 	rate   float64
 	icon   desktop.Icon
 	recent []bits.JobInfo
@@ -126,6 +127,8 @@ func (m *trayModel) summary(now time.Time) traySummary {
 			s.active++
 		case j.State == bits.StateError:
 			s.failed++
+		case costBlocked(j):
+			s.costly++
 		}
 	}
 	switch {
@@ -165,7 +168,8 @@ func lastTouched(j bits.JobInfo) time.Time {
 	return time.Time{}
 }
 
-// text is the tray's title and tooltip, e.g. "Ferry — 2 active, 3.4 MB/s".
+// text is the tray's title and tooltip, e.g. "Ferry — 2 active, 3.4 MB/s",
+// "Ferry — 1 paused: metered network".
 func (s traySummary) text() string {
 	var parts []string
 	if s.active > 0 {
@@ -173,6 +177,9 @@ func (s traySummary) text() string {
 	}
 	if s.failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", s.failed))
+	}
+	if s.costly > 0 {
+		parts = append(parts, fmt.Sprintf("%d paused: metered network", s.costly))
 	}
 	if len(parts) == 0 {
 		return "Ferry — idle"
@@ -189,11 +196,20 @@ func jobLabel(j bits.JobInfo) string {
 	if len(name) > maxLabel {
 		name = append(name[:maxLabel-1], '…')
 	}
-	label := string(name) + " — " + stateText(j.State)
+	state := stateText(j.State)
+	if costBlocked(j) {
+		state = "Paused: metered network"
+	}
+	label := string(name) + " — " + state
 	if p := j.Progress; p.BytesTotal > 0 && j.State != bits.StateTransferred {
 		label += fmt.Sprintf(" %d%%", p.BytesTransferred*100/p.BytesTotal)
 	}
 	return label
+}
+
+// costBlocked: the job waits for a network its COST_FLAGS allow.
+func costBlocked(j bits.JobInfo) bool {
+	return j.State == bits.StateTransientError && j.Error != nil && j.Error.Code == bits.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY
 }
 
 func printable(r rune) rune {

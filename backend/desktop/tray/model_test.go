@@ -53,6 +53,30 @@ func TestTrayModelCountsAndIcon(t *testing.T) {
 	}
 }
 
+// TestTrayModelMetered: jobs that their COST_FLAGS hold on a metered
+// network say so in the tooltip and in their menu entry; other transient
+// errors stay "Retrying".
+func TestTrayModelMetered(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	m := newTrayModel()
+	blocked := job("a", "nightly", bits.StateTransientError, 5, 10, now)
+	blocked.Error = &bits.ErrorInfo{Code: bits.BG_E_BLOCKED_BY_COST_TRANSFER_POLICY}
+	other := job("b", "other", bits.StateTransientError, 0, 10, now)
+	other.Error = &bits.ErrorInfo{Code: bits.ERROR_WINHTTP_CANNOT_CONNECT}
+	m.set(blocked, now)
+	m.set(other, now)
+	s := m.summary(now)
+	if s.text() != "Ferry — 1 paused: metered network" || s.icon != desktop.IconIdle {
+		t.Errorf("text %q icon %d", s.text(), s.icon)
+	}
+	if got := jobLabel(blocked); got != "nightly — Paused: metered network 50%" {
+		t.Errorf("label %q", got)
+	}
+	if got := jobLabel(other); got != "other — Retrying 0%" {
+		t.Errorf("label %q", got)
+	}
+}
+
 func TestTrayModelRate(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }

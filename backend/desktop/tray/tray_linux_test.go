@@ -12,8 +12,8 @@ import (
 
 	"ferry/backend/bits"
 	"ferry/backend/desktop"
-	"ferry/backend/desktop/internal/testbus"
 	"ferry/backend/engine"
+	"ferry/backend/internal/testbus"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"

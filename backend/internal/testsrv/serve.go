@@ -155,7 +155,7 @@ func (s *Server) writeBody(w *countingWriter, r *http.Request, data []byte, f Fi
 	for off := int64(0); off < limit; {
 		n := min(limit-off, chunk)
 		if pace > 0 {
-			n = min(n, max(pace/20, 1024)) // small steps keep the pace smooth
+			n = min(n, max(pace/100, 1024)) // small steps keep the pace smooth (and little in flight)
 			if wait := time.Duration(float64(off) / float64(pace) * float64(time.Second)); wait > time.Since(began) {
 				w.Flush()
 				select {

@@ -5,6 +5,7 @@
 // most as often as changes are pushed.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import {
+  errorHeading,
   etaSeconds,
   formatBytes,
   formatDuration,
@@ -244,7 +245,7 @@ export function JobView(p: JobViewProps) {
         {job.error && (
           <section class={`job-error ${job.state === 'ERROR' ? 'fatal' : 'transient'}`} data-testid="job-error" role="alert">
             <h3>
-              {job.state === 'ERROR' ? 'The transfer failed' : 'The transfer will be retried'}: <code>{job.error.name}</code>
+              {errorHeading(job.state, job.error.name)}: <code>{job.error.name}</code>
             </h3>
             <p class="desc">{job.error.description}</p>
             <dl>

@@ -1,14 +1,15 @@
 // The engine's policies (BITS' group policies): read with `config`, written
 // with `config set KEY VALUE`, described by engine.SettingDefs (via Meta).
 import { useEffect, useState } from 'preact/hooks';
-import { describe, formatSetting, groupSettings, parseSetting, settingLabel } from '../settings';
+import { defaultOf, describe, formatSetting, groupSettings, parseSetting, settingLabel } from '../settings';
 import { asOpError, type OpError, type Transport } from '../transport';
-import type { Meta } from '../types';
+import type { BrowserStatus, Meta } from '../types';
 import { ErrorText } from './common';
 
 export function SettingsPage(props: { transport: Transport; meta: Meta | null; toast(s: string, bad?: boolean): void }) {
   const t = props.transport;
-  const [values, setValues] = useState<Record<string, number> | null>(null);
+  const [values, setValues] = useState<Record<string, number | string> | null>(null);
+  const [browsers, setBrowsers] = useState<BrowserStatus[] | null>(null);
   const [text, setText] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [loadError, setLoadError] = useState<OpError | null>(null);
@@ -16,8 +17,9 @@ export function SettingsPage(props: { transport: Transport; meta: Meta | null; t
 
   const load = async () => {
     try {
-      setValues(await t.call<Record<string, number>>('config'));
+      setValues(await t.call<Record<string, number | string>>('config'));
       setLoadError(null);
+      setBrowsers(await t.call<BrowserStatus[]>('browser status').catch(() => null));
     } catch (e) {
       setLoadError(asOpError(e));
     }
@@ -102,9 +104,9 @@ export function SettingsPage(props: { transport: Transport; meta: Meta | null; t
                 </div>
                 <span class="now">{'value' in parsed ? describe(d, parsed.value) : ''}</span>
                 <span class="help">
-                  {d.help.charAt(0).toUpperCase() + d.help.slice(1)}. Default: {describe(d, d.default)}.{' '}
-                  {values[d.key] !== d.default && (
-                    <button type="button" class="link" onClick={() => setText((x) => ({ ...x, [d.key]: formatSetting(d, d.default, units) }))}>
+                  {d.help.charAt(0).toUpperCase() + d.help.slice(1)}. Default: {describe(d, defaultOf(d))}.{' '}
+                  {values[d.key] !== defaultOf(d) && (
+                    <button type="button" class="link" onClick={() => setText((x) => ({ ...x, [d.key]: formatSetting(d, defaultOf(d), units) }))}>
                       Restore the default
                     </button>
                   )}
@@ -115,6 +117,26 @@ export function SettingsPage(props: { transport: Transport; meta: Meta | null; t
           })}
         </fieldset>
       ))}
+      {browsers && (
+        <fieldset data-testid="browsers">
+          <legend>Browsers</legend>
+          <p class="help">
+            The browser extension hands downloads to Ferry through <code>ferry native-host</code>; <code>ferry browser install</code> registers it.
+            Connected: the browser has the host's manifest and its extension has reached Ferry (Chrome, Chromium and Edge share one record).
+          </p>
+          {browsers.map((b) => (
+            <div class="setting" key={b.browser} data-browser={b.browser}>
+              <span class="label">{b.browser}</span>
+              <span class="now">
+                {b.connected ? `connected, last ${new Date(b.lastContact!).toLocaleString()}` : b.installed ? 'installed, not connected yet' : 'not installed'}
+              </span>
+              <span class="help">
+                <code>{b.manifest}</code>
+              </span>
+            </div>
+          ))}
+        </fieldset>
+      )}
       <div class="form-actions sticky">
         <button type="submit" class="primary" disabled={!changed.length || saving}>
           {saving ? 'Saving…' : changed.length ? `Save ${changed.length} change${changed.length === 1 ? '' : 's'}` : 'No changes'}

@@ -1,6 +1,7 @@
-// Package testbus gives the desktop packages' tests a D-Bus session of their
-// own: a private dbus-daemon that activates nothing, connections to it, and
-// a way to run a test in a process of its own.
+// Package testbus gives tests a D-Bus of their own: a private dbus-daemon
+// that activates nothing, as the session bus (the desktop packages) or as
+// the system bus (the network-cost monitor), connections to it, and a way to
+// run a test in a process of its own.
 package testbus
 
 import (
@@ -17,13 +18,13 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// busConfig is a session bus that lets the test own any name and that
+// busConfig is a bus (session or system) that lets the test own any name and that
 // activates no services: a real notification daemon or panel installed on
 // the machine must never answer in place of the test's fakes.
 const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
-  <type>session</type>
+  <type>%s</type>
   <listen>unix:dir=%s</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
@@ -38,13 +39,31 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 // DBUS_SESSION_BUS_ADDRESS at it for the test, and stops it afterwards.
 func Private(t *testing.T) string {
 	t.Helper()
+	addr := start(t, "session")
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	return addr
+}
+
+// PrivateSystem is Private for the system bus: DBUS_SYSTEM_BUS_ADDRESS
+// points at a dbus-daemon of the test's own (the machine's system bus and
+// its NetworkManager are never asked), for the test and the processes it
+// starts.
+func PrivateSystem(t *testing.T) string {
+	t.Helper()
+	addr := start(t, "system")
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
+	return addr
+}
+
+func start(t *testing.T, kind string) string {
+	t.Helper()
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
 		t.Fatal("dbus-daemon not found: run make deps (Debian packages dbus, dbus-x11)")
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, dir), 0o600); err != nil {
+	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, kind, dir), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
@@ -78,7 +97,6 @@ func Private(t *testing.T) string {
 	if addr == "" {
 		t.Fatal("dbus-daemon exited without an address")
 	}
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 	return addr
 }
 
@@ -93,6 +111,23 @@ func NoBus(t *testing.T) {
 func Conn(t *testing.T) *dbus.Conn {
 	t.Helper()
 	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Auth(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// SystemConn is Conn on the private system bus (PrivateSystem).
+func SystemConn(t *testing.T) *dbus.Conn {
+	t.Helper()
+	conn, err := dbus.SystemBusPrivate()
 	if err != nil {
 		t.Fatal(err)
 	}
