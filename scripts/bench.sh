@@ -9,7 +9,9 @@
 #   small: 2,000 files of 16 KiB (BENCH_FILES, BENCH_FILE_KIB) in one job: curl
 #          in one process over one kept-alive connection (a config file of
 #          url/output pairs), aria2c -i with a list, Ferry as create,
-#          addfileset, resume, wait, complete.
+#          addfileset, resume, wait, complete; and the same Ferry job with
+#          HIGH_PERFORMANCE (tool "ferry HIGH_PERFORMANCE", its runs taking
+#          turns with the plain job's, compared with it).
 #   segmented: one 48 MiB file (BENCH_SEG_MIB) from nginx with limit_rate 2m
 #          (2 MiB/s per connection): curl (one stream), aria2c -x16 -s16 -k1M,
 #          and Ferry jobs with CONNECTIONS 8 and 16 (setproperty).
@@ -190,46 +192,70 @@ bench_big() {
   report big "$SIZE_MIB MiB over loopback from nginx" MiB "$SIZE_MIB"
 }
 
-# ferry_small DIR: one job of every small file, as a script would drive it.
+# ferry_small DIR [hp]: one job of every small file, as a script would
+# drive it; with hp, the job is HIGH_PERFORMANCE (files written in place).
 ferry_small() {
   local id
   id=$("$FERRY" create small)
   "$FERRY" setpriority "$id" foreground
+  if [ "${2:-}" = hp ]; then "$FERRY" setproperty "$id" HIGH_PERFORMANCE true; fi
   "$FERRY" addfileset "$id" "$1.list"
   "$FERRY" resume "$id"
   "$FERRY" wait "$id" --timeout 600
   "$FERRY" complete "$id"
 }
 
+# small_run TOOL RUN: one timed run of the small case.
+small_run() {
+  local tool=$1 out=$work/out/$1 r
+  rm -rf "$out" && mkdir -p "$out"
+  case $tool in
+    curl) r=$(measure curl curl -sS -K "$out.list") ;;
+    aria2c) r=$(measure aria2c aria2c -q --allow-overwrite=true --file-allocation=none -d "$out" -i "$out.list") ;;
+    ferry) r=$(measure ferry ferry_small "$out") ;;
+    ferry-hp) r=$(measure ferry ferry_small "$out" hp) ;;
+  esac
+  (cd "$out" && sha256sum --quiet -c "$work/small.sha256") || { echo "$tool: SHA-256 mismatch (run $2)" >&2; exit 1; }
+  best "$tool" "$r"
+}
+
+
 bench_small() {
-  local src=$work/www/small i name r
+  local src=$work/www/small i name
   mkdir -p "$src"
   head -c $((FILES * FILE_KIB << 10)) /dev/urandom | split -b $((FILE_KIB << 10)) -a 5 -d - "$src/f"
   (cd "$src" && sha256sum f* >"$work/small.sha256")
   "$FERRY" config set maxFilesPerJob "$FILES" >/dev/null
-  for tool in curl aria2c ferry; do
+  for tool in curl aria2c ferry ferry-hp; do
     local out=$work/out/$tool
     : >"$out.list"
     for name in $(cd "$src" && ls); do
       case $tool in
         curl) printf 'url = "%s/small/%s"\noutput = "%s/%s"\n' "$base" "$name" "$out" "$name" ;;
         aria2c) printf '%s/small/%s\n  out=%s\n' "$base" "$name" "$name" ;;
-        ferry) printf '%s/small/%s %s/%s\n' "$base" "$name" "$out" "$name" ;;
+        ferry|ferry-hp) printf '%s/small/%s %s/%s\n' "$base" "$name" "$out" "$name" ;;
       esac >>"$out.list"
     done
-    for i in $(seq "$RUNS"); do
-      rm -rf "$out" && mkdir -p "$out"
-      case $tool in
-        curl) r=$(measure curl curl -sS -K "$out.list") ;;
-        aria2c) r=$(measure aria2c aria2c -q --allow-overwrite=true --file-allocation=none -d "$out" -i "$out.list") ;;
-        ferry) r=$(measure ferry ferry_small "$out") ;;
-      esac
-      (cd "$out" && sha256sum --quiet -c "$work/small.sha256") || { echo "$tool: SHA-256 mismatch (run $i)" >&2; exit 1; }
-      best "$tool" "$r"
-    done
-    rm -rf "$out"
   done
+  for tool in curl aria2c; do
+    for i in $(seq "$RUNS"); do small_run "$tool" "$i"; done
+  done
+  # Ferry with and without HIGH_PERFORMANCE take turns, so that neither
+  # gets the quieter moments of the machine or a fresher engine.
+  for i in $(seq "$RUNS"); do
+    for tool in ferry ferry-hp; do small_run "$tool" "$i"; done
+  done
+  rm -rf "$work/out/"*
+  # HIGH_PERFORMANCE against the same job without it, same run (recorded
+  # after the case's own figures, so that its ratio comes last in a cell).
+  local hw=${wall[ferry-hp]} hc=${cpu[ferry-hp]} fw=${wall[ferry]} fc=${cpu[ferry]}
+  awk -v h="$hw" -v f="$fw" -v hc="$hc" -v fc="$fc" \
+    'BEGIN{printf "ferry HIGH_PERFORMANCE: wall %.3f s cpu %.3f s; /ferry: wall %.2fx cpu %.2fx\n", h, hc, h/f, hc/fc}'
+  unset 'wall[ferry-hp]' 'cpu[ferry-hp]'
   report small "$FILES files of $FILE_KIB KiB in one job over loopback from nginx" files "$FILES"
+  bench_record case=small metric="wall time" tool="ferry HIGH_PERFORMANCE" value="$hw" unit=s vs=ferry
+  bench_record case=small metric="CPU time" tool="ferry HIGH_PERFORMANCE" value="$hc" unit=s vs=ferry
+  bench_note small "Ferry HIGH_PERFORMANCE is the same job with setproperty HIGH_PERFORMANCE true (files written in place, no temporary file); its runs alternate with Ferry's."
 }
 
 # ferry_seg N URL OUT: one FOREGROUND job with CONNECTIONS N, as a script drives it.

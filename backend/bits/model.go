@@ -193,6 +193,10 @@ type Job struct {
 	// and MINIMUM_NOTIFICATION_INTERVAL_MS (0: the engine's default).
 	MaxDownloadSize  int64 `json:"maxDownloadSize,omitempty"`
 	NotifyIntervalMS int64 `json:"notifyIntervalMs,omitempty"`
+	// HighPerformance is HIGH_PERFORMANCE: files are written in place
+	// (their TempName is their LocalName, created O_EXCL) and the progress
+	// of a file being written is not checkpointed periodically.
+	HighPerformance bool `json:"highPerformance,omitempty"`
 	// Connections is CONNECTIONS: how many connections one file may use
 	// (1–16; 0 in records older than the property means 1).
 	Connections   int    `json:"connections,omitempty"`

@@ -471,7 +471,7 @@ func TestJobProperties(t *testing.T) {
 		t.Fatalf("COST_FLAGS %q after TRANSFER_UNRESTRICTED", got)
 	}
 	e.fails("E_INVALIDARG", "setproperty", id, "COST_FLAGS", "0x80000000")
-	for _, p := range []string{"HIGH_PERFORMANCE", "ON_DEMAND_MODE"} {
+	for _, p := range []string{"ON_DEMAND_MODE"} {
 		r := e.fails("E_NOTIMPL", "setproperty", id, p, "1")
 		if !strings.Contains(r.stderr, "does not have the "+p+" property yet") {
 			t.Fatalf("setproperty %s: %s", p, r)

@@ -50,6 +50,9 @@ type download struct {
 	interval time.Duration
 	limit    int64
 	started  bool // the job was committed TRANSFERRING by this run
+	// inPlace: a HIGH_PERFORMANCE job; its files are written under their
+	// local names and a file's partial progress is not checkpointed.
+	inPlace bool
 	// inflight is closed when a background checkpoint ends; syncErr is its
 	// failure, read only after inflight is closed.
 	inflight chan struct{}
@@ -111,6 +114,7 @@ func (d *download) run() *failure {
 		opts := m.transferOptions(e, d.w, idx) // options.go
 		m.mu.Unlock()
 		d.interval, d.limit = m.cfg.ProgressInterval, sizeLimit(j, idx)
+		d.inPlace = j.HighPerformance
 		if j.NotifyIntervalMS > 0 {
 			d.interval = time.Duration(j.NotifyIntervalMS) * time.Millisecond
 		}
@@ -176,9 +180,12 @@ func (d *download) reserve(from int) error {
 			if f.Transferred || f.TempName != "" {
 				continue
 			}
-			name, err := tempName(filepath.Dir(f.LocalName))
-			if err != nil {
-				return err
+			name := f.LocalName // HIGH_PERFORMANCE: no temporary file
+			if !c.job.HighPerformance {
+				var err error
+				if name, err = tempName(filepath.Dir(f.LocalName)); err != nil {
+					return err
+				}
 			}
 			f.TempName, f.TempID, f.BytesTransferred, f.Validator, f.Segments = name, "", 0, bits.Validator{}, nil
 			n++
@@ -218,6 +225,9 @@ func (d *download) open(idx int, f bits.File) (fh *os.File, id pinned.ID, fresh 
 		if err == nil {
 			return fh, pinned.ID(f.TempID), false, nil
 		}
+		if errors.Is(err, pinned.ErrChanged) && f.TempName == f.LocalName {
+			return nil, "", false, bits.Errorf(bits.E_ACCESSDENIED, "%s was replaced (by another file or a link) since Ferry created it; a HIGH_PERFORMANCE job writes in place and never touches another file: move it away, then resume", f.LocalName)
+		}
 		if errors.Is(err, pinned.ErrChanged) {
 			d.m.log.Warn("a temporary file was replaced; the file starts again under a new name", "job", d.e.id, "file", idx, "err", err)
 			if err := d.rename(idx, f.TempName); err != nil {
@@ -230,6 +240,11 @@ func (d *download) open(idx int, f bits.File) (fh *os.File, id pinned.ID, fresh 
 		}
 	}
 	fh, id, err = dir.Create(base, 0o644)
+	if errors.Is(err, fs.ErrExist) && f.TempName == f.LocalName {
+		// HIGH_PERFORMANCE writes in place: a file Ferry cannot prove it
+		// created (its identity is not recorded) is never written or removed.
+		return nil, "", false, bits.Errorf(bits.E_ACCESSDENIED, "%s already exists and Ferry did not create it (or a crash lost its record); a HIGH_PERFORMANCE job writes in place and never overwrites a file: move or delete it, then resume", f.LocalName)
+	}
 	if errors.Is(err, fs.ErrExist) && f.BytesTransferred == 0 && f.Validator.Zero() && f.TempID == "" {
 		if err = dir.Remove(base); err == nil {
 			fh, id, err = dir.Create(base, 0o644)
@@ -244,6 +259,9 @@ func (d *download) open(idx int, f bits.File) (fh *os.File, id pinned.ID, fresh 
 	}
 	if err != nil {
 		return nil, "", false, err
+	}
+	if f.TempName == f.LocalName {
+		return fh, id, true, nil // the destination itself: not hidden
 	}
 	if err := hideFile(fh.Name()); err != nil {
 		d.m.log.Warn("could not hide a temporary file", "file", fh.Name(), "err", err)

@@ -126,7 +126,7 @@ func removeTemps(log *slog.Logger, j *bits.Job) bool {
 		}
 		dir, err := dirs.open(f)
 		if err == nil {
-			err = dir.Remove(filepath.Base(f.TempName))
+			err = removeTemp(dir, f)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			log.Warn("could not remove temporary file", "job", j.ID, "file", f.TempName, "err", err)
@@ -224,7 +224,7 @@ func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 				dirs.close()
 				return 0, err
 			}
-			if st != nil {
+			if st != nil && f.TempName != f.LocalName { // in place: it is the file itself
 				existing[i] = st
 			}
 		}
@@ -257,7 +257,7 @@ func (m *Manager) complete(e *entry, commit commitFunc) (bits.HRESULT, error) {
 				if f.TempName != "" {
 					dir, err := dirs.open(f)
 					if err == nil {
-						err = dir.Remove(filepath.Base(f.TempName))
+						err = removeTemp(dir, f)
 					}
 					if err != nil && !errors.Is(err, fs.ErrNotExist) {
 						m.log.Warn("could not remove temporary file", "job", j.ID, "file", f.TempName, "err", err)
@@ -352,6 +352,14 @@ func commitFile(dir *pinned.Dir, f *bits.File, old fs.FileInfo, begun bool) erro
 	}
 	temp, local := filepath.Base(f.TempName), filepath.Base(f.LocalName)
 	fh, err := dir.Reopen(temp, pinned.ID(f.TempID))
+	if err == nil && temp == local {
+		// HIGH_PERFORMANCE: the file Ferry created is already in place.
+		defer fh.Close()
+		if !f.ModTime.IsZero() {
+			_ = pinned.SetModTime(fh, f.ModTime)
+		}
+		return nil
+	}
 	if errors.Is(err, fs.ErrNotExist) && begun {
 		if _, lerr := dir.Lstat(local); lerr == nil {
 			return nil
@@ -372,6 +380,31 @@ func commitFile(dir *pinned.Dir, f *bits.File, old fs.FileInfo, begun bool) erro
 	}
 	return dir.Rename(temp, local)
 }
+
+// removeTemp removes a file's temporary file. A HIGH_PERFORMANCE file is
+// written under its local name: it is removed only when it is provably the
+// file Ferry created (its recorded identity); one Ferry cannot prove is left
+// alone (errNotOurs).
+func removeTemp(dir *pinned.Dir, f bits.File) error {
+	base := filepath.Base(f.TempName)
+	if f.TempName != f.LocalName {
+		return dir.Remove(base)
+	}
+	if f.TempID == "" {
+		if _, err := dir.Lstat(base); err != nil {
+			return err // gone, or never created
+		}
+		return errNotOurs
+	}
+	fh, err := dir.Reopen(base, pinned.ID(f.TempID))
+	if err != nil {
+		return err
+	}
+	fh.Close()
+	return dir.Remove(base)
+}
+
+var errNotOurs = errors.New("the file at the local name is not provably the one Ferry created; it is left in place")
 
 // codeOr is err's BITS code, or def when it has none.
 func codeOr(err error, def bits.HRESULT) bits.HRESULT {

@@ -149,6 +149,7 @@ const (
 	PropDynamicContent   = "DYNAMIC_CONTENT"
 	PropMaxDownloadSize  = "MAX_DOWNLOAD_SIZE"
 	PropNotifyIntervalMS = "MINIMUM_NOTIFICATION_INTERVAL_MS"
+	PropHighPerformance  = "HIGH_PERFORMANCE"
 )
 
 // JobProperty declares one property: its BITS_JOB_PROPERTY_ID name, when it
@@ -224,6 +225,17 @@ var JobProperties = []*JobProperty{
 			return nil
 		},
 		Get: func(j *bits.Job) any { return j.NotifyIntervalMS }},
+	{Name: PropHighPerformance, DownloadOnly: true, BeforeAddFile: true,
+		Help: "true|false, before the first file: files are written in place (created new, never over an existing file) and a file's progress is recorded only when it ends or the job stops",
+		Set: func(c *change, v string) error {
+			on, err := parsePropBool(PropHighPerformance, v)
+			if err != nil {
+				return err
+			}
+			c.job.HighPerformance = on
+			return nil
+		},
+		Get: func(j *bits.Job) any { return j.HighPerformance }},
 	// COST_FLAGS may change at any time and applies at once: a running job on
 	// a network it no longer allows stops in TRANSIENT_ERROR
 	// BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, a blocked one that is now allowed
@@ -242,7 +254,7 @@ var JobProperties = []*JobProperty{
 }
 
 // notBuiltProps are Job5 properties that Ferry knows but does not have yet.
-var notBuiltProps = []string{"HIGH_PERFORMANCE", "ON_DEMAND_MODE", "NOTIFICATION_CLSID", "USE_STORED_CREDENTIALS"}
+var notBuiltProps = []string{"ON_DEMAND_MODE", "NOTIFICATION_CLSID", "USE_STORED_CREDENTIALS"}
 
 func parsePropBool(name, v string) (bool, error) {
 	on, err := strconv.ParseBool(strings.TrimSpace(v))

@@ -209,8 +209,8 @@ var table = []*Op{
 	// File3's getters read the file's record.
 	fileGetter("gettemporaryname", "the path of the temporary file of the file at INDEX while it exists (null when none)",
 		func(f bits.File) (any, error) {
-			if f.TempName == "" || f.Committed {
-				return nil, nil // not started, in place, or gone with the job
+			if f.TempName == "" || f.Committed || f.TempName == f.LocalName {
+				return nil, nil // not started, in place (or HIGH_PERFORMANCE: none), or gone with the job
 			}
 			return f.TempName, nil
 		}, nil),
