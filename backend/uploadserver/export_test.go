@@ -10,3 +10,6 @@ func Sweep(s *Server) { s.sweep() }
 
 // SetDiskFree replaces the free-space probe of Dir.
 func SetDiskFree(s *Server, f func() (int64, error)) { s.diskFree = f }
+
+// ParseContentRange is parseContentRange (its fuzz target).
+var ParseContentRange = parseContentRange
