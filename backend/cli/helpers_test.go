@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +29,12 @@ import (
 var ferryBin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		// Fuzzing (FuzzParseCommand, in-process): every worker runs
+		// TestMain, and none needs the binary.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "ferry-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
