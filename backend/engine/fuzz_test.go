@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -158,6 +159,10 @@ func FuzzAddFile(f *testing.F) {
 		}
 		if u, err := url.Parse(got.RemoteName); err == nil && u.User != nil {
 			t.Fatalf("%q stored with its user info: %q", remote, got.RemoteName)
+		} else if err == nil && u.Port() != "" {
+			if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("%q stored with port %q", remote, u.Port())
+			}
 		}
 		if !filepath.IsAbs(got.LocalName) || filepath.Clean(got.LocalName) != got.LocalName || got.LocalName != filepath.Clean(local) {
 			t.Fatalf("%q stored as %q", local, got.LocalName)
