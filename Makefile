@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test fuzz fuzz-short e2e screenshots clean distclean
+.PHONY: bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test load fuzz fuzz-short e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -108,7 +108,7 @@ run: build
 	build/bin/ferry-desktop
 
 ## test: formatting, vet, staticcheck, frontend tests, the Go tests, the Windows tests under Wine, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
-test: deps frontend lint frontend-test go-test fuzz-short test-windows package-test e2e
+test: deps frontend lint frontend-test go-test load fuzz-short test-windows package-test e2e
 
 ## lint: gofmt, go vet (also for macOS and Windows) and staticcheck (also for Windows)
 lint: fmt-check vet vet-darwin vet-windows staticcheck
@@ -144,6 +144,10 @@ frontend-test: node-deps
 go-test:
 	$(GO) test -race -timeout 20m -tags $(TAGS) ./...
 
+## load: 50 clients issue 20,000 operations on the control socket while 20 jobs transfer; prints p50/p99 latency (go-test runs it with -race at a tenth of the size)
+load:
+	set -o pipefail; $(GO) test -count=1 -run '^TestLoadManyClientsWhileJobsTransfer$$' -v ./backend/api | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|load:'
+
 # Every fuzz target of the backend (scripts/fuzz.sh lists them: URLs, local
 # paths, Content-Range on both sides, proxy lists, custom headers, segment
 # tables, the upload protocol's packets and Acks, command lines, API calls
@@ -157,7 +161,7 @@ fuzz:
 
 # The bounded run of make test: 4 s of new inputs per target.
 fuzz-short:
-	FUZZTIME=4s scripts/fuzz.sh
+	FUZZTIME=4s FUZZMINTIME=2s scripts/fuzz.sh
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build e2e-deps
