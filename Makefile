@@ -1,6 +1,6 @@
 # Ferry's build. Wails keeps its assets in build/, so every target is .PHONY:
 # a target named like a directory would otherwise be "up to date" and do nothing.
-.PHONY: soak extension extension-test bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
+.PHONY: soak load fuzz fuzz-short extension extension-test bench bench-cli bench-window bench-yield package package-test all deps apt-deps tools node-deps e2e-deps frontend build run test lint fmt-check vet vet-darwin vet-windows staticcheck frontend-test go-test e2e screenshots clean distclean
 
 SHELL := /bin/bash
 # Steps depend on each other's order (test ends with the e2e summary); keep it under -j too.
@@ -131,7 +131,7 @@ run: build
 	build/bin/ferry-desktop
 
 ## test: formatting, vet, staticcheck, frontend tests, the Go tests, the Windows tests under Wine, the package test, then the end-to-end tests (their "N passed, N failed" ends the output)
-test: deps frontend lint frontend-test extension-test go-test test-windows package-test e2e
+test: deps frontend lint frontend-test extension-test go-test load fuzz-short test-windows package-test e2e
 
 ## lint: gofmt, go vet (also for macOS and Windows) and staticcheck (also for Windows)
 lint: fmt-check vet vet-darwin vet-windows staticcheck
@@ -172,6 +172,25 @@ soak: deps $(WEED)
 	FERRY_REQUIRE_ALL=1 $(GO) test -race -timeout 10m -tags $(TAGS),yieldtarget -run 'TestYieldOnShapedLink' -count=1 -v ./backend/transfer
 	FERRY_REQUIRE_ALL=1 FERRY_SOAK=1 $(GO) test -count=1 -timeout 600m -tags $(TAGS) -run 'TestCrashLoop|TestCrashHint|TestPowerCut' -v ./backend/engine ./backend/cli
 	$(GO) test -tags $(TAGS),soak -count=1 -timeout 60m -run TestFleetSoak -v ./backend/cli/
+
+## load: 50 clients issue 20,000 operations on the control socket while 20 jobs transfer; prints p50/p99 latency (go-test runs it with -race at a tenth of the size)
+load:
+	set -o pipefail; $(GO) test -count=1 -run '^TestLoadManyClientsWhileJobsTransfer$$' -v ./backend/api | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|load:'
+
+# Every fuzz target of the backend (scripts/fuzz.sh lists them: URLs, local
+# paths, Content-Range on both sides, proxy lists, custom headers, segment
+# tables, the upload protocol's packets and Acks, command lines, API calls
+# and answers, addfileset lists, settings values). go test above already
+# runs each one's committed corpus (testdata/fuzz) as a test.
+FUZZTIME ?= 5m
+
+## fuzz: each fuzz target for FUZZTIME (default 5m; FUZZ_ONLY=REGEXP, FUZZ_KEEP=1 adds new inputs to testdata/fuzz)
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+# The bounded run of make test: 3 s of new inputs per target (about 2 minutes with the builds).
+fuzz-short:
+	FUZZTIME=3s FUZZMINTIME=2s scripts/fuzz.sh
 
 ## e2e: the built binary in Chromium (ferry web) and under Xvfb with a private D-Bus session (the window, tray, notifications)
 e2e: build extension e2e-deps

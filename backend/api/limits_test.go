@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +113,52 @@ func TestStalledEventReaderGetsOverflow(t *testing.T) {
 	}
 	if n >= 1200 {
 		t.Fatalf("%d events before the overflow: nothing was dropped", n)
+	}
+}
+
+// A reader that opens the event stream and never reads it (nor closes it)
+// does not hold the stream's goroutine and subscription forever: once the
+// socket's buffers are full, the write that blocks times out and the
+// stream ends.
+func TestEventReaderThatNeverReadsIsReleased(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ferry.sock")
+	_, srv := serve(t, path)
+	srv.eventWrite.Store(int64(200 * time.Millisecond))
+	c, err := dial(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET "+PathEvents+" HTTP/1.1\r\nHost: ferry\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	streaming := func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*Server).handleEvents")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !streaming() {
+		if time.Now().After(deadline) {
+			t.Fatal("the event stream never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Far more than the socket holds (some 300 events fill it).
+	m := srv.env.Manager
+	for i := 0; i < 800; i++ {
+		in, err := m.CreateJob(fmt.Sprintf("never-read-%d", i), bits.TypeDownload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Cancel(in.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for streaming() {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream of a reader that never reads still holds its goroutine after 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -31,7 +31,17 @@ type Server struct {
 	// releasing: a releaseMemory collection is running.
 	releasing atomic.Bool
 	bigAnswer atomic.Int64 // bigAnswer; tests lower it
+	// eventWrite bounds each write of an event stream (EventWriteTimeout;
+	// tests lower it).
+	eventWrite atomic.Int64
 }
+
+// EventWriteTimeout bounds one write to an event stream's reader. A reader
+// that stops reading fills the socket's buffers and the write blocks; past
+// this the stream ends and its goroutine and subscription are released,
+// rather than held until the reader closes the connection, which it may
+// never do.
+const EventWriteTimeout = 30 * time.Second
 
 type peerKey struct{}
 
@@ -48,6 +58,7 @@ func NewServer(env *ops.Env, hello Hello, log *slog.Logger) *Server {
 	}
 	s := &Server{env: env, hello: hello, log: log, done: make(chan struct{})}
 	s.bigAnswer.Store(bigAnswer)
+	s.eventWrite.Store(int64(EventWriteTimeout))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathHello, s.handleHello)
 	mux.HandleFunc("POST "+PathCall, s.handleCall)
@@ -161,6 +172,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	defer unsubscribe()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
+	rc := http.NewResponseController(w)
+	deadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(time.Duration(s.eventWrite.Load()))) }
+	deadline()
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
 	bw := bufio.NewWriter(w)
@@ -175,10 +189,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				s.log.Error("encode event", "err", err)
 				continue
 			}
-			if _, err := bw.Write(b); err != nil || bw.Flush() != nil {
+			deadline()
+			if _, err := bw.Write(b); err != nil || bw.Flush() != nil || rc.Flush() != nil {
+				s.log.Info("ended an event stream: its reader stopped reading or went away")
 				return
 			}
-			fl.Flush()
 			if ev.Kind == engine.EventOverflow {
 				s.log.Warn("dropped an event reader that fell behind", "buffer", engine.SubscriberBuffer)
 				return

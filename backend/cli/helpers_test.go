@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,12 @@ func TestMain(m *testing.M) {
 	// (a metered laptop would hold their jobs): no system bus, unless a
 	// test sets up its own (cost_linux_test.go).
 	os.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/ferry-test-no-system-bus")
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		// Fuzzing (FuzzParseCommand, in-process): every worker runs
+		// TestMain, and none needs the binary.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "ferry-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"ferry/backend/bits"
@@ -342,6 +343,13 @@ func (m *Manager) remoteScheme(remote string) (string, error) {
 	}
 	if (scheme == "http" || scheme == "https") && u.Host == "" {
 		return "", bits.Errorf(bits.E_INVALIDARG, "%q has no host", u.Redacted())
+	}
+	if p := u.Port(); p != "" {
+		// url.Parse takes any digits; a port past 65535 would fail only at
+		// the first connection, as a transient error retried for days.
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", bits.Errorf(bits.E_INVALIDARG, "%q: port %s is not between 1 and 65535", u.Redacted(), p)
+		}
 	}
 	if u.User != nil {
 		return "", bits.Errorf(bits.E_INVALIDARG, "%q carries a user name or password; give them with setcredentials", u.Redacted())

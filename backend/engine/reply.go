@@ -4,8 +4,10 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -59,7 +61,13 @@ func (m *Manager) fetchReply(w *worker, e *entry, opts transfer.Options, prio bi
 		return localFailure(err)
 	}
 	if replyURL != "" {
-		drv := m.decorated(replyURL, prio)
+		// The server names this URL: only http(s) is fetched. The file
+		// driver would copy any local file the user can read into the
+		// reply file.
+		var drv transfer.Driver
+		if u, err := url.Parse(replyURL); err == nil && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")) {
+			drv = m.decorated(replyURL, prio)
+		}
 		if drv == nil {
 			return &failure{err: &bits.JobError{Context: bits.ContextRemoteFile, Code: bits.BG_E_INVALID_SERVER_RESPONSE,
 				Description: "The server's reply URL is not an http(s) URL."}}

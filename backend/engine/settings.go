@@ -243,7 +243,9 @@ func parseNumber(u Unit, s string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a whole number", s)
 	}
-	if n > 0 && n > (1<<62)/mult {
+	// Both signs: a negative number times the suffix must not wrap around
+	// into the valid range ("-9223372036854775808G" was 0).
+	if n > (1<<62)/mult || n < -(1<<62)/mult {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return n * mult, nil

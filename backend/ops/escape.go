@@ -68,15 +68,25 @@ func unsafeRune(r rune) bool {
 // can carry nothing else); letting such bytes through would turn them into
 // U+FFFD on the way, a silent change of a name or a path. Paths on Linux
 // may legally be any bytes: those files cannot be named to Ferry.
+//
+// It refuses a NUL character too, which only an API call can carry (no
+// command line can): BITS' strings end at a NUL, no path may hold one, and
+// a name holding one would reach notifications and command lines cut short.
 func CheckUTF8(r Request) error {
 	for i, a := range r.Args {
 		if !utf8.ValidString(a) {
 			return bits.Errorf(bits.E_INVALIDARG, "argument %d (%s) is not valid UTF-8; Ferry takes names, URLs and paths as UTF-8 text only and never changes their bytes", i+1, Esc(a))
 		}
+		if strings.IndexByte(a, 0) >= 0 {
+			return bits.Errorf(bits.E_INVALIDARG, "argument %d (%s) holds a NUL character, which no name, URL or path may hold", i+1, Esc(a))
+		}
 	}
 	for k, v := range r.Flags {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return bits.Errorf(bits.E_INVALIDARG, "flag --%s (%s) is not valid UTF-8; Ferry takes names, URLs and paths as UTF-8 text only", Esc(k), Esc(v))
+		}
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+			return bits.Errorf(bits.E_INVALIDARG, "flag --%s (%s) holds a NUL character", Esc(k), Esc(v))
 		}
 	}
 	return nil

@@ -29,6 +29,11 @@ const (
 	DefaultFragmentSize = 24 << 20
 	// MinFragmentSize bounds the shrinking after 413 replies.
 	MinFragmentSize = 64 << 10
+	// maxIdleAcks is how many Fragment Acks of one call may acknowledge
+	// nothing beyond the Ack before them (a server that lost bytes sends
+	// one, a resent last byte another) before the server is taken for a
+	// broken one: BG_E_INVALID_SERVER_RESPONSE.
+	maxIdleAcks = 8
 	// DefaultAckTimeout is how long Ferry waits for an Ack once a packet is
 	// sent: the server may be waiting for its back-end application ([MC-BUP]
 	// 3.1.2.2 says 5 minutes).
@@ -329,6 +334,7 @@ func (c *uploadCall) createSession() (string, error) {
 // all of it.
 func (c *uploadCall) fragments(sid string, off, frag int64, t UploadTarget) (UploadResult, error) {
 	size := c.req.Size
+	idle := 0 // Acks that acknowledged nothing beyond the one before
 	for {
 		if err := t.Check(); err != nil {
 			return UploadResult{}, err
@@ -366,6 +372,14 @@ func (c *uploadCall) fragments(sid string, off, frag int64, t UploadTarget) (Upl
 			if err != nil || next < 0 || next > size {
 				return UploadResult{}, invalidReply(fmt.Errorf("the Fragment Ack (status %d) has %s %q for a %d-byte file",
 					a.status, hdrReceivedRange, a.header.Get(hdrReceivedRange), size))
+			}
+			if next <= off && !(a.ok() && next == size) {
+				// A server that keeps acknowledging nothing new (or goes
+				// back, or alternates) would hold the job forever.
+				if idle++; idle >= maxIdleAcks {
+					return UploadResult{}, invalidReply(fmt.Errorf("%d Fragment Acks acknowledged nothing new (the last: status %d, %s %q, sent from %d)",
+						idle, a.status, hdrReceivedRange, a.header.Get(hdrReceivedRange), start))
+				}
 			}
 			if err := t.Acked(next); err != nil {
 				return UploadResult{}, localErr(err)

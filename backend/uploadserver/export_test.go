@@ -23,3 +23,6 @@ func SetDiskFree(s *Server, f func() (int64, error)) { s.diskFree = f }
 // SetBeforePlace runs f (with the session's key) just before a finished
 // upload is moved into place.
 func SetBeforePlace(s *Server, f func(key string)) { s.beforePlace = f }
+
+// ParseContentRange is parseContentRange (its fuzz target).
+var ParseContentRange = parseContentRange

@@ -52,7 +52,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 // At most cap(s.streams) streams are open at once; past that the answer is
 // 429, before anything is asked of the engine, and the page tries again.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
+	_, ok := w.(http.Flusher)
 	if !ok {
 		wire.WriteError(w, bits.Errorf(bits.E_NOTIMPL, "streaming is not available"))
 		return
@@ -93,17 +93,22 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	var mu sync.Mutex // the writer is shared with the keep-alive
 	closed := false
+	rc := http.NewResponseController(w)
 	write := func(b []byte) {
 		mu.Lock()
 		defer mu.Unlock()
 		if closed {
 			return
 		}
-		if _, err := w.Write(b); err != nil {
+		// A browser that stops reading (a frozen tab, a client that holds
+		// the connection on purpose) fills the socket and the write
+		// blocks: past the deadline the stream ends and its slot, its
+		// subscription and these goroutines are released.
+		_ = rc.SetWriteDeadline(time.Now().Add(time.Duration(s.eventWrite.Load())))
+		if _, err := w.Write(b); err != nil || rc.Flush() != nil {
 			cancel()
 			return
 		}
-		fl.Flush()
 	}
 	write([]byte("retry: 1000\n\nevent: ready\ndata: {}\n\n"))
 

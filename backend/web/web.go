@@ -28,7 +28,10 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"ferry/backend/api"
 )
 
 // Assets is the built frontend (the contents of frontend/dist). The main
@@ -78,6 +81,9 @@ type Server struct {
 	url  string
 	done chan struct{} // closed on shutdown: event streams end
 	once sync.Once
+	// eventWrite bounds each write of an event stream
+	// (api.EventWriteTimeout; tests lower it).
+	eventWrite atomic.Int64
 }
 
 // Listen opens the address and prepares the server; Serve runs it.
@@ -128,6 +134,7 @@ func newServer(o Options, at *net.TCPAddr) (*Server, error) {
 		eng: o.Engine, assets: assets, meta: BuildMeta(o.Version), token: token,
 		log: log, done: make(chan struct{}), streams: make(chan struct{}, maxStreams),
 	}
+	s.eventWrite.Store(int64(api.EventWriteTimeout))
 	host := at.IP
 	if host == nil || host.IsUnspecified() {
 		// Listening everywhere: the URL to print is still this machine's.

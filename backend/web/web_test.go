@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -586,4 +587,70 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A client that opens the event stream and never reads it (nor closes it)
+// does not hold the stream forever: once its socket is full, the blocked
+// write times out, and the subscription, the stream's slot and its
+// goroutines are released.
+func TestEventReaderThatNeverReadsIsReleased(t *testing.T) {
+	eng := &fakeEngine{}
+	s, ts := newTestServer(t, eng)
+	s.eventWrite.Store(int64(200 * time.Millisecond))
+	c, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "+token+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	st := eng.stream(t)
+	big := strings.Repeat("d", 64<<10)
+	// Up to 64 MiB of job changes, far more than loopback TCP buffers hold.
+	for i := 0; i < 1024; i++ {
+		select {
+		case st.evs <- engine.Event{Kind: engine.EventModified, Job: bits.JobInfo{ID: strconv.Itoa(i), Description: big}}:
+		case <-st.done:
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for eng.openStreams() != 0 || len(s.streams) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a reader that never reads still holds the stream after 15 s (%d subscriptions, %d slots)", eng.openStreams(), len(s.streams))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// No answer, to any method or Origin, carries CORS headers that would let
+// another site's script read it: the API is for the page's own origin.
+func TestNoPermissiveCORS(t *testing.T) {
+	_, ts := newTestServer(t, &fakeEngine{call: func(string, ops.Request) (json.RawMessage, error) { return json.RawMessage(`[]`), nil }})
+	for _, c := range []struct{ method, path string }{
+		{http.MethodOptions, "/v1/call"}, {http.MethodOptions, "/v1/events"}, {http.MethodPost, "/v1/call"},
+		{http.MethodGet, "/v1/meta"}, {http.MethodGet, "/"}, {http.MethodGet, "/assets/app.js"},
+	} {
+		for _, origin := range []string{"http://evil.example", "null", ts.URL} {
+			req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(`{"op":"list"}`))
+			req.Header.Set("Origin", origin)
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			for k := range resp.Header {
+				if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+					t.Errorf("%s %s from %s: %d with %s: %q", c.method, c.path, origin, resp.StatusCode, k, resp.Header.Get(k))
+				}
+			}
+			if c.method == http.MethodPost && origin != ts.URL && resp.StatusCode != http.StatusForbidden {
+				t.Errorf("a call from %s: %d, want 403", origin, resp.StatusCode)
+			}
+		}
+	}
 }

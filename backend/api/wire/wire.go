@@ -292,6 +292,11 @@ func ReadCall(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		return bits.Errorf(bits.E_INVALIDARG, "the request is not a valid call: %v", err)
 	}
+	// One call a body: anything after it is no call (Decode stops at the
+	// end of the first value and would ignore it).
+	if _, err := dec.Token(); err != io.EOF {
+		return bits.Errorf(bits.E_INVALIDARG, "the request holds more than one JSON value; a call is one object")
+	}
 	return nil
 }
 
