@@ -144,8 +144,11 @@ func badInputs(job, upJob, dir string) []badInput {
 			call(name, op, args, nil)
 		}
 	}
-	for _, v := range [][]string{{"bogus"}, {"override"}, {"override", "", ""}, {"override", "bad=x:1"}, {"override", "p:99999"},
-		{"override", "p:80", "a*b"}, {"override", "http://[::1"}, {"preconfig", "p:80"}, {"no_proxy", "p:1", "b"}, {"OVERRIDE", "p:1 q:2", "*."}} {
+	// A malformed OVERRIDE list is accepted, as BITS does, and fails the job
+	// at run time (BG_E_INVALID_PROXY_INFO: TestProxyListCheckedAtRunTime);
+	// a list with any other usage is refused at once.
+	for _, v := range [][]string{{"bogus"}, {"override"}, {"override", "", ""}, {"autodetect", "bad=x:1"}, {"no_proxy", "p:99999"},
+		{"preconfig", "p:80", "a*b"}, {"autodetect", "http://[::1"}, {"preconfig", "p:80"}, {"no_proxy", "p:1", "b"}, {"PRECONFIG", "p:1 q:2", "*."}} {
 		cli(1, "", append([]string{"setproxysettings", job}, v...)...)
 		call("", "setproxysettings", append([]string{job}, v...), nil)
 	}

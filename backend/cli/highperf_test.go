@@ -91,7 +91,9 @@ func TestHighPerformanceAgainstNginx(t *testing.T) {
 
 	// A clean restart: the files done stay done, the third continues.
 	e.stopEngine()
-	if got := e.ok("getfilestransferred", id); got != "2\n" {
+	// The engine that answers goes on at once with the file under way, and
+	// may finish it before it answers: 2 or 3, never fewer.
+	if got := e.ok("getfilestransferred", id); got != "2\n" && got != "3\n" {
 		t.Fatalf("files transferred after a restart: %q", got)
 	}
 	e.ok("resume", id)
