@@ -2,11 +2,8 @@ package engine
 
 import (
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
-
-	"ferry/backend/internal/durable"
 )
 
 // fuseMagic is statfs's f_type of a FUSE file system.
@@ -50,21 +47,4 @@ func syncFiles(files []*os.File) error {
 		}
 	}
 	return syncEach(each)
-}
-
-// syncEach fsyncs the files, then each of their directories once.
-func syncEach(files []*os.File) error {
-	dirs := map[string]bool{}
-	for _, f := range files {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-		dirs[filepath.Dir(f.Name())] = true
-	}
-	for d := range dirs {
-		if err := durable.SyncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
 }
